@@ -1,0 +1,49 @@
+#include "osp/core/runtime.h"
+
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "osp/core/error.h"
+
+namespace osp {
+
+void set_threads(int n) {
+  if (n <= 0) n = static_cast<int>(std::thread::hardware_concurrency());
+  if (n <= 0) n = 1;
+  at::set_num_threads(n);
+}
+
+c10::Device parse_device(const std::string& text) {
+  if (text == "auto") return at::hasCUDA() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+  if (text == "cpu") return c10::Device(c10::kCPU);
+  if (text.rfind("cuda", 0) == 0) {
+    if (!at::hasCUDA()) fail_about("--device", "'{}' asked for, but this build or machine has no CUDA", text);
+    try {
+      return c10::Device(text);
+    } catch (const std::exception&) {
+      fail_about("--device", "cannot parse '{}'", text);
+    }
+  }
+  fail_about("--device", "unknown device '{}' (expected cpu, cuda, cuda:N or auto)", text);
+}
+
+size_t peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "VmHWM:") {
+      size_t kib = 0;
+      status >> kib;
+      return kib * 1024;
+    }
+    std::string rest;
+    std::getline(status, rest);
+  }
+  return 0;
+}
+
+}  // namespace osp

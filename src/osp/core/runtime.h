@@ -1,0 +1,19 @@
+#pragma once
+// Process-wide runtime settings: intra-op threads and device selection.
+#include <c10/core/Device.h>
+
+#include <string>
+
+namespace osp {
+
+// Sets LibTorch's intra-op thread count; n <= 0 means all cores. Debian's LibTorch 1.13 starts with
+// one thread on some machines, so every command calls this before any tensor work.
+void set_threads(int n);
+
+// Parses "cpu", "cuda", "cuda:N" or "auto" (CUDA when available, else CPU).
+c10::Device parse_device(const std::string& text);
+
+// Resident-set high-water mark of this process in bytes (VmHWM), 0 where unknown.
+size_t peak_rss_bytes();
+
+}  // namespace osp

@@ -1,0 +1,16 @@
+#include "osp/core/torch_compat.h"
+
+namespace osp::compat {
+
+at::Tensor sdpa_or_undefined(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale) {
+#if OSP_TORCH_AT_LEAST(2, 1)
+  return at::scaled_dot_product_attention(q, k, v, {}, 0.0, false, scale);
+#else
+  (void)q, (void)k, (void)v, (void)scale;
+  return {};
+#endif
+}
+
+const char* torch_version() { return TORCH_VERSION; }
+
+}  // namespace osp::compat

@@ -1,0 +1,24 @@
+#pragma once
+// The one place where differences between Debian's LibTorch 1.13 and LibTorch 2.x are guarded.
+// Everything else in the tree calls these helpers instead of testing versions itself.
+#include <ATen/ATen.h>
+#include <torch/version.h>
+
+#define OSP_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+namespace osp::compat {
+
+// LibTorch 2.0 added at::scaled_dot_product_attention (flash / memory-efficient kernels on CUDA).
+constexpr bool kHasSdpa = OSP_TORCH_AT_LEAST(2, 0);
+// LibTorch 2.1 added the float8 scalar types (e4m3fn, e5m2).
+constexpr bool kHasFloat8 = OSP_TORCH_AT_LEAST(2, 1);
+
+// softmax(q kᵀ · scale) v on [B, N, L, D] tensors through SDPA where LibTorch has it; returns an
+// undefined tensor where it does not, so callers fall back to their own math path.
+at::Tensor sdpa_or_undefined(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale);
+
+// Human-readable LibTorch version, e.g. "1.13.1".
+const char* torch_version();
+
+}  // namespace osp::compat

@@ -1,0 +1,24 @@
+#pragma once
+// Key-name variants of Wan DiT checkpoints mapped to the canonical (original Wan) names
+// (spec/wan-dit.md §7–8): diffusers WanTransformer3DModel names (with the norm2/norm3 swap),
+// the ComfyUI prefix `model.diffusion_model.`, and training wrappers (`module.`, `_orig_mod.`,
+// FSDP `_fsdp_wrapped_module.`, a leading `model.`).
+#include <map>
+#include <string>
+#include <vector>
+
+namespace osp::io {
+
+struct KeyMapping {
+  std::map<std::string, std::string> canonical_to_source;  // canonical name -> name in the file
+  std::string layout;  // "wan", "diffusers", "comfyui", with "+prefix" notes, for messages and `osp info`
+  std::vector<std::string> duplicates;  // source names that mapped onto an already-taken canonical name
+};
+
+// Canonical name of one source key (prefixes stripped, diffusers names translated).
+std::string canonical_dit_key(const std::string& source_name);
+
+// Maps a whole file's names; detects the layout from the names it sees.
+KeyMapping map_dit_keys(const std::vector<std::string>& source_names);
+
+}  // namespace osp::io
