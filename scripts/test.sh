@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Installs, builds and runs every test (GoogleTest through CTest; parser tests under ASan+UBSan).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/build.sh
+ctest --test-dir build --output-on-failure -j "$(nproc)"
