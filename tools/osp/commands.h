@@ -1,0 +1,22 @@
+#pragma once
+// One registration function per subcommand file; main.cpp calls each. A subcommand parses its
+// flags, builds what it needs from src/osp and nothing more: logic lives in the library.
+#include <CLI/CLI.hpp>
+
+namespace osp::cli {
+
+// Flags shared by every subcommand, applied before the subcommand runs.
+struct GlobalOptions {
+  int threads = 0;  // 0: all cores
+  std::string log_level = "info";
+};
+
+void register_info(CLI::App& app, const GlobalOptions& global);
+void register_convert(CLI::App& app, const GlobalOptions& global);
+void register_dit_forward(CLI::App& app, const GlobalOptions& global);
+void register_bench(CLI::App& app, const GlobalOptions& global);
+
+// Applies --threads and --log-level; each subcommand's callback calls it first.
+void apply_global_options(const GlobalOptions& global);
+
+}  // namespace osp::cli

@@ -1,0 +1,104 @@
+// osp info: what a checkpoint holds — format, tensors, dtypes, parameter count, key layout,
+// detected architecture and block schedule, and the keys missing or unexpected for that architecture.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <map>
+
+#include "commands.h"
+#include "osp/io/input_tensors.h"
+#include "osp/io/key_names.h"
+#include "osp/io/tensor_source.h"
+#include "osp/models/dit/inspect.h"
+
+namespace osp::cli {
+
+namespace {
+
+struct InfoOptions {
+  std::string path;
+  std::string config;
+  bool list_tensors = false;
+};
+
+std::string thousands(int64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+void print_tensor_summary(const io::TensorSource& source) {
+  std::map<std::string, int64_t> dtype_counts;
+  int64_t parameters = 0;
+  for (const auto& name : source.names()) {
+    const auto& meta = source.meta(name);
+    dtype_counts[io::dtype_name(meta.dtype)] += 1;
+    parameters += meta.numel();
+  }
+  std::string dtypes;
+  for (const auto& [dtype, count] : dtype_counts) dtypes += fmt::format("{}{} x{}", dtypes.empty() ? "" : ", ", dtype, count);
+  fmt::print("path:         {}\n", source.path());
+  fmt::print("format:       {}\n", source.format());
+  fmt::print("tensors:      {}\n", source.names().size());
+  fmt::print("parameters:   {}\n", thousands(parameters));
+  fmt::print("dtypes:       {}\n", dtypes);
+}
+
+void print_tensor_list(const io::TensorSource& source) {
+  fmt::print("\n{:<60} {:<8} {}\n", "tensor", "dtype", "shape");
+  for (const auto& name : source.names()) {
+    const auto& meta = source.meta(name);
+    fmt::print("{:<60} {:<8} {}\n", name, io::dtype_name(meta.dtype), io::shape_string(meta.shape));
+  }
+}
+
+template <typename List>
+void print_name_list(const char* label, const List& names) {
+  if (names.empty()) {
+    fmt::print("{:<14}none\n", label);
+    return;
+  }
+  fmt::print("{:<14}{}\n", label, names.size());
+  for (const auto& name : names) fmt::print("  {}\n", name);
+}
+
+void print_dit_report(const dit::CheckpointReport& report) {
+  fmt::print("key layout:   {}\n", report.layout);
+  fmt::print("architecture: {} ({})\n", report.architecture, report.config_origin);
+  fmt::print("config:       {}\n", report.config_summary);
+  fmt::print("blocks:       {}\n", report.block_schedule);
+  print_name_list("missing:", report.missing);
+  print_name_list("unexpected:", report.unexpected);
+  print_name_list("mismatched:", report.mismatched);
+}
+
+void run_info(const InfoOptions& o) {
+  auto source = io::open_tensor_source(o.path);
+  print_tensor_summary(*source);
+  auto report = dit::inspect_checkpoint(*source, o.path, o.config.empty() ? std::nullopt : std::optional(o.config));
+  if (report)
+    print_dit_report(*report);
+  else
+    fmt::print("architecture: unknown (no Wan DiT keys found)\n");
+  if (o.list_tensors) print_tensor_list(*source);
+}
+
+}  // namespace
+
+void register_info(CLI::App& app, const GlobalOptions& global) {
+  auto options = std::make_shared<InfoOptions>();
+  CLI::App* cmd = app.add_subcommand("info", "Describe a checkpoint: format, tensors, architecture, missing keys");
+  cmd->add_option("path", options->path, "weights file, index file or directory")->required();
+  cmd->add_option("--config", options->config, "config.json to check the weights against");
+  cmd->add_flag("--tensors", options->list_tensors, "List every tensor with dtype and shape");
+  cmd->callback([options, &global] {
+    apply_global_options(global);
+    run_info(*options);
+  });
+}
+
+}  // namespace osp::cli
