@@ -174,8 +174,8 @@ std::vector<SafetensorsEntry> layout_safetensors(const std::vector<TensorDecl>& 
   std::set<std::string> seen;
   uint64_t offset = 0;
   for (const TensorDecl& decl : tensors) {
-    if (decl.name == "__metadata__") fail_about(decl.name, "reserved name cannot be a tensor name");
-    if (!seen.insert(decl.name).second) fail_about(decl.name, "tensor declared twice");
+    if (decl.name == "__metadata__") fail("'__metadata__' is reserved and cannot name a tensor");
+    if (!seen.insert(decl.name).second) fail("tensor '{}' is declared twice", decl.name);
     const uint64_t bytes = tensor_byte_size(decl.shape, decl.dtype, decl.name);
     out.push_back({decl, offset, offset + bytes});
     offset += bytes;

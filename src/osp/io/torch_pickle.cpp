@@ -39,13 +39,22 @@ void check_byte_order(const ZipReader& zip, const std::string& archive) {
 }
 
 // A dict whose values are tensors or such dicts, all keys strings: the shape of a state dict.
-bool is_tensor_tree(const PickleValue& v, int depth) {
-  if (!v.is(Kind::kDict) || depth > kMaxDictDepth) return false;
+// Memoized pickles can share one dict in many places (or make cycles); a state dict never does,
+// and refusing a dict seen before keeps every walk linear in the size of the pickle.
+using Seen = std::unordered_set<const PickleValue*>;
+
+bool is_tensor_tree(const PickleValue& v, int depth, Seen& seen) {
+  if (!v.is(Kind::kDict) || depth > kMaxDictDepth || !seen.insert(&v).second) return false;
   for (const auto& [key, value] : v.entries) {
     if (!key->is(Kind::kString)) return false;
-    if (!value->is(Kind::kTensor) && !is_tensor_tree(*value, depth + 1)) return false;
+    if (!value->is(Kind::kTensor) && !is_tensor_tree(*value, depth + 1, seen)) return false;
   }
   return true;
+}
+
+bool is_tensor_tree(const PickleValue& v) {
+  Seen seen;
+  return is_tensor_tree(v, 0, seen);
 }
 
 const PickleValue* dict_get(const PickleValue& dict, const std::string& key) {
@@ -55,21 +64,22 @@ const PickleValue* dict_get(const PickleValue& dict, const std::string& key) {
   return nullptr;
 }
 
-// The state dict within a checkpoint: the object itself, or (recursively) the first of
-// kStateDictKeys that holds one. `path` collects the keys taken ("model", "model/ema", …).
-const PickleValue* find_state_dict(const PickleValue& v, std::string& path, int depth) {
-  if (is_tensor_tree(v, 0)) return &v;
-  if (!v.is(Kind::kDict) || depth > kMaxDictDepth) return nullptr;
+// The state dict within a checkpoint: under the first of kStateDictKeys that (recursively) holds
+// one, else the object itself when it is a tensor tree. Keys come first because torch state dicts
+// are flat ("a.b.weight"), so a nested dict under "model" is a checkpoint wrapper, not a module.
+// `path` collects the keys taken ("model", "model/ema", …).
+const PickleValue* find_state_dict(const PickleValue& v, std::string& path, int depth, Seen& visited) {
+  if (!v.is(Kind::kDict) || depth > kMaxDictDepth || !visited.insert(&v).second) return nullptr;
   for (const char* key : kStateDictKeys) {
     const PickleValue* child = dict_get(v, key);
     if (!child) continue;
     std::string child_path = path.empty() ? key : path + "/" + key;
-    if (const PickleValue* found = find_state_dict(*child, child_path, depth + 1)) {
+    if (const PickleValue* found = find_state_dict(*child, child_path, depth + 1, visited)) {
       path = child_path;
       return found;
     }
   }
-  return nullptr;
+  return is_tensor_tree(v) ? &v : nullptr;
 }
 
 std::string top_level_keys(const PickleValue& root) {
@@ -148,7 +158,8 @@ TorchStateDict read_torch_state_dict(const ZipReader& zip) {
   check_byte_order(zip, out.archive);
   const std::string pickle = zip.read(*zip.find(out.archive + "/data.pkl"));
   const auto tree = unpickle(reinterpret_cast<const uint8_t*>(pickle.data()), pickle.size(), zip.file());
-  const PickleValue* state = find_state_dict(tree->root(), out.found_under, 0);
+  Seen visited;
+  const PickleValue* state = find_state_dict(tree->root(), out.found_under, 0, visited);
   if (!state) fail_about(zip.file(), "no state dict of tensors found ({})", top_level_keys(tree->root()));
   std::unordered_set<std::string> seen;
   flatten(*state, "", zip, out.archive, out, seen);

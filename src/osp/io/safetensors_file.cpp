@@ -1,0 +1,20 @@
+#include "osp/io/safetensors_file.h"
+
+#include "osp/io/tensor_copy.h"
+
+namespace osp::io {
+
+SafetensorsFile::SafetensorsFile(const std::string& path)
+    : file_(path), header_(parse_safetensors_header(file_.data(), file_.size(), path)) {
+  for (const SafetensorsEntry& t : header_.tensors) add(t.decl.name, TensorMeta{t.decl.dtype, t.decl.shape, path});
+}
+
+at::Tensor SafetensorsFile::load(const std::string& name, std::optional<c10::ScalarType> dtype) const {
+  const SafetensorsEntry& t = header_.tensors[index_of(name)];
+  const uint64_t offset = header_.data_start + t.begin;
+  at::Tensor out = copy_tensor(file_.data() + offset, t.decl.dtype, t.decl.shape, dtype);
+  file_.release(offset, t.end - t.begin);
+  return out;
+}
+
+}  // namespace osp::io

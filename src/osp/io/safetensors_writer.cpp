@@ -1,0 +1,112 @@
+#include "osp/io/safetensors_writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "osp/core/error.h"
+#include "osp/io/torch_dtype.h"
+
+namespace osp::io {
+namespace {
+
+std::vector<int64_t> shape_of(const at::Tensor& t) { return {t.sizes().begin(), t.sizes().end()}; }
+
+// The tensor's bytes in the declared dtype, contiguous on the CPU.
+at::Tensor as_stored(const at::Tensor& tensor, const TensorDecl& decl) {
+  const auto type = scalar_type_of(decl.dtype);
+  if (!type) {  // float8 on LibTorch < 2.1: the caller provides the codes
+    if (tensor.scalar_type() != at::kByte) {
+      fail_about(decl.name, "{} needs uint8 codes on this LibTorch, got {}", dtype_name(decl.dtype), c10::toString(tensor.scalar_type()));
+    }
+    return tensor.cpu().contiguous();
+  }
+  return tensor.to(at::kCPU, *type).contiguous();
+}
+
+// The directory entry of the rename must reach the disk too, or a crash can lose the new name.
+void sync_directory(const std::string& path) {
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+SafetensorsWriter::SafetensorsWriter(std::string path, const std::vector<TensorDecl>& tensors,
+                                     const std::map<std::string, std::string>& metadata)
+    : path_(std::move(path)), tmp_path_(fmt::format("{}.tmp.{}", path_, ::getpid())), entries_(layout_safetensors(tensors)) {
+  fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail_about(path_, "cannot create ({})", std::strerror(errno));
+  const std::string header = serialize_safetensors_header(entries_, metadata);
+  write(header.data(), header.size());
+}
+
+SafetensorsWriter::~SafetensorsWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!finished_) ::unlink(tmp_path_.c_str());
+}
+
+const SafetensorsEntry& SafetensorsWriter::next(const std::string& name) {
+  if (written_ >= entries_.size()) fail_about(path_, "tensor '{}' was not declared (all {} written)", name, entries_.size());
+  const SafetensorsEntry& entry = entries_[written_];
+  if (entry.decl.name != name) fail_about(path_, "expected tensor '{}' next, got '{}'", entry.decl.name, name);
+  return entry;
+}
+
+void SafetensorsWriter::write(const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd_, p, std::min<size_t>(size, size_t{1} << 30));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail_about(tmp_path_, "write failed ({})", std::strerror(errno));
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+void SafetensorsWriter::append(const std::string& name, const at::Tensor& tensor) {
+  const SafetensorsEntry& entry = next(name);
+  if (shape_of(tensor) != entry.decl.shape) {
+    fail_about(path_, "tensor '{}' has shape [{}], declared [{}]", name, fmt::join(shape_of(tensor), ", "),
+               fmt::join(entry.decl.shape, ", "));
+  }
+  const at::Tensor stored = as_stored(tensor, entry.decl);
+  append_bytes(name, stored.data_ptr(), stored.numel() * stored.element_size());
+}
+
+void SafetensorsWriter::append_bytes(const std::string& name, const void* data, size_t size) {
+  const SafetensorsEntry& entry = next(name);
+  if (size != entry.end - entry.begin) fail_about(path_, "tensor '{}' has {} bytes, declared {}", name, size, entry.end - entry.begin);
+  write(data, size);
+  ++written_;
+}
+
+void SafetensorsWriter::finish() {
+  if (written_ != entries_.size()) {
+    fail_about(path_, "only {} of {} declared tensors were written (next: '{}')", written_, entries_.size(), entries_[written_].decl.name);
+  }
+  if (::fsync(fd_) != 0) fail_about(tmp_path_, "fsync failed ({})", std::strerror(errno));
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) fail_about(tmp_path_, "close failed ({})", std::strerror(errno));
+  if (::rename(tmp_path_.c_str(), path_.c_str()) != 0) fail_about(path_, "cannot rename into place ({})", std::strerror(errno));
+  finished_ = true;
+  sync_directory(path_);
+}
+
+void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  std::vector<TensorDecl> decls;
+  for (const auto& [name, tensor] : tensors) decls.push_back({name, dtype_of(tensor.scalar_type()), shape_of(tensor)});
+  SafetensorsWriter writer(path, decls, metadata);
+  for (const auto& [name, tensor] : tensors) writer.append(name, tensor);
+  writer.finish();
+}
+
+}  // namespace osp::io
