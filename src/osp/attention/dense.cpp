@@ -1,0 +1,85 @@
+#include "osp/attention/dense.h"
+
+#include <algorithm>
+
+#include "osp/core/torch_compat.h"
+#include "osp/nn/gemm.h"
+
+namespace osp::attention {
+namespace {
+
+void check_inputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+  TORCH_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "attention: expected [B, L, N, D] inputs");
+  TORCH_CHECK(k.sizes() == v.sizes(), "attention: k ", k.sizes(), " and v ", v.sizes(), " differ");
+  TORCH_CHECK(q.size(0) == k.size(0) && q.size(2) == k.size(2) && q.size(3) == k.size(3), "attention: q ", q.sizes(),
+              " does not match k ", k.sizes());
+}
+
+// Operands as float32 tensors of the precision's values (bf16 values in bf16 mode, §6).
+at::Tensor operand(const at::Tensor& x, Precision precision) {
+  if (precision.reduced()) return nn::rounded_to_bf16(x);
+  return x.scalar_type() == at::kFloat ? x : x.to(at::kFloat);
+}
+
+at::Tensor sdpa_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
+                          Precision precision) {
+  // Native bf16 SDPA where bf16 is native (fp32 softmax/accumulation inside); elsewhere float32
+  // SDPA on bf16-valued operands, which is the same arithmetic.
+  const bool native = precision.reduced() && nn::native_bf16_gemm(q.device());
+  const auto prep = [&](const at::Tensor& x) {
+    return (native ? x.to(at::kBFloat16) : operand(x, precision)).transpose(1, 2);  // [B, N, L, D]
+  };
+  at::Tensor out = compat::sdpa_or_undefined(prep(q), prep(k), prep(v), scale);
+  if (!out.defined()) return out;
+  out = out.transpose(1, 2).to(at::kFloat).contiguous();
+  if (precision.reduced()) nn::round_to_bf16_(out);
+  return out;
+}
+
+}  // namespace
+
+int64_t chunk_rows(int64_t query_len, int64_t key_len, int64_t score_budget_bytes) {
+  const int64_t rows = score_budget_bytes / (std::max<int64_t>(key_len, 1) * int64_t{sizeof(float)});
+  return std::clamp<int64_t>(rows, 1, std::max<int64_t>(query_len, 1));
+}
+
+at::Tensor math_attention(const at::Tensor& q_in, const at::Tensor& k_in, const at::Tensor& v_in, double scale,
+                          Precision precision, int64_t score_budget_bytes) {
+  check_inputs(q_in, k_in, v_in);
+  const at::Tensor q = operand(q_in, precision), k = operand(k_in, precision), v = operand(v_in, precision);
+  const int64_t batch = q.size(0), lq = q.size(1), heads = q.size(2), lk = k.size(1);
+  at::Tensor out = at::empty(q.sizes(), q.options().dtype(at::kFloat));
+  const int64_t rows = chunk_rows(lq, lk, score_budget_bytes);
+  at::Tensor scores_buffer = at::empty({rows, lk}, out.options());
+
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t n = 0; n < heads; ++n) {
+      // Per-head 2D views with row stride N·D: BLAS reads them in place, no copies.
+      const at::Tensor qh = q[b].select(1, n), kh = k[b].select(1, n), vh = v[b].select(1, n);
+      const at::Tensor oh = out[b].select(1, n);
+      for (int64_t r0 = 0; r0 < lq; r0 += rows) {
+        const int64_t r1 = std::min(lq, r0 + rows);
+        at::Tensor scores = scores_buffer.narrow(0, 0, r1 - r0);
+        // scores = scale · q kᵀ (beta 0: the buffer's old contents are ignored).
+        at::addmm_out(scores, scores, qh.narrow(0, r0, r1 - r0), kh.t(), /*beta=*/0, /*alpha=*/scale);
+        at::_softmax_out(scores, scores, /*dim=*/1, /*half_to_float=*/false);
+        at::Tensor o_rows = oh.narrow(0, r0, r1 - r0);
+        at::mm_out(o_rows, scores, vh);
+      }
+    }
+  }
+  if (precision.reduced()) nn::round_to_bf16_(out);
+  return out;
+}
+
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, Precision precision,
+                     DenseKernel kernel) {
+  check_inputs(q, k, v);
+  if (kernel != DenseKernel::kMath && compat::kHasSdpa) {
+    at::Tensor out = sdpa_attention(q, k, v, scale, precision);
+    if (out.defined()) return out;
+  }
+  return math_attention(q, k, v, scale, precision);
+}
+
+}  // namespace osp::attention

@@ -1,0 +1,36 @@
+#pragma once
+// Dense (global, non-causal, unmasked) multi-head attention, the "attention core" of
+// spec/wan-dit.md §5 with the precision of §6: o_h = softmax(q_h k_hᵀ · scale) v_h per head.
+//
+// Layout: q [B, Lq, N, D], k and v [B, Lk, N, D] (tokens-major, the layout the linears produce:
+// no transposes in the model), output [B, Lq, N, D] float32.
+// Precision: fp32 — plain float32. bf16 — q, k, v rounded to bf16, scores, softmax and the
+// weighted sum accumulated in float32, output rounded to bf16 (kept in float32 storage).
+//
+// `attention` chooses a kernel; the sparse (Skiparse) and fused kernels of later work plug in as
+// further DenseKernel values / functions behind the same signature.
+#include <ATen/ATen.h>
+
+#include "osp/core/precision.h"
+
+namespace osp::attention {
+
+enum class DenseKernel {
+  kAuto,  // SDPA where LibTorch has it (≥ 2.1), else the chunked math path
+  kMath,  // chunked math path (any LibTorch)
+  kSdpa,  // at::scaled_dot_product_attention; falls back to kMath where unavailable
+};
+
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, Precision precision,
+                     DenseKernel kernel = DenseKernel::kAuto);
+
+// The math path: per sample and head, query rows in chunks so that one chunk's score block
+// [rows, Lk] float32 stays within `score_budget_bytes` (default 8 MiB, cache-friendly; never more
+// than 256 MiB is needed). Scores via GEMM, float32 softmax in place, weighted sum via GEMM.
+at::Tensor math_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
+                          Precision precision, int64_t score_budget_bytes = int64_t{8} << 20);
+
+// Query rows per chunk for a score block budget (at least 1).
+int64_t chunk_rows(int64_t query_len, int64_t key_len, int64_t score_budget_bytes);
+
+}  // namespace osp::attention

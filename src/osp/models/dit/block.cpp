@@ -1,0 +1,106 @@
+#include "osp/models/dit/block.h"
+
+#include <cmath>
+
+#include "osp/attention/dense.h"
+#include "osp/nn/activation.h"
+#include "osp/nn/gemm.h"
+#include "osp/nn/modulation.h"
+#include "osp/nn/norm.h"
+
+namespace osp::dit {
+namespace {
+
+// Rows of m = modulation + e0 (spec §5 table).
+enum ModRow { kShiftSA = 0, kScaleSA = 1, kGateSA = 2, kShiftFFN = 3, kScaleFFN = 4, kGateFFN = 5 };
+
+at::Tensor heads_view(const at::Tensor& x, int64_t heads) {
+  return x.view({x.size(0), x.size(1), heads, x.size(2) / heads});  // [B, L, N, d]
+}
+
+}  // namespace
+
+AttentionWeights::AttentionWeights(int64_t dim, const ParamOptions& options)
+    : q(register_module("q", std::make_shared<nn::LinearWeights>(dim, dim, options.compute))),
+      k(register_module("k", std::make_shared<nn::LinearWeights>(dim, dim, options.compute))),
+      v(register_module("v", std::make_shared<nn::LinearWeights>(dim, dim, options.compute))),
+      o(register_module("o", std::make_shared<nn::LinearWeights>(dim, dim, options.compute))),
+      norm_q(register_module("norm_q", std::make_shared<nn::NormWeights>(dim, false, options.fp32))),
+      norm_k(register_module("norm_k", std::make_shared<nn::NormWeights>(dim, false, options.fp32))) {}
+
+WanBlock::WanBlock(const DiTConfig& config, Precision precision, const ParamOptions& options)
+    : modulation(add_param("modulation", {1, 6, config.dim}, options.fp32)),
+      norm3(register_module("norm3", std::make_shared<nn::NormWeights>(config.dim, true, options.fp32))),
+      self_attn(register_module("self_attn", std::make_shared<AttentionWeights>(config.dim, options))),
+      cross_attn(register_module("cross_attn", std::make_shared<AttentionWeights>(config.dim, options))),
+      ffn(register_module("ffn", std::make_shared<nn::TwoLinears>(config.dim, config.ffn_dim, config.dim,
+                                                                  options.compute))),
+      config_(config),
+      precision_(precision) {}
+
+at::Tensor WanBlock::self_attention(at::Tensor modulated, const nn::RopeTable& rope) const {
+  // spec §5 step 2: q, k through RMSNorm across heads, RoPE on q and k, global attention.
+  const auto& w = *self_attn;
+  const bool reduced = precision_.reduced();
+  const nn::GemmInput a = nn::prepare_gemm_input(std::move(modulated), precision_, /*may_overwrite=*/true);
+  at::Tensor q = nn::rms_norm(nn::linear(a, w.q->weight, w.q->bias, precision_), w.norm_q->weight, config_.eps, reduced);
+  at::Tensor k = nn::rms_norm(nn::linear(a, w.k->weight, w.k->bias, precision_), w.norm_k->weight, config_.eps, reduced);
+  const at::Tensor v = nn::linear(a, w.v->weight, w.v->bias, precision_);
+  at::Tensor q4 = heads_view(q, config_.num_heads), k4 = heads_view(k, config_.num_heads);
+  nn::apply_rope_(q4, rope);
+  nn::apply_rope_(k4, rope);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
+  const at::Tensor o = attention::attention(q4, k4, heads_view(v, config_.num_heads), scale, precision_);
+  const at::Tensor o_flat = o.view({o.size(0), o.size(1), config_.dim});
+  return nn::linear(nn::prepare_gemm_input(o_flat, precision_, true), w.o->weight, w.o->bias, precision_);
+}
+
+at::Tensor WanBlock::cross_attention(const at::Tensor& normed, const at::Tensor& context) const {
+  // spec §5 step 4: no RoPE, no mask (all text_len context rows), no gate.
+  const auto& w = *cross_attn;
+  const bool reduced = precision_.reduced();
+  const nn::GemmInput c = nn::prepare_gemm_input(context, precision_);
+  const at::Tensor q = nn::rms_norm(nn::linear(normed, w.q->weight, w.q->bias, precision_), w.norm_q->weight,
+                                    config_.eps, reduced);
+  const at::Tensor k =
+      nn::rms_norm(nn::linear(c, w.k->weight, w.k->bias, precision_), w.norm_k->weight, config_.eps, reduced);
+  const at::Tensor v = nn::linear(c, w.v->weight, w.v->bias, precision_);
+  const int64_t heads = config_.num_heads;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
+  const at::Tensor o = attention::attention(heads_view(q, heads), heads_view(k, heads), heads_view(v, heads), scale,
+                                            precision_);
+  const at::Tensor o_flat = o.view({o.size(0), o.size(1), config_.dim});
+  return nn::linear(nn::prepare_gemm_input(o_flat, precision_, true), w.o->weight, w.o->bias, precision_);
+}
+
+at::Tensor WanBlock::feed_forward(at::Tensor modulated) const {
+  // spec §5 step 5: W2·GELU_tanh(W1·x + b1) + b2; in bf16 mode the GELU output is bf16 (§6).
+  at::Tensor hidden = nn::linear(nn::prepare_gemm_input(std::move(modulated), precision_, true), ffn->first->weight,
+                                 ffn->first->bias, precision_);
+  nn::gelu_tanh_(hidden);
+  return nn::linear(nn::prepare_gemm_input(hidden, precision_, true), ffn->second->weight, ffn->second->bias,
+                    precision_);
+}
+
+at::Tensor WanBlock::forward(at::Tensor x, const at::Tensor& e0, const at::Tensor& context, const nn::RopeTable& rope,
+                             bool round_norm1) const {
+  // m = modulation + e0 in float32 (spec §5), rows [B, D].
+  const at::Tensor m = modulation + e0;
+  const auto row = [&](ModRow r) { return m.select(1, r); };
+  const double eps = config_.eps;
+
+  // Steps 1–3: X += SA(norm1(X)·(1+m1)+m0)·m2.
+  at::Tensor a = nn::modulated_layer_norm(x, row(kShiftSA), row(kScaleSA), eps, round_norm1);
+  nn::add_gated_(x, self_attention(std::move(a), rope), row(kGateSA));
+
+  // Step 4: X += CA(norm3(X), context); norm3 is the affine LayerNorm (naming trap, §5).
+  const at::Tensor b = nn::layer_norm(x, norm3->weight, norm3->bias, eps);
+  x.add_(cross_attention(b, context).to(at::kFloat));
+
+  // Steps 5–6: X += FFN(norm2(X)·(1+m4)+m3)·m5.
+  at::Tensor c = nn::modulated_layer_norm(x, row(kShiftFFN), row(kScaleFFN), eps, false);
+  nn::add_gated_(x, feed_forward(std::move(c)), row(kGateFFN));
+  return x;
+}
+
+}  // namespace osp::dit

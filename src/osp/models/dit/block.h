@@ -1,0 +1,56 @@
+#pragma once
+// One WanAttentionBlock (spec/wan-dit.md §5) with the official mixed precision (§6).
+#include <torch/nn/module.h>
+
+#include "osp/core/precision.h"
+#include "osp/models/dit/config.h"
+#include "osp/nn/param_module.h"
+#include "osp/nn/rope.h"
+
+namespace osp::dit {
+
+// Parameter dtypes (spec §6; the official run keeps fp32 weights and autocasts): tensors that
+// autocast feeds to a bf16 GEMM — the weights *and biases* of q/k/v/o, FFN, text embedding and
+// patch embedding — are stored in Precision::compute(), which is exactly what autocast rounds them
+// to; everything applied in float32 — modulation, norm3, the RMSNorm weights, the time MLP and the
+// head — stays float32.
+struct ParamOptions {
+  at::TensorOptions compute;  // Precision::compute() dtype
+  at::TensorOptions fp32;
+};
+
+// Self- or cross-attention weights: "q", "k", "v", "o" linears and the "norm_q", "norm_k" RMSNorm
+// weights across all heads.
+class AttentionWeights : public nn::ParamModule {
+ public:
+  AttentionWeights(int64_t dim, const ParamOptions& options);
+  std::shared_ptr<nn::LinearWeights> q, k, v, o;
+  std::shared_ptr<nn::NormWeights> norm_q, norm_k;
+};
+
+class WanBlock : public nn::ParamModule {
+ public:
+  WanBlock(const DiTConfig& config, Precision precision, const ParamOptions& options);
+
+  // x [B, L, D] float32 residual stream, updated in place and returned; e0 [B, 6, D] float32 time
+  // projection; context [B, Lt, D] embedded text; rope: table of x's grid. `round_norm1`: round
+  // norm1's result to bf16 (block 0 in bf16 mode, whose input is the bf16 patch embedding, §6).
+  at::Tensor forward(at::Tensor x, const at::Tensor& e0, const at::Tensor& context, const nn::RopeTable& rope,
+                     bool round_norm1) const;
+
+  // Registered in the order of spec §7.
+  at::Tensor modulation;  // [1, 6, D]
+  std::shared_ptr<nn::NormWeights> norm3;
+  std::shared_ptr<AttentionWeights> self_attn, cross_attn;
+  std::shared_ptr<nn::TwoLinears> ffn;
+
+ private:
+  at::Tensor self_attention(at::Tensor modulated, const nn::RopeTable& rope) const;
+  at::Tensor cross_attention(const at::Tensor& normed, const at::Tensor& context) const;
+  at::Tensor feed_forward(at::Tensor modulated) const;
+
+  DiTConfig config_;
+  Precision precision_;
+};
+
+}  // namespace osp::dit

@@ -1,0 +1,177 @@
+#include "osp/models/dit/loader.h"
+
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include <filesystem>
+#include <regex>
+#include <set>
+
+#include "osp/core/error.h"
+#include "osp/core/log.h"
+#include "osp/io/key_names.h"
+
+namespace osp::dit {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kListedNames = 10;
+
+// "a, b, c (and 7 more)".
+std::string name_list(const std::vector<std::string>& names) {
+  const size_t shown = std::min(names.size(), kListedNames);
+  std::string text = fmt::format("{}", fmt::join(names.begin(), names.begin() + static_cast<long>(shown), ", "));
+  if (names.size() > shown) text += fmt::format(" (and {} more)", names.size() - shown);
+  return text;
+}
+
+std::string shape_str(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
+// Compares every parameter with the source before anything is copied, so that a wrong checkpoint
+// fails fast and whole.
+LoadReport plan_load(const torch::OrderedDict<std::string, at::Tensor>& params, const io::TensorSource& source,
+                     const io::KeyMapping& mapping) {
+  LoadReport report;
+  report.layout = mapping.layout;
+  std::set<std::string> used;
+  for (const auto& item : params) {
+    const auto it = mapping.canonical_to_source.find(item.key());
+    if (it == mapping.canonical_to_source.end()) {
+      report.missing.push_back(item.key());
+      continue;
+    }
+    used.insert(it->second);
+    const std::vector<int64_t> got = source.meta(it->second).shape;
+    const std::vector<int64_t> expected(item.value().sizes().begin(), item.value().sizes().end());
+    if (got != expected) report.mismatched.push_back({item.key(), expected, got});
+  }
+  for (const std::string& name : source.names()) {
+    if (used.count(name) == 0) report.unexpected.push_back(name);
+  }
+  return report;
+}
+
+void raise_for_problems(const LoadReport& report, const io::TensorSource& source) {
+  if (!report.mismatched.empty()) {
+    std::vector<std::string> lines;
+    for (const auto& m : report.mismatched) {
+      lines.push_back(fmt::format("{} expected {} got {}", m.name, shape_str(m.expected), shape_str(m.got)));
+    }
+    fail_about(source.path(), "{} tensor(s) have the wrong shape for this DiT config: {}", lines.size(),
+               name_list(lines));
+  }
+  if (!report.missing.empty()) {
+    fail_about(source.path(), "{} tensor(s) missing (key layout '{}'): {}", report.missing.size(), report.layout,
+               name_list(report.missing));
+  }
+}
+
+struct ResolvedPaths {
+  std::string weights;
+  std::string config;
+};
+
+ResolvedPaths resolve_paths(const std::string& weights_path, const std::optional<std::string>& config_path) {
+  const fs::path weights(weights_path);
+  if (!fs::exists(weights)) fail_about(weights_path, "no such file or directory");
+  if (config_path) {
+    if (!fs::is_regular_file(*config_path)) fail_about(*config_path, "no such config file");
+    return {weights_path, *config_path};
+  }
+  if (fs::is_directory(weights)) {
+    if (fs::is_regular_file(weights / "config.json")) return {weights_path, (weights / "config.json").string()};
+    // A diffusers pipeline directory: the DiT lives in transformer/.
+    const fs::path sub = weights / "transformer";
+    if (fs::is_regular_file(sub / "config.json")) return {sub.string(), (sub / "config.json").string()};
+    fail_about(weights_path, "no config.json in {} (pass --config)", weights_path);
+  }
+  fs::path dir = weights.parent_path();
+  if (dir.empty()) dir = ".";
+  if (fs::is_regular_file(dir / "config.json")) return {weights_path, (dir / "config.json").string()};
+  fail_about(weights_path, "no config.json in {} (pass --config)", dir.string());
+}
+
+const std::vector<int64_t>& shape_of(const io::TensorSource& source, const io::KeyMapping& mapping,
+                                     const std::string& canonical) {
+  const auto it = mapping.canonical_to_source.find(canonical);
+  if (it == mapping.canonical_to_source.end()) fail_about(source.path(), "not a Wan DiT checkpoint: no {}", canonical);
+  return source.meta(it->second).shape;
+}
+
+int64_t count_blocks(const io::KeyMapping& mapping) {
+  static const std::regex block_key(R"(blocks\.(\d+)\.modulation)");
+  int64_t count = 0;
+  for (const auto& item : mapping.canonical_to_source) {
+    std::smatch match;
+    if (std::regex_match(item.first, match, block_key)) count = std::max<int64_t>(count, std::stoll(match[1]) + 1);
+  }
+  return count;
+}
+
+}  // namespace
+
+LoadReport load_weights(WanDiT& model, const io::TensorSource& source) {
+  const io::KeyMapping mapping = io::map_dit_keys(source.names());
+  if (!mapping.duplicates.empty()) {
+    log::warn("{}: {} tensor(s) map onto an already-taken name and are ignored: {}", source.path(),
+              mapping.duplicates.size(), name_list(mapping.duplicates));
+  }
+  const auto params = model.named_parameters(/*recurse=*/true);
+  LoadReport report = plan_load(params, source, mapping);
+  raise_for_problems(report, source);
+  if (!report.unexpected.empty()) {
+    log::warn("{}: {} tensor(s) not used by the DiT: {}", source.path(), report.unexpected.size(),
+              name_list(report.unexpected));
+  }
+  torch::NoGradGuard no_grad;
+  for (const auto& item : params) {
+    at::Tensor param = item.value();
+    const std::string& source_name = mapping.canonical_to_source.at(item.key());
+    param.copy_(source.load(source_name, param.scalar_type()));
+    ++report.loaded;
+  }
+  return report;
+}
+
+std::string find_config(const std::string& weights_path, const std::optional<std::string>& config_path) {
+  return resolve_paths(weights_path, config_path).config;
+}
+
+std::unique_ptr<WanDiT> load_dit(const std::string& weights_path, const std::optional<std::string>& config_path,
+                                 Precision precision, c10::Device device) {
+  const ResolvedPaths paths = resolve_paths(weights_path, config_path);
+  const DiTConfig config = DiTConfig::from_file(paths.config);
+  const std::unique_ptr<io::TensorSource> source = io::open_tensor_source(paths.weights);
+  auto model = std::make_unique<WanDiT>(config, precision, device);
+  const LoadReport report = load_weights(*model, *source);
+  log::info("DiT {}: {} tensors from {} ({}, key layout {}), {} precision", config.arch_name(), report.loaded,
+            source->path(), source->format(), report.layout, precision.name());
+  return model;
+}
+
+ArchitectureGuess detect_architecture(const io::TensorSource& source) {
+  const io::KeyMapping mapping = io::map_dit_keys(source.names());
+  const auto& patch = shape_of(source, mapping, "patch_embedding.weight");  // [D, in, pt, ph, pw]
+  if (patch.size() != 5) fail_about(source.path(), "patch_embedding.weight has shape {}, expected 5-D", shape_str(patch));
+  ArchitectureGuess guess;
+  guess.layout = mapping.layout;
+  DiTConfig& c = guess.config;
+  c.dim = patch[0];
+  c.in_dim = patch[1];
+  c.patch_size = {patch[2], patch[3], patch[4]};
+  c.text_dim = shape_of(source, mapping, "text_embedding.0.weight").at(1);
+  c.freq_dim = shape_of(source, mapping, "time_embedding.0.weight").at(1);
+  c.ffn_dim = shape_of(source, mapping, "blocks.0.ffn.0.weight").at(0);
+  c.out_dim = shape_of(source, mapping, "head.head.weight").at(0) / std::max<int64_t>(c.patch_volume(), 1);
+  c.num_layers = count_blocks(mapping);
+  // Heads are not visible in the shapes; every released Wan DiT has head_dim 128.
+  c.num_heads = c.dim % 128 == 0 ? c.dim / 128 : 1;
+  guess.name = c.arch_name();
+  for (const char* preset : {"wan2.1-t2v-1.3b", "wan2.1-t2v-14b"}) {
+    if (DiTConfig::preset(preset).arch_name() == guess.name) guess.preset = preset;
+  }
+  // OSP-Next 14B has the Wan 14B shapes: only its config.json tells them apart.
+  return guess;
+}
+
+}  // namespace osp::dit

@@ -1,0 +1,60 @@
+#pragma once
+// Loading Wan DiT weights from any checkpoint layout the io layer reads (spec/wan-dit.md §7–8).
+#include <c10/core/Device.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "osp/core/precision.h"
+#include "osp/io/tensor_source.h"
+#include "osp/models/dit/config.h"
+#include "osp/models/dit/model.h"
+
+namespace osp::dit {
+
+struct ShapeMismatch {
+  std::string name;  // canonical name
+  std::vector<int64_t> expected;
+  std::vector<int64_t> got;
+};
+
+struct LoadReport {
+  std::vector<std::string> missing;     // canonical names absent from the source
+  std::vector<std::string> unexpected;  // source names that map to no parameter
+  std::vector<ShapeMismatch> mismatched;
+  std::string layout;  // "wan", "diffusers", "comfyui", … (io::KeyMapping::layout)
+  int64_t loaded = 0;  // tensors copied into the model
+};
+
+// Copies every parameter of `model` from `source`, mapping the file's names to canonical names
+// with io::map_dit_keys and loading one tensor at a time straight into the parameter (converted
+// to the parameter's dtype; never a second copy of the whole model). Missing tensors and shape
+// mismatches throw osp::Error naming the tensors (up to 10) and shapes; unexpected tensors are
+// logged as a warning and listed in the report.
+LoadReport load_weights(WanDiT& model, const io::TensorSource& source);
+
+// Resolves the config for `weights_path`: `config_path` when given; else config.json beside a
+// weights file, or inside a weights directory, or in its transformer/ subdirectory (diffusers).
+// Throws osp::Error "no config.json in DIR (pass --config)" when none is found.
+std::string find_config(const std::string& weights_path, const std::optional<std::string>& config_path);
+
+// Opens the weights, reads the config, builds the model and loads it.
+std::unique_ptr<WanDiT> load_dit(const std::string& weights_path, const std::optional<std::string>& config_path,
+                                 Precision precision, c10::Device device);
+
+// What a checkpoint holds, judged from its tensor shapes alone (for `osp info`).
+struct ArchitectureGuess {
+  std::string name;    // "Wan2.1 1.3B", "Wan2.1 14B", or "unknown Wan DiT (dim=…)"
+  std::string preset;  // matching preset name, or empty
+  DiTConfig config;    // dimensions read from the shapes; num_heads assumes head_dim 128
+  std::string layout;  // key layout of the file
+};
+
+// patch_embedding.weight shape[0]: 1536 → 1.3B, 5120 → 14B (spec §8 detection rule); the other
+// dimensions from the embedding, FFN and head shapes and the number of blocks. Throws osp::Error
+// when the source holds no Wan DiT (no patch_embedding.weight / head.modulation).
+ArchitectureGuess detect_architecture(const io::TensorSource& source);
+
+}  // namespace osp::dit

@@ -1,0 +1,26 @@
+#include "osp/nn/modulation.h"
+
+#include "osp/nn/bf16.h"
+#include "osp/nn/norm.h"
+
+namespace osp::nn {
+
+at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale, double eps,
+                                bool round_norm_to_bf16) {
+  const int64_t width = x.size(-1);
+  if (!round_norm_to_bf16 && x.size(0) == 1 && x.scalar_type() == at::kFloat) {
+    // One sample: LN(x)·(1+scale)+shift is a LayerNorm with weight 1+scale and bias shift, done in
+    // one fused pass.
+    return at::layer_norm(x, {width}, (scale[0] + 1.0), shift[0], eps);
+  }
+  at::Tensor y = layer_norm(x, {}, {}, eps);
+  if (round_norm_to_bf16) round_to_bf16_(y);
+  return y.mul_((scale + 1.0).unsqueeze(1)).add_(shift.unsqueeze(1));
+}
+
+void add_gated_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate) {
+  const at::Tensor yf = y.scalar_type() == at::kFloat ? y : y.to(at::kFloat);
+  x.addcmul_(yf, gate.unsqueeze(1));
+}
+
+}  // namespace osp::nn

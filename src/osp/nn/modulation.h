@@ -1,0 +1,19 @@
+#pragma once
+// adaLN modulation helpers of the Wan DiT (spec/wan-dit.md §5 table, head §3 step 5).
+#include <ATen/ATen.h>
+
+namespace osp::nn {
+
+// LN(x)·(1 + scale) + shift with LN = LayerNorm over D without affine, float32 statistics;
+// x [B, L, D], shift/scale [B, D] float32. Returns a new float32 [B, L, D] tensor.
+// `round_norm_to_bf16`: the normalized value is rounded to bf16 before modulation — the official
+// LayerNorm casts its result back to the input dtype, which is bf16 only for block 0's norm1
+// (its input is the bf16 patch embedding, spec §6).
+at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale, double eps,
+                                bool round_norm_to_bf16);
+
+// x += y · gate in float32 (residual with gate, spec §5 steps 3 and 6); x [B, L, D] float32,
+// y [B, L, D], gate [B, D].
+void add_gated_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate);
+
+}  // namespace osp::nn

@@ -1,0 +1,18 @@
+#pragma once
+// Normalization layers of the Wan DiT (spec/wan-dit.md §5, precision §6).
+#include <ATen/ATen.h>
+
+namespace osp::nn {
+
+// LayerNorm over the last dimension with float32 statistics on the float32-cast input; weight and
+// bias [D] optional (norm1/norm2 have none, norm3 has both). Returns float32.
+at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double eps);
+
+// RMSNorm over the full last dimension (all heads together, "rms_norm_across_heads"):
+// y = x · rsqrt(mean(x²) + eps) · weight (spec §5 step 2). With `round_normalized` the normalized
+// value is rounded to bf16 before the (float32) weight multiply, as under autocast (§6).
+// Works in place and returns `x` when x is a contiguous float32 CPU tensor; otherwise returns a new
+// float32 tensor.
+at::Tensor rms_norm(at::Tensor x, const at::Tensor& weight, double eps, bool round_normalized);
+
+}  // namespace osp::nn

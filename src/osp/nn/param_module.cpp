@@ -1,0 +1,21 @@
+#include "osp/nn/param_module.h"
+
+namespace osp::nn {
+
+at::Tensor ParamModule::add_param(const std::string& name, at::IntArrayRef shape, const at::TensorOptions& options) {
+  return register_parameter(name, at::empty(shape, options), /*requires_grad=*/false);
+}
+
+LinearWeights::LinearWeights(int64_t in, int64_t out, const at::TensorOptions& options)
+    : weight(add_param("weight", {out, in}, options)), bias(add_param("bias", {out}, options)) {}
+
+NormWeights::NormWeights(int64_t dim, bool with_bias, const at::TensorOptions& options)
+    : weight(add_param("weight", {dim}, options)) {
+  if (with_bias) bias = add_param("bias", {dim}, options);
+}
+
+TwoLinears::TwoLinears(int64_t in, int64_t hidden, int64_t out, const at::TensorOptions& options)
+    : first(register_module("0", std::make_shared<LinearWeights>(in, hidden, options))),
+      second(register_module("2", std::make_shared<LinearWeights>(hidden, out, options))) {}
+
+}  // namespace osp::nn

@@ -1,0 +1,44 @@
+#pragma once
+// Parameter holders: torch::nn::Module subclasses whose registered names reproduce the canonical
+// Wan state-dict keys (DESIGN.md: parameter names equal the official key names), so that
+// named_parameters() of a model yields "blocks.3.self_attn.q.weight" etc. and loading is by name.
+// The computation lives in free functions (nn/*.h); these classes only own tensors.
+#include <torch/nn/module.h>
+
+#include <string>
+
+namespace osp::nn {
+
+// A module that creates its own parameters. Parameters are created uninitialized (a loader or a
+// test fills them) and without autograd: the engine's forward passes are inference.
+class ParamModule : public torch::nn::Module {
+ protected:
+  at::Tensor add_param(const std::string& name, at::IntArrayRef shape, const at::TensorOptions& options);
+};
+
+// y = x·weightᵀ + bias: weight [out, in], bias [out].
+class LinearWeights : public ParamModule {
+ public:
+  LinearWeights(int64_t in, int64_t out, const at::TensorOptions& options);
+  at::Tensor weight;
+  at::Tensor bias;
+};
+
+// Weight (and optionally bias) of a normalization layer, [dim] each.
+class NormWeights : public ParamModule {
+ public:
+  NormWeights(int64_t dim, bool with_bias, const at::TensorOptions& options);
+  at::Tensor weight;
+  at::Tensor bias;  // undefined without bias
+};
+
+// Two linears registered as "0" and "2" with an activation between them in the original
+// nn.Sequential (text_embedding, time_embedding, ffn).
+class TwoLinears : public ParamModule {
+ public:
+  TwoLinears(int64_t in, int64_t hidden, int64_t out, const at::TensorOptions& options);
+  std::shared_ptr<LinearWeights> first;   // "0"
+  std::shared_ptr<LinearWeights> second;  // "2"
+};
+
+}  // namespace osp::nn

@@ -1,0 +1,99 @@
+// Dense attention (src/osp/attention) against an explicit float64 softmax attention.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "osp/attention/dense.h"
+#include "osp/nn/bf16.h"
+
+namespace {
+
+using osp::Precision;
+using osp::PrecisionMode;
+using osp::attention::DenseKernel;
+constexpr Precision kFp32{PrecisionMode::kFp32};
+constexpr Precision kBf16{PrecisionMode::kBf16};
+
+double rel_error(const at::Tensor& a, const at::Tensor& b) {
+  const at::Tensor bd = b.to(at::kDouble);
+  return (a.to(at::kDouble) - bd).norm().item<double>() / bd.norm().item<double>();
+}
+
+at::Tensor randn(at::IntArrayRef shape, uint64_t seed, double std = 1.0) {
+  at::Generator g = at::detail::createCPUGenerator(seed);
+  return at::normal(0.0, std, shape, g, at::TensorOptions().dtype(at::kFloat));
+}
+
+// o[b, i, n, :] = Σ_j softmax_j(scale · q[b,i,n]·k[b,j,n]) v[b, j, n, :], loops in float64.
+at::Tensor reference_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale) {
+  const int64_t B = q.size(0), Lq = q.size(1), N = q.size(2), D = q.size(3), Lk = k.size(1);
+  const at::Tensor qd = q.to(at::kDouble), kd = k.to(at::kDouble), vd = v.to(at::kDouble);
+  const auto qa = qd.accessor<double, 4>(), ka = kd.accessor<double, 4>(), va = vd.accessor<double, 4>();
+  at::Tensor out = at::zeros({B, Lq, N, D}, at::kDouble);
+  auto oa = out.accessor<double, 4>();
+  std::vector<double> logits(static_cast<size_t>(Lk));
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < Lq; ++i) {
+        double max_logit = -INFINITY;
+        for (int64_t j = 0; j < Lk; ++j) {
+          double dot = 0;
+          for (int64_t d = 0; d < D; ++d) dot += qa[b][i][n][d] * ka[b][j][n][d];
+          logits[j] = dot * scale;
+          max_logit = std::max(max_logit, logits[j]);
+        }
+        double total = 0;
+        for (int64_t j = 0; j < Lk; ++j) total += (logits[j] = std::exp(logits[j] - max_logit));
+        for (int64_t j = 0; j < Lk; ++j)
+          for (int64_t d = 0; d < D; ++d) oa[b][i][n][d] += logits[j] / total * va[b][j][n][d];
+      }
+  return out;
+}
+
+struct Case {
+  int64_t B, Lq, Lk, N, D;
+};
+
+class DenseAttention : public ::testing::TestWithParam<Case> {};
+
+TEST_P(DenseAttention, MathPathMatchesFloat64Reference) {
+  const Case c = GetParam();
+  const at::Tensor q = randn({c.B, c.Lq, c.N, c.D}, 1, 1.5), k = randn({c.B, c.Lk, c.N, c.D}, 2, 1.5);
+  const at::Tensor v = randn({c.B, c.Lk, c.N, c.D}, 3);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c.D));
+  const at::Tensor expected = reference_attention(q, k, v, scale);
+
+  const at::Tensor whole = osp::attention::math_attention(q, k, v, scale, kFp32);
+  EXPECT_LE(rel_error(whole, expected), 1e-6);
+  // A budget of 3 score rows forces many chunks, including a ragged last one.
+  const int64_t budget = 3 * c.Lk * static_cast<int64_t>(sizeof(float));
+  EXPECT_EQ(osp::attention::chunk_rows(c.Lq, c.Lk, budget), std::min<int64_t>(3, c.Lq));
+  const at::Tensor chunked = osp::attention::math_attention(q, k, v, scale, kFp32, budget);
+  EXPECT_LE(rel_error(chunked, expected), 1e-6);
+  EXPECT_LE(rel_error(osp::attention::attention(q, k, v, scale, kFp32), expected), 1e-6);
+
+  // bf16: the reference on bf16-rounded operands, output rounded.
+  const at::Tensor expected_bf16 = reference_attention(osp::nn::rounded_to_bf16(q), osp::nn::rounded_to_bf16(k),
+                                                       osp::nn::rounded_to_bf16(v), scale);
+  const at::Tensor bf16 = osp::attention::math_attention(q, k, v, scale, kBf16, budget);
+  EXPECT_LE(rel_error(bf16, expected_bf16), 4e-3);  // one bf16 rounding of the output
+  EXPECT_TRUE(at::equal(bf16, bf16.to(at::kBFloat16).to(at::kFloat)));
+  EXPECT_LE(rel_error(osp::attention::attention(q, k, v, scale, kBf16), expected_bf16), 4e-3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, DenseAttention,
+                         ::testing::Values(Case{1, 17, 17, 2, 16},   // self-attention
+                                           Case{2, 13, 16, 3, 8},    // cross-attention (Lq ≠ Lk)
+                                           Case{1, 40, 9, 1, 32}));
+
+TEST(DenseAttentionKernels, MathAndAutoAgreeOnStridedInputs) {
+  // Heads sliced out of a wider projection: non-contiguous [B, L, N, D] views.
+  const at::Tensor qkv = randn({1, 20, 3, 2, 16}, 4);
+  const at::Tensor q = qkv.select(2, 0), k = qkv.select(2, 1), v = qkv.select(2, 2);
+  const at::Tensor expected = reference_attention(q, k, v, 0.25);
+  EXPECT_LE(rel_error(osp::attention::attention(q, k, v, 0.25, kFp32, DenseKernel::kMath), expected), 1e-6);
+  EXPECT_LE(rel_error(osp::attention::attention(q, k, v, 0.25, kFp32, DenseKernel::kAuto), expected), 1e-6);
+}
+
+}  // namespace
