@@ -25,10 +25,12 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
                      DenseKernel kernel = DenseKernel::kAuto);
 
 // The math path: per sample and head, query rows in chunks so that one chunk's score block
-// [rows, Lk] float32 stays within `score_budget_bytes` (default 8 MiB, cache-friendly; never more
-// than 256 MiB is needed). Scores via GEMM, float32 softmax in place, weighted sum via GEMM.
+// [rows, Lk] float32 stays within `score_budget_bytes` (≤ 256 MiB). Scores via GEMM, float32
+// softmax in place, weighted sum via GEMM. Default 64 MiB: measured on 2 Zen3 cores at L = 7800,
+// d = 128 (bf16 mode), 4 MiB chunks ran at 21 GFLOP/s, 8 MiB at 29, 32–256 MiB at 37–42 (each
+// GEMM call re-packs kᵀ and v, so bigger chunks amortize it).
 at::Tensor math_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
-                          Precision precision, int64_t score_budget_bytes = int64_t{8} << 20);
+                          Precision precision, int64_t score_budget_bytes = int64_t{64} << 20);
 
 // Query rows per chunk for a score block budget (at least 1).
 int64_t chunk_rows(int64_t query_len, int64_t key_len, int64_t score_budget_bytes);

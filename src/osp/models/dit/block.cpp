@@ -55,13 +55,14 @@ at::Tensor WanBlock::self_attention(at::Tensor modulated, const nn::RopeTable& r
   return nn::linear(nn::prepare_gemm_input(o_flat, precision_, true), w.o->weight, w.o->bias, precision_);
 }
 
-at::Tensor WanBlock::cross_attention(const at::Tensor& normed, const at::Tensor& context) const {
+at::Tensor WanBlock::cross_attention(at::Tensor normed, const at::Tensor& context) const {
   // spec §5 step 4: no RoPE, no mask (all text_len context rows), no gate.
   const auto& w = *cross_attn;
   const bool reduced = precision_.reduced();
   const nn::GemmInput c = nn::prepare_gemm_input(context, precision_);
-  const at::Tensor q = nn::rms_norm(nn::linear(normed, w.q->weight, w.q->bias, precision_), w.norm_q->weight,
-                                    config_.eps, reduced);
+  const nn::GemmInput n = nn::prepare_gemm_input(std::move(normed), precision_, /*may_overwrite=*/true);
+  const at::Tensor q =
+      nn::rms_norm(nn::linear(n, w.q->weight, w.q->bias, precision_), w.norm_q->weight, config_.eps, reduced);
   const at::Tensor k =
       nn::rms_norm(nn::linear(c, w.k->weight, w.k->bias, precision_), w.norm_k->weight, config_.eps, reduced);
   const at::Tensor v = nn::linear(c, w.v->weight, w.v->bias, precision_);
@@ -94,8 +95,7 @@ at::Tensor WanBlock::forward(at::Tensor x, const at::Tensor& e0, const at::Tenso
   nn::add_gated_(x, self_attention(std::move(a), rope), row(kGateSA));
 
   // Step 4: X += CA(norm3(X), context); norm3 is the affine LayerNorm (naming trap, §5).
-  const at::Tensor b = nn::layer_norm(x, norm3->weight, norm3->bias, eps);
-  x.add_(cross_attention(b, context).to(at::kFloat));
+  x.add_(cross_attention(nn::layer_norm(x, norm3->weight, norm3->bias, eps), context).to(at::kFloat));
 
   // Steps 5–6: X += FFN(norm2(X)·(1+m4)+m3)·m5.
   at::Tensor c = nn::modulated_layer_norm(x, row(kShiftFFN), row(kScaleFFN), eps, false);

@@ -46,7 +46,7 @@ class WanBlock : public nn::ParamModule {
 
  private:
   at::Tensor self_attention(at::Tensor modulated, const nn::RopeTable& rope) const;
-  at::Tensor cross_attention(const at::Tensor& normed, const at::Tensor& context) const;
+  at::Tensor cross_attention(at::Tensor normed, const at::Tensor& context) const;
   at::Tensor feed_forward(at::Tensor modulated) const;
 
   DiTConfig config_;

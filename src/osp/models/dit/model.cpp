@@ -13,6 +13,11 @@ constexpr Precision kFp32{PrecisionMode::kFp32};
 
 std::string shape_str(at::IntArrayRef sizes) { return fmt::format("[{}]", fmt::join(sizes, ", ")); }
 
+// "cuda" (no index) matches any CUDA device; otherwise type and index must agree.
+bool same_device(const c10::Device& tensor, const c10::Device& model) {
+  return tensor.type() == model.type() && (!model.has_index() || !tensor.has_index() || tensor.index() == model.index());
+}
+
 ParamOptions param_options(Precision precision, c10::Device device) {
   const auto base = at::TensorOptions().device(device);
   return {base.dtype(precision.compute()), base.dtype(at::kFloat)};
@@ -61,7 +66,7 @@ void WanDiT::validate_inputs(const at::Tensor& x, const at::Tensor& t, const at:
     fail_about("x", "expected a latent [B, {}, F, H, W], got {}", c.in_dim, x.defined() ? shape_str(x.sizes()) : "none");
   }
   if (x.scalar_type() != at::kFloat) fail_about("x", "expected float32, got {}", c10::toString(x.scalar_type()));
-  if (x.device() != device_) fail_about("x", "is on {}, the model on {}", x.device().str(), device_.str());
+  if (!same_device(x.device(), device_)) fail_about("x", "is on {}, the model on {}", x.device().str(), device_.str());
   const int64_t batch = x.size(0);
   static const char* const kAxis[3] = {"F", "H", "W"};
   for (int a = 0; a < 3; ++a) {
@@ -89,7 +94,7 @@ void WanDiT::validate_inputs(const at::Tensor& x, const at::Tensor& t, const at:
   if (context.scalar_type() != at::kFloat && context.scalar_type() != at::kBFloat16) {
     fail_about("context", "expected float32 or bfloat16, got {}", c10::toString(context.scalar_type()));
   }
-  if (context.device() != device_) {
+  if (!same_device(context.device(), device_)) {
     fail_about("context", "is on {}, the model on {}", context.device().str(), device_.str());
   }
 }
