@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --help, --version
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    std::fprintf(stderr, "error: %s (see osp --help)\n", e.what());
     return 1;
   } catch (const osp::Error& e) {
     return report(e.what());

@@ -71,23 +71,23 @@ struct ResolvedPaths {
   std::string config;
 };
 
+// A diffusers pipeline directory holds the DiT in transformer/.
+fs::path dit_directory(const fs::path& dir) {
+  if (!fs::is_regular_file(dir / "config.json") && fs::is_directory(dir / "transformer")) return dir / "transformer";
+  return dir;
+}
+
 ResolvedPaths resolve_paths(const std::string& weights_path, const std::optional<std::string>& config_path) {
-  const fs::path weights(weights_path);
+  fs::path weights(weights_path);
   if (!fs::exists(weights)) fail_about(weights_path, "no such file or directory");
+  if (fs::is_directory(weights)) weights = dit_directory(weights);
   if (config_path) {
     if (!fs::is_regular_file(*config_path)) fail_about(*config_path, "no such config file");
-    return {weights_path, *config_path};
+    return {weights.string(), *config_path};
   }
-  if (fs::is_directory(weights)) {
-    if (fs::is_regular_file(weights / "config.json")) return {weights_path, (weights / "config.json").string()};
-    // A diffusers pipeline directory: the DiT lives in transformer/.
-    const fs::path sub = weights / "transformer";
-    if (fs::is_regular_file(sub / "config.json")) return {sub.string(), (sub / "config.json").string()};
-    fail_about(weights_path, "no config.json in {} (pass --config)", weights_path);
-  }
-  fs::path dir = weights.parent_path();
+  fs::path dir = fs::is_directory(weights) ? weights : weights.parent_path();
   if (dir.empty()) dir = ".";
-  if (fs::is_regular_file(dir / "config.json")) return {weights_path, (dir / "config.json").string()};
+  if (fs::is_regular_file(dir / "config.json")) return {weights.string(), (dir / "config.json").string()};
   fail_about(weights_path, "no config.json in {} (pass --config)", dir.string());
 }
 
