@@ -4,26 +4,20 @@
 #include <cmath>
 #include <vector>
 
+#include "test_util.h"
 #include "osp/attention/dense.h"
 #include "osp/nn/bf16.h"
 
 namespace {
 
 using osp::Precision;
-using osp::PrecisionMode;
 using osp::attention::DenseKernel;
-constexpr Precision kFp32{PrecisionMode::kFp32};
-constexpr Precision kBf16{PrecisionMode::kBf16};
+using osp::test::kBf16;
+using osp::test::kFp32;
+using osp::test::randn;
+using osp::test::rel_error;
 
-double rel_error(const at::Tensor& a, const at::Tensor& b) {
-  const at::Tensor bd = b.to(at::kDouble);
-  return (a.to(at::kDouble) - bd).norm().item<double>() / bd.norm().item<double>();
-}
 
-at::Tensor randn(at::IntArrayRef shape, uint64_t seed, double std = 1.0) {
-  at::Generator g = at::detail::createCPUGenerator(seed);
-  return at::normal(0.0, std, shape, g, at::TensorOptions().dtype(at::kFloat));
-}
 
 // o[b, i, n, :] = Σ_j softmax_j(scale · q[b,i,n]·k[b,j,n]) v[b, j, n, :], loops in float64.
 at::Tensor reference_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <complex>
 
+#include "test_util.h"
 #include "osp/core/error.h"
 #include "osp/nn/activation.h"
 #include "osp/nn/bf16.h"
@@ -17,19 +18,12 @@
 namespace {
 
 using osp::Precision;
-using osp::PrecisionMode;
-constexpr Precision kFp32{PrecisionMode::kFp32};
-constexpr Precision kBf16{PrecisionMode::kBf16};
+using osp::test::kBf16;
+using osp::test::kFp32;
+using osp::test::randn;
+using osp::test::rel_error;
 
-double rel_error(const at::Tensor& a, const at::Tensor& b) {
-  const at::Tensor bd = b.to(at::kDouble);
-  return (a.to(at::kDouble) - bd).norm().item<double>() / bd.norm().item<double>();
-}
 
-at::Tensor randn(at::IntArrayRef shape, uint64_t seed, double std = 1.0) {
-  at::Generator g = at::detail::createCPUGenerator(seed);
-  return at::normal(0.0, std, shape, g, at::TensorOptions().dtype(at::kFloat));
-}
 
 TEST(Bf16, RoundingMatchesLibTorchConversion) {
   at::Tensor x = randn({4099}, 1, 3.0);

@@ -9,13 +9,21 @@ namespace osp {
 
 Progress::Progress(std::string label, int64_t total)
     : label_(std::move(label)), total_(total), tty_(isatty(fileno(stderr)) != 0),
-      start_(std::chrono::steady_clock::now()) {}
+      start_(std::chrono::steady_clock::now()), last_render_time_(start_) {}
 
 Progress::~Progress() { finish(); }
 
 void Progress::step(int64_t n) {
   done_ += n;
-  render();
+  if (due()) render();
+}
+
+bool Progress::due() const {
+  if (done_ >= total_) return true;
+  double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_render_time_).count();
+  if (tty_) return since >= 0.1;
+  bool tenth_crossed = total_ > 0 && (done_ * 10 / total_) != (last_rendered_ * 10 / total_);
+  return tenth_crossed || since >= 10.0;
 }
 
 void Progress::finish() {
@@ -25,6 +33,8 @@ void Progress::finish() {
 }
 
 void Progress::render() {
+  last_rendered_ = done_;
+  last_render_time_ = std::chrono::steady_clock::now();
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   double per_step = done_ > 0 ? elapsed / static_cast<double>(done_) : 0.0;
   double eta = per_step * static_cast<double>(total_ - done_);
