@@ -8,11 +8,17 @@
 namespace osp::attention {
 namespace {
 
-void check_inputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+void check_inputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& key_mask) {
   TORCH_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "attention: expected [B, L, N, D] inputs");
   TORCH_CHECK(k.sizes() == v.sizes(), "attention: k ", k.sizes(), " and v ", v.sizes(), " differ");
-  TORCH_CHECK(q.size(0) == k.size(0) && q.size(2) == k.size(2) && q.size(3) == k.size(3), "attention: q ", q.sizes(),
-              " does not match k ", k.sizes());
+  TORCH_CHECK(k.size(0) > 0 && q.size(0) % k.size(0) == 0 && q.size(2) == k.size(2) && q.size(3) == k.size(3),
+              "attention: q ", q.sizes(), " does not match k ", k.sizes());
+  if (key_mask.defined()) {
+    TORCH_CHECK(key_mask.scalar_type() == at::kBool && key_mask.dim() == 2 && key_mask.size(0) == q.size(0) &&
+                    key_mask.size(1) == k.size(1),
+                "attention: key mask ", key_mask.sizes(), " ", key_mask.scalar_type(), " is not bool [", q.size(0),
+                ", ", k.size(1), "]");
+  }
 }
 
 // Operands as float32 tensors of the precision's values (bf16 values in bf16 mode, §6).
@@ -22,16 +28,23 @@ at::Tensor operand(const at::Tensor& x, Precision precision) {
 }
 
 at::Tensor sdpa_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
-                          Precision precision) {
+                          Precision precision, const at::Tensor& key_mask) {
   // Native bf16 SDPA where bf16 is native (fp32 softmax/accumulation inside); elsewhere float32
   // SDPA on bf16-valued operands, which is the same arithmetic.
   const bool native = precision.reduced() && nn::native_bf16_gemm(q.device());
-  const auto prep = [&](const at::Tensor& x) {
-    return (native ? x.to(at::kBFloat16) : operand(x, precision)).transpose(1, 2);  // [B, N, L, D]
+  const int64_t repeats = q.size(0) / k.size(0);
+  const auto prep = [&](const at::Tensor& x, int64_t copies) {
+    at::Tensor y = native ? x.to(at::kBFloat16) : operand(x, precision);
+    if (copies > 1) y = y.repeat({copies, 1, 1, 1});  // row r = x[r mod Bk]
+    return y.transpose(1, 2);                           // [B, N, L, D]
   };
-  at::Tensor out = compat::sdpa_or_undefined(prep(q), prep(k), prep(v), scale);
+  at::Tensor mask;
+  if (key_mask.defined()) mask = key_mask.to(q.device()).view({key_mask.size(0), 1, 1, key_mask.size(1)});
+  at::Tensor out = compat::sdpa_or_undefined(prep(q, 1), prep(k, repeats), prep(v, repeats), scale, mask);
   if (!out.defined()) return out;
   out = out.transpose(1, 2).to(at::kFloat).contiguous();
+  // Rows without a valid key: zero, like the varlen kernel (SDPA would give NaN).
+  if (mask.defined()) out.masked_fill_(mask.any(-1, true).logical_not(), 0.0);
   if (precision.reduced()) nn::round_to_bf16_(out);
   return out;
 }
@@ -44,22 +57,39 @@ int64_t chunk_rows(int64_t query_len, int64_t key_len, int64_t score_budget_byte
 }
 
 at::Tensor math_attention(const at::Tensor& q_in, const at::Tensor& k_in, const at::Tensor& v_in, double scale,
-                          Precision precision, int64_t score_budget_bytes) {
-  check_inputs(q_in, k_in, v_in);
+                          Precision precision, int64_t score_budget_bytes, const at::Tensor& key_mask) {
+  check_inputs(q_in, k_in, v_in, key_mask);
   const at::Tensor q = operand(q_in, precision), k = operand(k_in, precision), v = operand(v_in, precision);
-  const int64_t batch = q.size(0), lq = q.size(1), heads = q.size(2), lk = k.size(1);
+  const int64_t batch = q.size(0), lq = q.size(1), heads = q.size(2), lk = k.size(1), key_batch = k.size(0);
   at::Tensor out = at::empty(q.sizes(), q.options().dtype(at::kFloat));
   const int64_t rows = chunk_rows(lq, lk, score_budget_bytes);
-  at::Tensor scores_buffer = at::empty({rows, lk}, out.options());
+  const at::Tensor scores_buffer = at::empty({rows * std::max<int64_t>(lk, 1)}, out.options());
+  const at::Tensor mask = key_mask.defined() ? key_mask.to(at::kCPU) : key_mask;
 
   for (int64_t b = 0; b < batch; ++b) {
+    at::Tensor kb = k[b % key_batch], vb = v[b % key_batch];  // [Lk, N, D]
+    if (mask.defined()) {
+      // Unpad: keep the valid keys/values of this row (skiparse-ssp.md §2.3, §5.4).
+      const at::Tensor valid = mask[b];
+      const int64_t count = valid.sum().item<int64_t>();
+      if (count == 0) {
+        out[b].zero_();
+        continue;
+      }
+      if (count < lk) {
+        const at::Tensor index = valid.nonzero().view(-1).to(k.device());
+        kb = kb.index_select(0, index);
+        vb = vb.index_select(0, index);
+      }
+    }
+    const int64_t keys = kb.size(0);
     for (int64_t n = 0; n < heads; ++n) {
       // Per-head 2D views with row stride N·D: BLAS reads them in place, no copies.
-      const at::Tensor qh = q[b].select(1, n), kh = k[b].select(1, n), vh = v[b].select(1, n);
+      const at::Tensor qh = q[b].select(1, n), kh = kb.select(1, n), vh = vb.select(1, n);
       const at::Tensor oh = out[b].select(1, n);
       for (int64_t r0 = 0; r0 < lq; r0 += rows) {
         const int64_t r1 = std::min(lq, r0 + rows);
-        at::Tensor scores = scores_buffer.narrow(0, 0, r1 - r0);
+        at::Tensor scores = scores_buffer.narrow(0, 0, (r1 - r0) * keys).view({r1 - r0, keys});
         // scores = scale · q kᵀ (beta 0: the buffer's old contents are ignored).
         at::addmm_out(scores, scores, qh.narrow(0, r0, r1 - r0), kh.t(), /*beta=*/0, /*alpha=*/scale);
         at::_softmax_out(scores, scores, /*dim=*/1, /*half_to_float=*/false);
@@ -73,13 +103,13 @@ at::Tensor math_attention(const at::Tensor& q_in, const at::Tensor& k_in, const 
 }
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, Precision precision,
-                     DenseKernel kernel) {
-  check_inputs(q, k, v);
+                     DenseKernel kernel, const at::Tensor& key_mask) {
+  check_inputs(q, k, v, key_mask);
   if (kernel != DenseKernel::kMath && compat::kHasSdpa) {
-    at::Tensor out = sdpa_attention(q, k, v, scale, precision);
+    at::Tensor out = sdpa_attention(q, k, v, scale, precision, key_mask);
     if (out.defined()) return out;
   }
-  return math_attention(q, k, v, scale, precision);
+  return math_attention(q, k, v, scale, precision, int64_t{64} << 20, key_mask);
 }
 
 }  // namespace osp::attention

@@ -2,11 +2,13 @@
 
 namespace osp::compat {
 
-at::Tensor sdpa_or_undefined(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale) {
+at::Tensor sdpa_or_undefined(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
+                             const at::Tensor& attn_mask) {
 #if OSP_TORCH_AT_LEAST(2, 1)
+  if (attn_mask.defined()) return at::scaled_dot_product_attention(q, k, v, attn_mask, 0.0, false, scale);
   return at::scaled_dot_product_attention(q, k, v, {}, 0.0, false, scale);
 #else
-  (void)q, (void)k, (void)v, (void)scale;
+  (void)q, (void)k, (void)v, (void)scale, (void)attn_mask;
   return {};
 #endif
 }

@@ -15,8 +15,10 @@ constexpr bool kHasSdpa = OSP_TORCH_AT_LEAST(2, 0);
 constexpr bool kHasFloat8 = OSP_TORCH_AT_LEAST(2, 1);
 
 // softmax(q kᵀ · scale) v on [B, N, L, D] tensors through SDPA where LibTorch has it; returns an
-// undefined tensor where it does not, so callers fall back to their own math path.
-at::Tensor sdpa_or_undefined(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale);
+// undefined tensor where it does not, so callers fall back to their own math path. Optional
+// attn_mask: bool, broadcastable to [B, N, Lq, Lk], true = take part (undefined: no mask).
+at::Tensor sdpa_or_undefined(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
+                             const at::Tensor& attn_mask = {});
 
 // Human-readable LibTorch version, e.g. "1.13.1".
 const char* torch_version();

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -17,14 +18,15 @@ double axis_angle(int64_t position, int64_t pair, int64_t axis_dim, double theta
          std::pow(theta, -2.0 * static_cast<double>(pair) / static_cast<double>(axis_dim));
 }
 
+// Batch row bt / tokens uses table (bt / tokens) / rows_per_table (0 for a single table).
 void rotate_rows_inplace(float* x, const float* cos, const float* sin, int64_t batch, int64_t tokens,
-                         int64_t heads, int64_t head_dim) {
+                         int64_t heads, int64_t head_dim, int64_t rows_per_table) {
   const int64_t pairs = head_dim / 2;
   at::parallel_for(0, batch * tokens, 64, [&](int64_t begin, int64_t end) {
     for (int64_t bt = begin; bt < end; ++bt) {
-      const int64_t token = bt % tokens;
-      const float* c = cos + token * pairs;
-      const float* s = sin + token * pairs;
+      const int64_t row = (bt / tokens) / rows_per_table * tokens + bt % tokens;
+      const float* c = cos + row * pairs;
+      const float* s = sin + row * pairs;
       for (int64_t n = 0; n < heads; ++n) {
         float* v = x + (bt * heads + n) * head_dim;
         for (int64_t j = 0; j < pairs; ++j) {
@@ -94,18 +96,22 @@ RopeTable make_rope_table(int64_t head_dim, const std::array<int64_t, 3>& grid, 
 void apply_rope_(at::Tensor& x, const RopeTable& table) {
   TORCH_CHECK(x.dim() == 4 && x.scalar_type() == at::kFloat, "apply_rope_: expected float32 [B, L, N, D]");
   const int64_t batch = x.size(0), tokens = x.size(1), heads = x.size(2), head_dim = x.size(3);
-  TORCH_CHECK(tokens == table.cos.size(0) && head_dim == 2 * table.cos.size(1),
-              "apply_rope_: input [", tokens, ", ", head_dim, "] does not match the table");
-  const at::Tensor cos = table.cos.to(x.device()), sin = table.sin.to(x.device());
+  const int64_t tables = table.cos.dim() == 3 ? table.cos.size(0) : 1;
+  TORCH_CHECK((table.cos.dim() == 2 || table.cos.dim() == 3) && tokens == table.cos.size(-2) &&
+                  head_dim == 2 * table.cos.size(-1) && table.sin.sizes() == table.cos.sizes(),
+              "apply_rope_: input [", tokens, ", ", head_dim, "] does not match the table ", table.cos.sizes());
+  TORCH_CHECK(batch % tables == 0, "apply_rope_: batch ", batch, " is not a multiple of the ", tables, " tables");
+  const int64_t rows_per_table = batch / tables;
+  const at::Tensor cos = table.cos.to(x.device()).contiguous(), sin = table.sin.to(x.device()).contiguous();
   if (x.is_cpu() && x.is_contiguous()) {
     rotate_rows_inplace(x.data_ptr<float>(), cos.data_ptr<float>(), sin.data_ptr<float>(), batch, tokens, heads,
-                        head_dim);
+                        head_dim, std::max<int64_t>(rows_per_table, 1));
     return;
   }
-  // Generic path: the same rotation with ATen ops on [B, L, N, D/2, 2].
-  const at::Tensor pairs = x.view({batch, tokens, heads, head_dim / 2, 2});
+  // Generic path: the same rotation with ATen ops on [S, B/S, L, N, D/2, 2].
+  const at::Tensor pairs = x.view({tables, rows_per_table, tokens, heads, head_dim / 2, 2});
   const at::Tensor re = pairs.select(-1, 0), im = pairs.select(-1, 1);
-  const at::Tensor c = cos.view({1, tokens, 1, head_dim / 2}), s = sin.view({1, tokens, 1, head_dim / 2});
+  const at::Tensor c = cos.view({tables, 1, tokens, 1, head_dim / 2}), s = sin.view({tables, 1, tokens, 1, head_dim / 2});
   const at::Tensor new_re = re * c - im * s, new_im = re * s + im * c;
   pairs.select(-1, 0).copy_(new_re);
   pairs.select(-1, 1).copy_(new_im);

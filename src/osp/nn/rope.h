@@ -14,6 +14,9 @@ std::array<int64_t, 3> rope_axis_dims(int64_t head_dim);
 
 // cos/sin of the rotation angles for every token of one grid: [L, head_dim/2] float32 each, token
 // order ℓ = (fi·h + hi)·w + wi. Angles are computed in float64 (spec §4) and rounded once.
+// A table may also hold S per-row tables [S, L, head_dim/2] (the Skiparse layouts move the table of
+// the unpadded grid through pad and layout, spec/skiparse-ssp.md §5.3): batch row r of x [B, …]
+// then uses table r / (B/S), which is sub-sequence s for row s·b + i.
 struct RopeTable {
   std::array<int64_t, 3> grid{};
   at::Tensor cos;
@@ -27,7 +30,7 @@ RopeTable make_rope_table(int64_t head_dim, const std::array<int64_t, 3>& grid, 
 
 // Rotates adjacent pairs (v[2j], v[2j+1]) of every head vector of x [B, L, N, head_dim] in place
 // (spec §4: v'[2j] = v[2j]cosθ − v[2j+1]sinθ, v'[2j+1] = v[2j]sinθ + v[2j+1]cosθ); L must equal the
-// table's token count. x must be float32. The official run rotates in float64 and rounds once
+// table's token count, and B a multiple of S for per-row tables. x must be float32. The official run rotates in float64 and rounds once
 // (§6); here the rotation runs in float32 on the float64-derived tables, which differs by a few
 // float32 ulps (~1e-7 relative, far inside the 1e-5 parity budget) and saves two float64 passes
 // over q and k in every block.

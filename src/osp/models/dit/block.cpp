@@ -38,8 +38,9 @@ WanBlock::WanBlock(const DiTConfig& config, Precision precision, const ParamOpti
       config_(config),
       precision_(precision) {}
 
-at::Tensor WanBlock::self_attention(at::Tensor modulated, const nn::RopeTable& rope) const {
-  // spec §5 step 2: q, k through RMSNorm across heads, RoPE on q and k, global attention.
+at::Tensor WanBlock::self_attention(at::Tensor modulated, const nn::RopeTable& rope, const at::Tensor& key_mask) const {
+  // spec §5 step 2: q, k through RMSNorm across heads, RoPE on q and k, global attention (within
+  // each row: a Skiparse sub-sequence in a sparse block, padding keys masked, skiparse-ssp.md §5).
   const auto& w = *self_attn;
   const bool reduced = precision_.reduced();
   const nn::GemmInput a = nn::prepare_gemm_input(std::move(modulated), precision_, /*may_overwrite=*/true);
@@ -50,13 +51,16 @@ at::Tensor WanBlock::self_attention(at::Tensor modulated, const nn::RopeTable& r
   nn::apply_rope_(q4, rope);
   nn::apply_rope_(k4, rope);
   const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
-  const at::Tensor o = attention::attention(q4, k4, heads_view(v, config_.num_heads), scale, precision_);
+  const at::Tensor o = attention::attention(q4, k4, heads_view(v, config_.num_heads), scale, precision_,
+                                            attention::DenseKernel::kAuto, key_mask);
   const at::Tensor o_flat = o.view({o.size(0), o.size(1), config_.dim});
   return nn::linear(nn::prepare_gemm_input(o_flat, precision_, true), w.o->weight, w.o->bias, precision_);
 }
 
 at::Tensor WanBlock::cross_attention(at::Tensor normed, const at::Tensor& context) const {
-  // spec §5 step 4: no RoPE, no mask (all text_len context rows), no gate.
+  // spec §5 step 4: no RoPE, no mask (all text_len context rows), no gate. The context may have
+  // fewer rows than the queries (Skiparse, skiparse-ssp.md §5.2): k and v are computed once per
+  // sample and the attention maps query row r to context row r mod b.
   const auto& w = *cross_attn;
   const bool reduced = precision_.reduced();
   const nn::GemmInput c = nn::prepare_gemm_input(context, precision_);
@@ -84,15 +88,19 @@ at::Tensor WanBlock::feed_forward(at::Tensor modulated) const {
 }
 
 at::Tensor WanBlock::forward(at::Tensor x, const at::Tensor& e0, const at::Tensor& context, const nn::RopeTable& rope,
-                             bool round_norm1) const {
-  // m = modulation + e0 in float32 (spec §5), rows [B, D].
-  const at::Tensor m = modulation + e0;
+                             bool round_norm1, const at::Tensor& key_mask) const {
+  TORCH_CHECK(x.dim() == 3 && e0.size(0) > 0 && x.size(0) % e0.size(0) == 0 && context.size(0) == e0.size(0),
+              "WanBlock: x ", x.sizes(), ", e0 ", e0.sizes(), " and context ", context.sizes(), " do not match");
+  // m = modulation + e0 in float32 (spec §5), rows [B, D]; with P²·b Skiparse rows, row s·b + i
+  // uses sample i's (skiparse-ssp.md §5.2: `b n c -> (r b) n c`, a tiny [B, 6, D] copy).
+  at::Tensor m = modulation + e0;
+  if (m.size(0) != x.size(0)) m = m.repeat({x.size(0) / m.size(0), 1, 1});
   const auto row = [&](ModRow r) { return m.select(1, r); };
   const double eps = config_.eps;
 
   // Steps 1–3: X += SA(norm1(X)·(1+m1)+m0)·m2.
   at::Tensor a = nn::modulated_layer_norm(x, row(kShiftSA), row(kScaleSA), eps, round_norm1);
-  nn::add_gated_(x, self_attention(std::move(a), rope), row(kGateSA));
+  nn::add_gated_(x, self_attention(std::move(a), rope, key_mask), row(kGateSA));
 
   // Step 4: X += CA(norm3(X), context); norm3 is the affine LayerNorm (naming trap, §5).
   x.add_(cross_attention(nn::layer_norm(x, norm3->weight, norm3->bias, eps), context).to(at::kFloat));

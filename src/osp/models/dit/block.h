@@ -32,11 +32,16 @@ class WanBlock : public nn::ParamModule {
  public:
   WanBlock(const DiTConfig& config, Precision precision, const ParamOptions& options);
 
-  // x [B, L, D] float32 residual stream, updated in place and returned; e0 [B, 6, D] float32 time
-  // projection; context [B, Lt, D] embedded text; rope: table of x's grid. `round_norm1`: round
+  // x [B, L, D] float32 residual stream, updated in place and returned; e0 [b, 6, D] float32 time
+  // projection; context [b, Lt, D] embedded text; rope: table of x's tokens. `round_norm1`: round
   // norm1's result to bf16 (block 0 in bf16 mode, whose input is the bf16 patch embedding, §6).
+  // b = B for plain Wan. In a Skiparse block (spec/skiparse-ssp.md §5) x holds the P²·b
+  // sub-sequences of b samples, b divides B, and row r uses sample (r mod b)'s modulation and text
+  // (§5.2: row s·b + i ↔ sample i; the text keys/values are computed once per sample); rope is then
+  // the per-sub-sequence table [P², L, d/2] (§5.3) and key_mask bool [B, L] excludes the padding
+  // tokens as self-attention keys (§2.3; undefined: every key valid).
   at::Tensor forward(at::Tensor x, const at::Tensor& e0, const at::Tensor& context, const nn::RopeTable& rope,
-                     bool round_norm1) const;
+                     bool round_norm1, const at::Tensor& key_mask = {}) const;
 
   // Registered in the order of spec §7.
   at::Tensor modulation;  // [1, 6, D]
@@ -45,7 +50,7 @@ class WanBlock : public nn::ParamModule {
   std::shared_ptr<nn::TwoLinears> ffn;
 
  private:
-  at::Tensor self_attention(at::Tensor modulated, const nn::RopeTable& rope) const;
+  at::Tensor self_attention(at::Tensor modulated, const nn::RopeTable& rope, const at::Tensor& key_mask) const;
   at::Tensor cross_attention(at::Tensor normed, const at::Tensor& context) const;
   at::Tensor feed_forward(at::Tensor modulated) const;
 

@@ -1,5 +1,6 @@
 #include "osp/models/dit/model.h"
 
+#include "osp/attention/skiparse.h"
 #include "osp/core/error.h"
 #include "osp/nn/activation.h"
 #include "osp/nn/gemm.h"
@@ -10,6 +11,40 @@ namespace osp::dit {
 namespace {
 
 constexpr Precision kFp32{PrecisionMode::kFp32};
+
+namespace sk = osp::attention;
+
+// The Skiparse view of one forward (spec/skiparse-ssp.md §2, §5.3): geometry, RoPE tables and key
+// masks of the token and group layouts.
+struct SparseLayouts {
+  sk::SkiparseGeometry geometry;
+  nn::RopeTable token_rope, group_rope;  // [P², n, d/2] each
+  at::Tensor token_mask, group_mask;     // bool [P²·b, n], undefined without padding
+};
+
+// §5.3: the table of the unpadded grid, padded with angle 0 (cos 1, sin 0) and moved through the
+// layout like q and k, so every token keeps its original (t, y, x).
+nn::RopeTable layout_rope(const nn::RopeTable& rope, const sk::SkiparseGeometry& g, bool group) {
+  const auto move = [&](const at::Tensor& table, double pad_value) {
+    const at::Tensor padded = sk::pad(table.unsqueeze(0), g, pad_value);  // [1, N, d/2]
+    return group ? sk::to_group_layout(padded, g) : sk::to_token_layout(padded, g);
+  };
+  return {rope.grid, move(rope.cos, 1.0), move(rope.sin, 0.0)};
+}
+
+// Moves the stream [.., .., D] from layout `from` to layout `to` (spec §4 per-block transforms):
+// full → sparse: pad → layout; token ↔ group: the switch; sparse → full: reverse → crop.
+at::Tensor change_layout(at::Tensor x, BlockKind from, BlockKind to, const sk::SkiparseGeometry& g) {
+  if (from == to) return x;
+  if (from == BlockKind::kFull) {
+    const at::Tensor padded = sk::pad(x, g);
+    return to == BlockKind::kToken ? sk::to_token_layout(padded, g) : sk::to_group_layout(padded, g);
+  }
+  if (to == BlockKind::kFull) {
+    return sk::crop(from == BlockKind::kToken ? sk::from_token_layout(x, g) : sk::from_group_layout(x, g), g);
+  }
+  return sk::switch_layout(x, g);
+}
 
 std::string shape_str(at::IntArrayRef sizes) { return fmt::format("[{}]", fmt::join(sizes, ", ")); }
 
@@ -38,12 +73,7 @@ PatchEmbeddingWeights::PatchEmbeddingWeights(const DiTConfig& c, const at::Tenso
       bias(add_param("bias", {c.dim}, compute)) {}
 
 WanDiT::WanDiT(DiTConfig config, Precision precision, c10::Device device)
-    : config_(std::move(config)), precision_(precision), device_(device) {
-  config_.validate();
-  if (config_.is_sparse()) {
-    fail_about("skiparse_model_type", "'{}': sparse execution not implemented yet (only \"full\" runs)",
-               config_.skiparse_model_type);
-  }
+    : config_(std::move(config)), schedule_(block_schedule(config_)), precision_(precision), device_(device) {
   const ParamOptions options = param_options(precision_, device_);
   const int64_t D = config_.dim;
   patch_embedding = register_module("patch_embedding", std::make_shared<PatchEmbeddingWeights>(config_, options.compute));
@@ -173,13 +203,37 @@ at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, const at::T
   const std::array<int64_t, 3> grid = {x.size(2) / p[0], x.size(3) / p[1], x.size(4) / p[2]};
   const nn::RopeTable rope = rope_table(grid);
 
+  SparseLayouts sparse;
+  if (config_.is_sparse()) {
+    const int64_t batch = x.size(0);
+    sparse.geometry = sk::SkiparseGeometry::make(grid, config_.sparse_ratio);
+    sparse.token_rope = layout_rope(rope, sparse.geometry, /*group=*/false);
+    sparse.group_rope = layout_rope(rope, sparse.geometry, /*group=*/true);
+    sparse.token_mask = sk::token_layout_mask(sparse.geometry, batch, device_);
+    sparse.group_mask = sk::group_layout_mask(sparse.geometry, batch, device_);
+  }
+
   at::Tensor stream = embed_patches(x);  // [B, L, D] float32 (bf16 values in bf16 mode)
   const auto [e, e0] = embed_time(t);
   const at::Tensor text = embed_text(context);
+  BlockKind layout = BlockKind::kFull;
   for (size_t n = 0; n < blocks.size(); ++n) {
+    // skiparse-ssp.md §4: the input transform of block n (entry, switch, or the exit of the
+    // previous group block when block n is full).
+    const BlockKind kind = schedule_[n];
+    stream = change_layout(std::move(stream), layout, kind, sparse.geometry);
+    layout = kind;
+    const nn::RopeTable& block_rope =
+        kind == BlockKind::kFull ? rope : kind == BlockKind::kToken ? sparse.token_rope : sparse.group_rope;
+    const at::Tensor key_mask = kind == BlockKind::kFull    ? at::Tensor()
+                                : kind == BlockKind::kToken ? sparse.token_mask
+                                                            : sparse.group_mask;
     // Only block 0 sees a bf16 stream: after its first residual add the stream is float32 (§6).
-    stream = blocks[n]->forward(std::move(stream), e0, text, rope, /*round_norm1=*/precision_.reduced() && n == 0);
+    stream = blocks[n]->forward(std::move(stream), e0, text, block_rope,
+                                /*round_norm1=*/precision_.reduced() && n == 0, key_mask);
   }
+  // §4: the last group block's output transform (F = 0: the model ends in the sparse region).
+  stream = change_layout(std::move(stream), layout, BlockKind::kFull, sparse.geometry);
   return unpatchify(apply_head(stream, e), grid, p, config_.out_dim);
 }
 

@@ -10,6 +10,7 @@
 #include "osp/core/precision.h"
 #include "osp/models/dit/block.h"
 #include "osp/models/dit/config.h"
+#include "osp/models/dit/schedule.h"
 #include "osp/nn/param_module.h"
 #include "osp/nn/rope.h"
 
@@ -40,19 +41,24 @@ class PatchEmbeddingWeights : public nn::ParamModule {
 
 class WanDiT : public nn::ParamModule {
  public:
-  // Parameters are allocated uninitialized on `device` (load_weights fills them). Throws
-  // osp::Error for a config with a sparse block schedule: its execution is not implemented yet.
+  // Parameters are allocated uninitialized on `device` (load_weights fills them). The config is
+  // validated (osp::Error); OSP-Next configs run the Skiparse block schedule of
+  // spec/skiparse-ssp.md §4 (block_schedule()).
   WanDiT(DiTConfig config, Precision precision, c10::Device device = c10::kCPU);
 
   // x [B, in_dim, F, H, W] float32 noisy latent; t [B] timesteps in [0, 1000] (float or integer,
   // fractional allowed: the sinusoid is computed in float64 from t as given); context
   // [B, Lc ≤ text_len, text_dim] float32 (or bf16) text embeddings, zero-padded to text_len and
   // attended without mask (§3). Returns the velocity v [B, out_dim, F, H, W] float32.
+  // Sparse configs: full blocks see [B, L, D]; the sparse region runs on the Skiparse layouts
+  // (pad → token layout on entry, one switch between sparse blocks, reverse → crop on exit,
+  // skiparse-ssp.md §2–§5), padding excluded from self-attention, RoPE at the original positions.
   // Throws osp::Error naming "x", "t" or "context" and the shapes for invalid inputs.
   // Inference only (no autograd graph is recorded through the in-place kernels).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context) const;
 
   const DiTConfig& config() const { return config_; }
+  const std::vector<BlockKind>& schedule() const { return schedule_; }
   Precision precision() const { return precision_; }
   c10::Device device() const { return device_; }
 
@@ -73,6 +79,7 @@ class WanDiT : public nn::ParamModule {
   nn::RopeTable rope_table(const std::array<int64_t, 3>& grid) const;
 
   DiTConfig config_;
+  std::vector<BlockKind> schedule_;
   Precision precision_;
   c10::Device device_;
   // RoPE tables per token grid, built on first use (the grid is fixed over a generation).
