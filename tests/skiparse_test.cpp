@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cmath>
+#include <ostream>
 #include <vector>
 
 #include "reference_dit.h"
@@ -60,6 +61,10 @@ TEST(SkiparseGeometry, MatchesSpecExample) {
 struct LayoutCase {
   int64_t b, T, H, W, P;
 };
+
+void PrintTo(const LayoutCase& c, std::ostream* os) {
+  *os << "b=" << c.b << " grid " << c.T << "x" << c.H << "x" << c.W << " P=" << c.P;
+}
 
 class SkiparseLayouts : public ::testing::TestWithParam<LayoutCase> {};
 
@@ -300,6 +305,11 @@ struct SparseCase {
   uint64_t seed;
 };
 
+void PrintTo(const SparseCase& c, std::ostream* os) {
+  *os << "layers=" << c.layers << " F=" << c.full_blocks << " P=" << c.P << " B=" << c.B << " grid " << c.F << "x"
+      << c.h << "x" << c.w;
+}
+
 DiTConfig sparse_config(const SparseCase& sc) {
   DiTConfig c = osp::test::tiny_config(32, 2);
   c.num_layers = sc.layers;
@@ -354,7 +364,8 @@ INSTANTIATE_TEST_SUITE_P(
                       SparseCase{6, 0, 3, 1, 1, 2, 5, 4},     // H < P: empty token sub-sequences
                       SparseCase{8, 4, 2, 2, 2, 4, 8, 5}));   // no padding
 
-// Changing what the padding tokens hold changes no real output of a sparse block.
+// Changing what the padding tokens hold changes no real output of a sparse block (token blocks 0,
+// 2 and group blocks 1, 3, each on its layout with its RoPE table and key mask).
 TEST(SparseBlock, PaddingContentsDoNotReachRealTokens) {
   const SparseCase sc{6, 0, 2, 2, 2, 6, 10, 7};
   const DiTConfig c = sparse_config(sc);
@@ -363,27 +374,31 @@ TEST(SparseBlock, PaddingContentsDoNotReachRealTokens) {
   const SkiparseGeometry g = SkiparseGeometry::make({sc.F, sc.h, sc.w}, sc.P);
   const int64_t b = sc.B, D = c.dim;
   const osp::nn::RopeTable rope = osp::nn::make_rope_table(c.head_dim(), {sc.F, sc.h, sc.w});
-  const auto move = [&](const at::Tensor& table, double value) {
-    return sk::to_token_layout(sk::pad(table.unsqueeze(0), g, value), g);
-  };
-  const osp::nn::RopeTable token_rope{rope.grid, move(rope.cos, 1.0), move(rope.sin, 0.0)};
   const at::Tensor e0 = randn({b, 6, D}, 41, 0.3), text = randn({b, c.text_len, D}, 42);
-  const at::Tensor x = sk::to_token_layout(sk::pad(randn({b, g.tokens(), D}, 43), g), g);  // [P²b, n, D]
-  const at::Tensor mask = sk::token_layout_mask(g, b);
-  ASSERT_TRUE(mask.defined());
-  at::Tensor garbage = x.clone();
-  garbage.masked_scatter_(mask.logical_not().unsqueeze(-1).expand_as(x), randn({x.numel()}, 44, 100.0));
-  ASSERT_FALSE(at::equal(garbage, x));
-  const auto real = [&](at::Tensor in, const at::Tensor& key_mask, int64_t block) {
-    const at::Tensor out = model.blocks[static_cast<size_t>(block)]->forward(std::move(in), e0, text, token_rope,
-                                                                             false, key_mask);
-    return sk::crop(sk::from_token_layout(out, g), g);
-  };
-  for (int64_t block : {0, 2}) {
-    const at::Tensor clean = real(x.clone(), mask, block), dirty = real(garbage.clone(), mask, block);
-    EXPECT_LE(rel_error(dirty, clean), 1e-6) << "block " << block;
-    // Without the mask the padding leaks into real tokens (the check can fail).
-    EXPECT_GE(rel_error(real(garbage.clone(), at::Tensor(), block), clean), 1e-3) << "block " << block;
+  const at::Tensor plain = sk::pad(randn({b, g.tokens(), D}, 43), g);  // [b, N, D], zero padding
+  for (const bool group : {false, true}) {
+    const auto to_layout = [&](const at::Tensor& t) {
+      return group ? sk::to_group_layout(t, g) : sk::to_token_layout(t, g);
+    };
+    const auto move = [&](const at::Tensor& table, double value) { return to_layout(sk::pad(table.unsqueeze(0), g, value)); };
+    const osp::nn::RopeTable layout_rope{rope.grid, move(rope.cos, 1.0), move(rope.sin, 0.0)};
+    const at::Tensor x = to_layout(plain);  // [P²b, n, D]
+    const at::Tensor mask = group ? sk::group_layout_mask(g, b) : sk::token_layout_mask(g, b);
+    ASSERT_TRUE(mask.defined());
+    at::Tensor garbage = x.clone();
+    garbage.masked_scatter_(mask.logical_not().unsqueeze(-1).expand_as(x), randn({x.numel()}, 44, 100.0));
+    ASSERT_FALSE(at::equal(garbage, x));
+    const auto real = [&](at::Tensor in, const at::Tensor& key_mask, int64_t block) {
+      const at::Tensor out = model.blocks[static_cast<size_t>(block)]->forward(std::move(in), e0, text, layout_rope,
+                                                                               false, key_mask);
+      return sk::crop(group ? sk::from_group_layout(out, g) : sk::from_token_layout(out, g), g);
+    };
+    for (const int64_t block : group ? std::vector<int64_t>{1, 3} : std::vector<int64_t>{0, 2}) {
+      const at::Tensor clean = real(x.clone(), mask, block), dirty = real(garbage.clone(), mask, block);
+      EXPECT_LE(rel_error(dirty, clean), 1e-6) << "block " << block;
+      // Without the mask the padding leaks into real tokens (the check can fail).
+      EXPECT_GE(rel_error(real(garbage.clone(), at::Tensor(), block), clean), 1e-3) << "block " << block;
+    }
   }
 }
 
