@@ -1,0 +1,35 @@
+#pragma once
+// Attention kernel timings for `osp bench attention` (to come): the fused CPU kernel against the
+// chunked math path and against LibTorch GEMMs of the shapes attention multiplies.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "osp/core/precision.h"
+
+namespace osp::bench {
+
+struct AttentionBenchOptions {
+  int64_t batch = 1;
+  int64_t length = 4096;  // Lq = Lk
+  int64_t heads = 12;
+  int64_t head_dim = 128;
+  Precision precision{};
+  int reps = 1;                // timed runs after one warm-up
+  bool fused_scalar = false;   // also time the portable scalar kernel (slow)
+  bool math = true;            // time attention::math_attention
+  bool gemm = true;            // time the two GEMM shapes
+  uint64_t seed = 0;
+};
+
+struct AttentionBenchRow {
+  std::string kernel;  // e.g. "fused avx2", "math", "gemm [L,D]x[D,L]"
+  double seconds = 0;  // mean per call
+  double gflops = 0;   // attention FLOPs (4·B·N·L²·D) per second; for GEMM rows that GEMM's own FLOPs
+};
+
+// Times each kernel on random [B, L, N, D] inputs. GEMM rows: float32 at::matmul of one head's
+// QKᵀ ([L, D]·[D, L]) and PV ([L, L]·[L, D]) shapes (the LibTorch rate the fused kernel competes with).
+std::vector<AttentionBenchRow> time_attention_kernels(const AttentionBenchOptions& options);
+
+}  // namespace osp::bench

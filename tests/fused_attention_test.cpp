@@ -1,0 +1,201 @@
+// Fused CPU attention (src/osp/attention/fused_cpu.*) against an explicit float64 softmax
+// attention, for every ISA this machine runs, with variable key / query lengths.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "test_util.h"
+#include "osp/attention/dense.h"
+#include "osp/attention/fused_cpu.h"
+#include "osp/core/error.h"
+#include "osp/nn/bf16.h"
+
+namespace {
+
+using osp::attention::CpuIsa;
+using osp::attention::fused_attention;
+using osp::test::kBf16;
+using osp::test::kFp32;
+using osp::test::randn;
+using osp::test::rel_error;
+
+// float64 reference with explicit softmax, per batch row and head on the valid prefixes:
+// o[b, i, n] = Σ_{j < kl[b]} softmax_j(scale · q[b,i,n]·k[b,j,n]) v[b,j,n] for i < ql[b], else 0.
+at::Tensor reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
+                     const std::vector<int64_t>& key_lengths = {}, const std::vector<int64_t>& query_lengths = {}) {
+  const int64_t B = q.size(0), Lq = q.size(1), N = q.size(2), Lk = k.size(1);
+  at::Tensor out = at::zeros(q.sizes(), at::kDouble);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t kl = key_lengths.empty() ? Lk : key_lengths[b];
+    const int64_t ql = query_lengths.empty() ? Lq : query_lengths[b];
+    if (kl == 0 || ql == 0) continue;
+    for (int64_t n = 0; n < N; ++n) {
+      const at::Tensor qh = q[b].select(1, n).narrow(0, 0, ql).to(at::kDouble);  // [ql, D]
+      const at::Tensor kh = k[b].select(1, n).narrow(0, 0, kl).to(at::kDouble);
+      const at::Tensor vh = v[b].select(1, n).narrow(0, 0, kl).to(at::kDouble);
+      const at::Tensor logits = at::matmul(qh, kh.t()) * scale;  // [ql, kl]
+      const at::Tensor weights = at::exp(logits - std::get<0>(logits.max(1, /*keepdim=*/true)));
+      const at::Tensor probs = weights / weights.sum(1, /*keepdim=*/true);
+      out[b].select(1, n).narrow(0, 0, ql).copy_(at::matmul(probs, vh));
+    }
+  }
+  return out;
+}
+
+at::Tensor rounded(const at::Tensor& x) { return osp::nn::rounded_to_bf16(x); }
+
+at::Tensor lengths_tensor(const std::vector<int64_t>& lengths) {
+  return at::tensor(at::ArrayRef<int64_t>(lengths), at::TensorOptions().dtype(at::kLong));
+}
+
+std::vector<CpuIsa> available_isas() {
+  std::vector<CpuIsa> isas{CpuIsa::kScalar};
+  for (CpuIsa isa : {CpuIsa::kAvx2, CpuIsa::kAvx512})
+    if (osp::attention::cpu_isa_available(isa)) isas.push_back(isa);
+  return isas;
+}
+
+struct Case {
+  int64_t B, Lq, Lk, N, D;
+};
+
+class FusedAttention : public ::testing::TestWithParam<Case> {};
+
+TEST_P(FusedAttention, MatchesFloat64Reference) {
+  const Case c = GetParam();
+  const at::Tensor q = randn({c.B, c.Lq, c.N, c.D}, 11, 1.5), k = randn({c.B, c.Lk, c.N, c.D}, 12, 1.5);
+  const at::Tensor v = randn({c.B, c.Lk, c.N, c.D}, 13);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c.D));
+  const at::Tensor expected = reference(q, k, v, scale);
+  const at::Tensor expected_bf16 = reference(rounded(q), rounded(k), rounded(v), scale);
+  for (CpuIsa isa : available_isas()) {
+    SCOPED_TRACE(osp::attention::cpu_isa_name(isa));
+    const at::Tensor out = fused_attention(q, k, v, scale, kFp32, {}, {}, isa);
+    ASSERT_EQ(out.sizes(), q.sizes());
+    ASSERT_EQ(out.scalar_type(), at::kFloat);
+    EXPECT_LE(rel_error(out, expected), 1e-5);
+
+    const at::Tensor bf16 = fused_attention(q, k, v, scale, kBf16, {}, {}, isa);
+    EXPECT_LE(rel_error(bf16, expected), 2e-2);
+    EXPECT_LE(rel_error(bf16, expected_bf16), 4e-3);  // one bf16 rounding of the output
+    EXPECT_TRUE(at::equal(bf16, bf16.to(at::kBFloat16).to(at::kFloat)));
+    // Real bf16 tensors give the same numbers as bf16-valued float32 ones.
+    const at::Tensor native = fused_attention(q.to(at::kBFloat16), k.to(at::kBFloat16), v.to(at::kBFloat16), scale,
+                                              kBf16, {}, {}, isa);
+    EXPECT_TRUE(at::equal(native, bf16));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, FusedAttention,
+                         ::testing::Values(Case{2, 1, 1, 2, 64},      // single token
+                                           Case{1, 7, 7, 3, 128},     // below one micro-kernel row block
+                                           Case{2, 128, 128, 2, 64},  // exactly one key tile
+                                           Case{1, 1000, 1000, 2, 128},
+                                           Case{1, 4099, 4099, 1, 64},  // ragged last query and key tiles
+                                           Case{1, 130, 4099, 1, 128},  // long keys, several tiles
+                                           Case{2, 1000, 7, 2, 128},    // cross-attention Lq > Lk
+                                           Case{1, 7, 1000, 3, 64},     // cross-attention Lq < Lk
+                                           Case{1, 33, 20, 2, 40}));    // a head dim off the vector width
+
+TEST(FusedAttention, VariableLengthsMatchReference) {
+  // Padded batch: row 0 full, row 1 shorter, row 2 one token, row 3 empty.
+  const int64_t B = 4, L = 300, N = 2;
+  const std::vector<int64_t> lengths{300, 131, 1, 0};
+  for (int64_t D : {64, 128}) {
+    const at::Tensor q = randn({B, L, N, D}, 21, 1.5), k = randn({B, L, N, D}, 22, 1.5), v = randn({B, L, N, D}, 23);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+    const at::Tensor both = reference(q, k, v, scale, lengths, lengths);
+    const at::Tensor keys_only = reference(q, k, v, scale, lengths, {});
+    const at::Tensor both_bf16 = reference(rounded(q), rounded(k), rounded(v), scale, lengths, lengths);
+    for (CpuIsa isa : available_isas()) {
+      SCOPED_TRACE(osp::attention::cpu_isa_name(isa) + " d=" + std::to_string(D));
+      const at::Tensor len = lengths_tensor(lengths);
+      const at::Tensor out = fused_attention(q, k, v, scale, kFp32, len, len, isa);
+      EXPECT_LE(rel_error(out, both), 1e-5);
+      // Padded rows exactly zero; row 3 (no keys) entirely zero.
+      EXPECT_EQ(out[1].narrow(0, 131, L - 131).abs().max().item<float>(), 0.0f);
+      EXPECT_EQ(out[3].abs().max().item<float>(), 0.0f);
+      EXPECT_LE(rel_error(fused_attention(q, k, v, scale, kFp32, len, {}, isa), keys_only), 1e-5);
+      const at::Tensor bf16 = fused_attention(q, k, v, scale, kBf16, len.to(at::kInt), len, isa);
+      EXPECT_LE(rel_error(bf16, both), 2e-2);
+      EXPECT_LE(rel_error(bf16, both_bf16), 4e-3);
+    }
+  }
+}
+
+TEST(FusedAttention, CrossAttentionWithKeyLengths) {
+  // Video queries against padded text keys: every query valid, keys limited per row.
+  const int64_t B = 2, Lq = 777, Lk = 512, N = 2, D = 128;
+  const std::vector<int64_t> key_lengths{512, 23};
+  const at::Tensor q = randn({B, Lq, N, D}, 31), k = randn({B, Lk, N, D}, 32), v = randn({B, Lk, N, D}, 33);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  const at::Tensor expected = reference(q, k, v, scale, key_lengths, {});
+  for (CpuIsa isa : available_isas()) {
+    SCOPED_TRACE(osp::attention::cpu_isa_name(isa));
+    EXPECT_LE(rel_error(fused_attention(q, k, v, scale, kFp32, lengths_tensor(key_lengths), {}, isa), expected), 1e-5);
+  }
+}
+
+TEST(FusedAttention, ScalarAndSimdPathsAgree) {
+  const at::Tensor q = randn({1, 517, 4, 128}, 41, 2.0), k = randn({1, 517, 4, 128}, 42, 2.0);
+  const at::Tensor v = randn({1, 517, 4, 128}, 43);
+  const double scale = 1.0 / std::sqrt(128.0);
+  const at::Tensor scalar = fused_attention(q, k, v, scale, kFp32, {}, {}, CpuIsa::kScalar);
+  const std::vector<CpuIsa> isas = available_isas();
+  if (isas.size() == 1) GTEST_SKIP() << "no SIMD ISA available on this CPU";
+  for (size_t i = 1; i < isas.size(); ++i) {
+    SCOPED_TRACE(osp::attention::cpu_isa_name(isas[i]));
+    EXPECT_LE(rel_error(fused_attention(q, k, v, scale, kFp32, {}, {}, isas[i]), scalar), 2e-6);
+  }
+  EXPECT_EQ(osp::attention::best_cpu_isa(), isas.back());
+}
+
+TEST(FusedAttention, MatchesDenseAttentionAndStridedInputs) {
+  // q, k, v as views into one [B, L, 3, N, D] projection: strided along L, no copies needed.
+  const at::Tensor qkv = randn({2, 200, 3, 3, 64}, 51);
+  const at::Tensor q = qkv.select(2, 0), k = qkv.select(2, 1), v = qkv.select(2, 2);
+  const double scale = 0.125;
+  const at::Tensor dense = osp::attention::math_attention(q, k, v, scale, kFp32);
+  EXPECT_LE(rel_error(fused_attention(q, k, v, scale, kFp32), dense), 1e-5);
+  EXPECT_LE(rel_error(fused_attention(q, k, v, scale, kBf16), osp::attention::math_attention(q, k, v, scale, kBf16)),
+            4e-3);
+  // Non-unit stride along D is copied internally.
+  const at::Tensor qt = q.transpose(2, 3).contiguous().transpose(2, 3);
+  EXPECT_TRUE(at::equal(fused_attention(qt, k, v, scale, kFp32), fused_attention(q, k, v, scale, kFp32)));
+}
+
+TEST(FusedAttention, ExtremeLogitsStayFinite) {
+  // Large scores: the online softmax must rescale without overflow.
+  const at::Tensor q = randn({1, 64, 1, 64}, 61, 30.0), k = randn({1, 300, 1, 64}, 62, 30.0);
+  const at::Tensor v = randn({1, 300, 1, 64}, 63);
+  const at::Tensor expected = reference(q, k, v, 0.125);
+  for (CpuIsa isa : available_isas()) {
+    SCOPED_TRACE(osp::attention::cpu_isa_name(isa));
+    const at::Tensor out = fused_attention(q, k, v, 0.125, kFp32, {}, {}, isa);
+    EXPECT_TRUE(at::isfinite(out).all().item<bool>());
+    EXPECT_LE(rel_error(out, expected), 1e-5);
+  }
+}
+
+TEST(FusedAttention, RejectsBadInput) {
+  const at::Tensor q = randn({2, 8, 2, 64}, 71), k = randn({2, 9, 2, 64}, 72);
+  EXPECT_THROW(fused_attention(q, k, k.narrow(1, 0, 8), 0.125, kFp32), osp::Error);
+  EXPECT_THROW(fused_attention(q, k.narrow(3, 0, 32), k.narrow(3, 0, 32), 0.125, kFp32), osp::Error);
+  EXPECT_THROW(fused_attention(q.flatten(2), k, k, 0.125, kFp32), osp::Error);
+  EXPECT_THROW(fused_attention(q, k, k, 0.125, kFp32, lengths_tensor({9, 10})), osp::Error);
+  EXPECT_THROW(fused_attention(q, k, k, 0.125, kFp32, lengths_tensor({9})), osp::Error);
+  EXPECT_THROW(fused_attention(q, k, k, 0.125, kFp32, lengths_tensor({-1, 2})), osp::Error);
+  EXPECT_THROW(fused_attention(q, k, k, 0.125, kFp32, {}, lengths_tensor({9, 8})), osp::Error);
+  EXPECT_THROW(fused_attention(q, k, k, 0.125, kFp32, at::ones({2}, at::kFloat)), osp::Error);
+  for (CpuIsa isa : {CpuIsa::kAvx2, CpuIsa::kAvx512}) {
+    if (!osp::attention::cpu_isa_available(isa)) {
+      EXPECT_THROW(fused_attention(q, k, k, 0.125, kFp32, {}, {}, isa), osp::Error);
+    }
+  }
+  // Empty shapes are fine.
+  EXPECT_EQ(fused_attention(q.narrow(1, 0, 0), k, k, 0.125, kFp32).numel(), 0);
+  EXPECT_EQ(fused_attention(q, k.narrow(1, 0, 0), k.narrow(1, 0, 0), 0.125, kFp32).abs().max().item<float>(), 0.0f);
+}
+
+}  // namespace
