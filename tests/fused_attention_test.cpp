@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 #include <vector>
 
 #include "test_util.h"
@@ -60,6 +61,10 @@ struct Case {
   int64_t B, Lq, Lk, N, D;
 };
 
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << "B=" << c.B << " Lq=" << c.Lq << " Lk=" << c.Lk << " N=" << c.N << " D=" << c.D;
+}
+
 class FusedAttention : public ::testing::TestWithParam<Case> {};
 
 TEST_P(FusedAttention, MatchesFloat64Reference) {
@@ -75,6 +80,8 @@ TEST_P(FusedAttention, MatchesFloat64Reference) {
     ASSERT_EQ(out.sizes(), q.sizes());
     ASSERT_EQ(out.scalar_type(), at::kFloat);
     EXPECT_LE(rel_error(out, expected), 1e-5);
+    // The scalar path is ~10x slower: its bf16 mode is covered by the shorter cases.
+    if (isa == CpuIsa::kScalar && c.Lq * c.Lk > (1 << 20)) continue;
 
     const at::Tensor bf16 = fused_attention(q, k, v, scale, kBf16, {}, {}, isa);
     EXPECT_LE(rel_error(bf16, expected), 2e-2);
