@@ -15,6 +15,7 @@
 #include "osp/attention/dense.h"
 #include "osp/attention/skiparse.h"
 #include "osp/core/error.h"
+#include "osp/models/dit/flops.h"
 #include "osp/models/dit/model.h"
 #include "osp/nn/rope.h"
 
@@ -53,6 +54,29 @@ TEST(SkiparseGeometry, MatchesSpecExample) {
   EXPECT_EQ(g480.padded_tokens(), 34944);
   EXPECT_THROW(SkiparseGeometry::make({1, 0, 4}, 2), osp::Error);
   EXPECT_THROW(SkiparseGeometry::make({1, 4, 4}, 0), osp::Error);
+}
+
+// spec §6 cost: 25.01% of a full block's self-attention core per sparse block at 720p (varlen),
+// 40% for the released 14B stack (8 full + 32 sparse) on an unpadded grid.
+TEST(SkiparseFlops, MatchSpecCost) {
+  using osp::dit::BlockKind;
+  const DiTConfig c = DiTConfig::preset("osp-next-14b");
+  const std::array<int64_t, 3> grid720{21, 45, 80}, grid768{21, 48, 80};
+  const double full = osp::dit::self_attention_core_flops(c, grid720, BlockKind::kFull);
+  EXPECT_DOUBLE_EQ(full, 4.0 * 75600.0 * 75600.0 * 5120.0);
+  for (const BlockKind kind : {BlockKind::kToken, BlockKind::kGroup}) {
+    const double sparse = osp::dit::self_attention_core_flops(c, grid720, kind);
+    EXPECT_DOUBLE_EQ(sparse, 4.0 * 5120.0 * (2.0 * 19320.0 * 19320.0 + 2.0 * 18480.0 * 18480.0));
+    EXPECT_NEAR(sparse / full, 0.2501, 5e-5);
+  }
+  double stack = 0;
+  for (const BlockKind kind : osp::dit::block_schedule(c)) stack += osp::dit::self_attention_core_flops(c, grid768, kind);
+  EXPECT_NEAR(stack / (40 * osp::dit::self_attention_core_flops(c, grid768, BlockKind::kFull)), 0.40, 1e-12);
+  // Totals: the same as §10 for plain Wan; sparse configs save exactly the core difference.
+  const DiTConfig wan = DiTConfig::preset("wan2.1-t2v-14b");
+  EXPECT_DOUBLE_EQ(osp::dit::forward_flops(wan, grid720), osp::dit::forward_flops(wan, int64_t{75600}));
+  const double saved = 0.6 * 40 * osp::dit::self_attention_core_flops(c, grid768, BlockKind::kFull);
+  EXPECT_NEAR(osp::dit::forward_flops(wan, grid768) - osp::dit::forward_flops(c, grid768), saved, 1e-9 * saved);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 #include "osp/models/dit/flops.h"
 
+#include "osp/attention/skiparse.h"
+
 namespace osp::dit {
 
 ForwardFlops forward_flops_breakdown(const DiTConfig& c, int64_t tokens) {
@@ -23,5 +25,29 @@ ForwardFlops forward_flops_breakdown(const DiTConfig& c, int64_t tokens) {
 }
 
 double forward_flops(const DiTConfig& config, int64_t tokens) { return forward_flops_breakdown(config, tokens).total; }
+
+double self_attention_core_flops(const DiTConfig& config, const std::array<int64_t, 3>& grid, BlockKind kind) {
+  const double D = static_cast<double>(config.dim);
+  if (kind == BlockKind::kFull) {
+    const double L = static_cast<double>(grid[0] * grid[1] * grid[2]);
+    return 4 * L * L * D;
+  }
+  const auto g = attention::SkiparseGeometry::make(grid, config.sparse_ratio);
+  double sum = 0;
+  for (int64_t s = 0; s < g.subsequences(); ++s) {
+    const double valid = static_cast<double>(kind == BlockKind::kToken ? g.valid_tokens_token_layout(s)
+                                                                       : g.valid_tokens_group_layout(s));
+    sum += valid * valid;
+  }
+  return 4 * sum * D;
+}
+
+double forward_flops(const DiTConfig& config, const std::array<int64_t, 3>& grid) {
+  const ForwardFlops f = forward_flops_breakdown(config, grid[0] * grid[1] * grid[2]);
+  // Every layer as in §10, then each block's self-attention core replaced by its schedule kind's.
+  double total = f.total - static_cast<double>(config.num_layers) * f.self_attn_core;
+  for (const BlockKind kind : block_schedule(config)) total += self_attention_core_flops(config, grid, kind);
+  return total;
+}
 
 }  // namespace osp::dit

@@ -1,9 +1,11 @@
 #pragma once
 // FLOP count of one DiT forward (spec/wan-dit.md §10): 2 FLOPs per multiply-add over the linears
 // and the attention cores; softmax, norms, RoPE and elementwise work excluded.
+#include <array>
 #include <cstdint>
 
 #include "osp/models/dit/config.h"
+#include "osp/models/dit/schedule.h"
 
 namespace osp::dit {
 
@@ -23,5 +25,14 @@ ForwardFlops forward_flops_breakdown(const DiTConfig& config, int64_t tokens);
 
 // Total FLOPs of one forward.
 double forward_flops(const DiTConfig& config, int64_t tokens);
+
+// Self-attention core FLOPs of one block of `kind` on the token grid (f, h, w), per sample: a full
+// block 4·L²·D; a Skiparse block (spec/skiparse-ssp.md §6) 4·D·Σ_s v_s² over its P² sub-sequences,
+// v_s = valid tokens of sub-sequence s (varlen: padding is neither query nor key).
+double self_attention_core_flops(const DiTConfig& config, const std::array<int64_t, 3>& grid, BlockKind kind);
+
+// Total FLOPs of one forward on the grid with the config's block schedule (equals
+// forward_flops(config, f·h·w) for a plain Wan config).
+double forward_flops(const DiTConfig& config, const std::array<int64_t, 3>& grid);
 
 }  // namespace osp::dit
