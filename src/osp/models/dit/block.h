@@ -39,7 +39,9 @@ class WanBlock : public nn::ParamModule {
   // sub-sequences of b samples, b divides B, and row r uses sample (r mod b)'s modulation and text
   // (§5.2: row s·b + i ↔ sample i; the text keys/values are computed once per sample); rope is then
   // the per-sub-sequence table [P², L, d/2] (§5.3) and key_mask bool [B, L] excludes the padding
-  // tokens as self-attention keys (§2.3; undefined: every key valid).
+  // tokens as self-attention keys (§2.3; undefined: every key valid). Padded query rows keep
+  // ordinary values (the key-side-mask semantics of §2.3); they never reach a real token and are
+  // cropped when the stream leaves the sparse region.
   at::Tensor forward(at::Tensor x, const at::Tensor& e0, const at::Tensor& context, const nn::RopeTable& rope,
                      bool round_norm1, const at::Tensor& key_mask = {}) const;
 
