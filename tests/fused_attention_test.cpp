@@ -185,6 +185,19 @@ TEST(FusedAttention, ExtremeLogitsStayFinite) {
   }
 }
 
+TEST(FusedAttention, NanPropagates) {
+  // A NaN query element poisons its own output row (as dense attention does), nothing else.
+  at::Tensor q = randn({1, 20, 1, 64}, 81);
+  const at::Tensor k = randn({1, 30, 1, 64}, 82), v = randn({1, 30, 1, 64}, 83);
+  q[0][5][0][3] = NAN;
+  for (CpuIsa isa : available_isas()) {
+    SCOPED_TRACE(osp::attention::cpu_isa_name(isa));
+    const at::Tensor out = fused_attention(q, k, v, 0.125, kFp32, {}, {}, isa);
+    EXPECT_TRUE(at::isnan(out[0][5]).all().item<bool>());
+    EXPECT_EQ(at::isnan(out).sum().item<int64_t>(), 64);
+  }
+}
+
 TEST(FusedAttention, RejectsBadInput) {
   const at::Tensor q = randn({2, 8, 2, 64}, 71), k = randn({2, 9, 2, 64}, 72);
   EXPECT_THROW(fused_attention(q, k, k.narrow(1, 0, 8), 0.125, kFp32), osp::Error);

@@ -60,7 +60,9 @@ inline float bf16_value(float x) {
 template <class V>
 inline typename V::Reg exp2_poly(typename V::Reg x) {
   using R = typename V::Reg;
-  const R xc = V::max(V::min(x, V::set1(127.0f)), V::set1(-127.0f));
+  // Clamp with x as the second operand: min/max return it when it is NaN (x86 semantics, and
+  // ScalarVec's), so NaN scores stay NaN instead of becoming 2^127.
+  const R xc = V::max(V::set1(-127.0f), V::min(V::set1(127.0f), x));
   const R n = V::round_nearest(xc);
   const R g = V::mul(V::sub(xc, n), V::set1(0.693147180559945309f));
   R y = V::set1(1.9875691500e-4f);
