@@ -13,6 +13,7 @@
 #include "reference_dit.h"
 #include "test_util.h"
 #include "osp/attention/dense.h"
+#include "osp/attention/fused_cpu.h"
 #include "osp/attention/skiparse.h"
 #include "osp/core/error.h"
 #include "osp/models/dit/flops.h"
@@ -260,6 +261,34 @@ TEST(SkiparseAttention, KeyMaskAndSharedKeysMatchReference) {
   EXPECT_LE(rel_error(sk::attention(q, ks, vs, scale, kBf16), masked_reference(q, ks, vs, at::Tensor(), scale)), 2e-2);
   EXPECT_ANY_THROW(sk::attention(q, k.narrow(0, 0, 4), v.narrow(0, 0, 4), scale, kFp32));  // 6 % 4 ≠ 0
   EXPECT_ANY_THROW(sk::attention(q, k, v, scale, kFp32, sk::DenseKernel::kAuto, mask.narrow(1, 0, 5)));
+}
+
+// The varlen form: valid tokens moved to a prefix, the fused kernel with key/query lengths, moved
+// back — equal to the masked attention on the real query rows; padded query rows come back zero.
+TEST(SkiparseAttention, ValidFirstOrderFeedsVarlenKernels) {
+  const SkiparseGeometry g = SkiparseGeometry::make({2, 6, 10}, 2);
+  const int64_t b = 2, N = 2, D = 16, rows = 4 * b;
+  const at::Tensor mask = sk::token_layout_mask(g, b);  // [8, n]
+  const sk::ValidFirstOrder vf = sk::valid_first_order(mask);
+  ASSERT_EQ(vf.order.sizes(), mask.sizes());
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t len = vf.lengths[r].item<int64_t>();
+    EXPECT_EQ(len, g.valid_tokens_token_layout(r / b)) << r;
+    EXPECT_TRUE(at::equal(std::get<0>(at::sort(vf.order[r])), at::arange(g.n, at::kLong)));  // a permutation
+    const at::Tensor head = vf.order[r].narrow(0, 0, len), tail = vf.order[r].narrow(0, len, g.n - len);
+    EXPECT_TRUE(at::equal(head, mask[r].nonzero().view(-1)));  // the valid positions, increasing
+    EXPECT_FALSE(mask[r].index_select(0, tail).any().item<bool>());
+  }
+  const at::Tensor q = randn({rows, g.n, N, D}, 51), k = randn({rows, g.n, N, D}, 52), v = randn({rows, g.n, N, D}, 53);
+  const double scale = 0.25;
+  const at::Tensor index = vf.order.view({rows, g.n, 1, 1}).expand({rows, g.n, N, D});
+  const auto pack = [&](const at::Tensor& x) { return x.gather(1, index); };
+  const at::Tensor packed_out = sk::fused_attention(pack(q), pack(k), pack(v), scale, kFp32, vf.lengths, vf.lengths);
+  const at::Tensor out = at::zeros_like(packed_out).scatter_(1, index, packed_out);
+  const at::Tensor expected = sk::math_attention(q, k, v, scale, kFp32, int64_t{64} << 20, mask);
+  const at::Tensor real = mask.view({rows, g.n, 1, 1});
+  EXPECT_LE(rel_error(out * real, expected * real), 1e-5);
+  EXPECT_EQ(out.masked_select(real.logical_not()).abs().max().item<float>(), 0.0f);
 }
 
 TEST(SkiparseRope, PerSubsequenceTablesRotateTheirRows) {

@@ -159,4 +159,13 @@ at::Tensor group_layout_mask(const SkiparseGeometry& g, int64_t batch, c10::Devi
   return layout_mask(g, batch, device, /*group=*/true);
 }
 
+ValidFirstOrder valid_first_order(const at::Tensor& key_mask) {
+  TORCH_CHECK(key_mask.dim() == 2 && key_mask.scalar_type() == at::kBool, "valid_first_order: expected bool [B, n], got ",
+              key_mask.sizes());
+  // Stable sort on "is padding" (0 = valid): valid positions first, each group in increasing order.
+  const at::Tensor padding = key_mask.logical_not().to(at::kByte);
+  const at::Tensor order = std::get<1>(at::sort(padding, /*stable=*/true, /*dim=*/1, /*descending=*/false));
+  return {order, key_mask.sum(1).to(at::kLong)};
+}
+
 }  // namespace osp::attention

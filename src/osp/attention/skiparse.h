@@ -64,4 +64,14 @@ at::Tensor validity_mask(const SkiparseGeometry& g, c10::Device device = c10::kC
 at::Tensor token_layout_mask(const SkiparseGeometry& g, int64_t batch, c10::Device device = c10::kCPU);
 at::Tensor group_layout_mask(const SkiparseGeometry& g, int64_t batch, c10::Device device = c10::kCPU);
 
+// Valid tokens first: for a key mask [B, n] (a layout mask above), `order` [B, n] int64 lists each
+// row's valid positions in increasing order, then its padding positions, and `lengths` [B] int64
+// counts the valid ones. x.gather(1, order) turns a sub-sequence's valid tokens into a prefix, the
+// form of the varlen kernels (key/query lengths, §5.4); scatter with the same order undoes it.
+struct ValidFirstOrder {
+  at::Tensor order;
+  at::Tensor lengths;
+};
+ValidFirstOrder valid_first_order(const at::Tensor& key_mask);
+
 }  // namespace osp::attention
