@@ -3,10 +3,12 @@
 // run only after the dispatcher checked the CPU (fused_cpu.cpp).
 #include "osp/attention/fused_cpu_problem.h"
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) && !defined(__clang__) || defined(__AVX2__) && defined(__FMA__))
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #define OSP_FUSED_AVX2 1
 #include <immintrin.h>
-#if !defined(__clang__)
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 #endif
@@ -57,7 +59,9 @@ void fused_run_avx2(const FusedProblem& problem) { run_fused<Avx2Vec>(problem); 
 
 }  // namespace osp::attention::detail
 
-#if !defined(__clang__)
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
 #endif
 #else  // no AVX2 build on this compiler / architecture

@@ -3,10 +3,12 @@
 // run only after the dispatcher checked the CPU (fused_cpu.cpp).
 #include "osp/attention/fused_cpu_problem.h"
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) && !defined(__clang__) || defined(__AVX512F__))
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #define OSP_FUSED_AVX512 1
 #include <immintrin.h>
-#if !defined(__clang__)
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,fma"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,fma")
 // GCC 12 flags its own _mm512_undefined_* placeholders inside the intrinsics headers.
@@ -51,7 +53,9 @@ void fused_run_avx512(const FusedProblem& problem) { run_fused<Avx512Vec>(proble
 
 }  // namespace osp::attention::detail
 
-#if !defined(__clang__)
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
 #endif
 #else  // no AVX-512 build on this compiler / architecture
