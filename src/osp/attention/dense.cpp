@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "osp/attention/fused_cpu.h"
 #include "osp/core/torch_compat.h"
 #include "osp/nn/gemm.h"
 
@@ -105,7 +106,11 @@ at::Tensor math_attention(const at::Tensor& q_in, const at::Tensor& k_in, const 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, Precision precision,
                      DenseKernel kernel, const at::Tensor& key_mask) {
   check_inputs(q, k, v, key_mask);
-  if (kernel != DenseKernel::kMath && compat::kHasSdpa) {
+  // The fused CPU kernel takes lengths, not masks, and one K/V row per query row.
+  const bool fused_applies = q.is_cpu() && !key_mask.defined() && k.size(0) == q.size(0);
+  if (fused_applies && (kernel == DenseKernel::kFused || kernel == DenseKernel::kAuto))
+    return fused_attention(q, k, v, scale, precision);
+  if ((kernel == DenseKernel::kSdpa || kernel == DenseKernel::kAuto) && compat::kHasSdpa) {
     at::Tensor out = sdpa_attention(q, k, v, scale, precision, key_mask);
     if (out.defined()) return out;
   }

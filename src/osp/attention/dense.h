@@ -21,9 +21,11 @@
 namespace osp::attention {
 
 enum class DenseKernel {
-  kAuto,  // SDPA where LibTorch has it (≥ 2.1), else the chunked math path
-  kMath,  // chunked math path (any LibTorch)
-  kSdpa,  // at::scaled_dot_product_attention; falls back to kMath where unavailable
+  kAuto,   // CPU: the fused kernel where it applies (no key mask, one K/V per query row), else
+           // math; other devices: SDPA where LibTorch has it (≥ 2.1), else math
+  kMath,   // chunked math path (any LibTorch)
+  kSdpa,   // at::scaled_dot_product_attention; falls back to kMath where unavailable
+  kFused,  // attention::fused_attention (fused_cpu.h); falls back to kMath where it does not apply
 };
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, Precision precision,

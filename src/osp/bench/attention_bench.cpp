@@ -2,7 +2,10 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
+
+#include <fmt/format.h>
 
 #include <cmath>
 
@@ -44,6 +47,45 @@ std::vector<AttentionBenchRow> time_attention_kernels(const AttentionBenchOption
     add("gemm [L,L]x[L,D]", time_mean_seconds(o.reps, [&] { at::matmul(p, a); }), gemm_flops);
   }
   return rows;
+}
+
+namespace {
+
+// The fused kernel on the Skiparse token layout: P² sub-sequences of L/P² tokens each.
+AttentionBenchRow time_skiparse(AttentionBenchOptions o, int64_t sparse_ratio) {
+  const int64_t sub = sparse_ratio * sparse_ratio;
+  o.batch *= sub;
+  o.length /= sub;
+  o.math = false;
+  o.gemm = false;
+  o.fused_scalar = false;
+  AttentionBenchRow row = time_attention_kernels(o).front();
+  row.kernel += fmt::format(" skiparse P={}", sparse_ratio);
+  return row;
+}
+
+}  // namespace
+
+void run_attention_bench(AttentionBenchOptions options, const std::vector<std::string>& precisions,
+                         int64_t sparse_ratio) {
+  fmt::print("osp bench attention: B={} L={} heads={} head_dim={}, {} threads\n\n", options.batch, options.length,
+             options.heads, options.head_dim, at::get_num_threads());
+  Table table({"precision", "kernel", "seconds", "GFLOP/s", "vs GEMM [L,D]x[D,L]", "speedup vs fused full"});
+  for (const auto& name : precisions) {
+    options.precision = Precision::parse(name, "--precision");
+    std::vector<AttentionBenchRow> rows = time_attention_kernels(options);
+    if (sparse_ratio > 1) rows.push_back(time_skiparse(options, sparse_ratio));
+    double gemm_rate = 0;
+    for (const auto& row : rows)
+      if (row.kernel == "gemm [L,D]x[D,L]") gemm_rate = row.gflops;
+    const double fused_seconds = rows.front().seconds;
+    for (const auto& row : rows)
+      table.add_row({options.precision.name(), row.kernel, fmt::format("{:.3f}", row.seconds),
+                     fmt::format("{:.1f}", row.gflops),
+                     gemm_rate > 0 ? fmt::format("{:.2f}", row.gflops / gemm_rate) : "-",
+                     fmt::format("{:.2f}", fused_seconds / row.seconds)});
+  }
+  table.print();
 }
 
 }  // namespace osp::bench

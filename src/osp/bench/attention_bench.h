@@ -32,4 +32,10 @@ struct AttentionBenchRow {
 // QKᵀ ([L, D]·[D, L]) and PV ([L, L]·[L, D]) shapes (the LibTorch rate the fused kernel competes with).
 std::vector<AttentionBenchRow> time_attention_kernels(const AttentionBenchOptions& options);
 
+// `osp bench attention`: prints the rows above for each precision, plus the fused kernel on the
+// Skiparse layout (P² sub-sequences of L/P² tokens, spec/skiparse-ssp.md §6) when sparse_ratio > 1,
+// with each row's ratio to the same-run QKᵀ-shaped GEMM rate and to full fused attention.
+void run_attention_bench(AttentionBenchOptions options, const std::vector<std::string>& precisions,
+                         int64_t sparse_ratio);
+
 }  // namespace osp::bench

@@ -21,6 +21,7 @@
 #include "osp/models/dit/loader.h"
 #include "osp/models/dit/model.h"
 #include "osp/models/dit/random_weights.h"
+#include "osp/models/dit/schedule.h"
 #include "osp/nn/gemm.h"
 
 namespace osp::bench {
@@ -58,6 +59,13 @@ GemmRates measure_gemm(int64_t tokens, int64_t dim, Precision precision) {
 dit::DiTConfig bench_config(const DitBenchOptions& o) {
   dit::DiTConfig config = dit::DiTConfig::preset("wan2.1-t2v-1.3b");
   config.num_layers = o.layers;
+  if (o.schedule != "full") {
+    // Every block sparse (F = 0) at the released stride, to compare with the all-full stack.
+    config.skiparse_model_type = o.schedule;
+    config.sparse_ratio = 2;
+    config.num_full_blocks = 0;
+    config.validate();
+  }
   return config;
 }
 
@@ -66,9 +74,9 @@ void run_forward_table(const DitBenchOptions& o) {
   dit::DiTConfig config = bench_config(o);
   int64_t lh = o.height / 8, lw = o.width / 8;
   int64_t tokens = o.latent_frames * (lh / 2) * (lw / 2);
-  double flops = dit::forward_flops(config, tokens);
-  fmt::print("osp bench dit: Wan2.1 1.3B width, {} layers, latent {}x{}x{} ({} tokens), text {} rows\n", o.layers,
-             o.latent_frames, lh, lw, tokens, config.text_len);
+  double flops = dit::forward_flops(config, std::array<int64_t, 3>{o.latent_frames, lh / 2, lw / 2});
+  fmt::print("osp bench dit: Wan2.1 1.3B width, {} layers ({}), latent {}x{}x{} ({} tokens), text {} rows\n",
+             o.layers, dit::describe_schedule(config), o.latent_frames, lh, lw, tokens, config.text_len);
   fmt::print("machine: {}, {} threads, LibTorch {}, native bf16 GEMM: {}\n\n", cpu_model(), at::get_num_threads(),
              compat::torch_version(), nn::cpu_has_native_bf16() ? "yes" : "no (bf16 operands, fp32 GEMM)");
 

@@ -14,6 +14,7 @@ struct DitBenchOptions {
   int64_t height = 480;
   int64_t width = 832;
   int reps = 1;
+  std::string schedule = "full";  // "full" or "dual_end" (all blocks sparse, P = 2)
   bool load = false;
   bool load_only = false;
   std::string load_dir = "/tmp/osp-bench-wan1.3b";
