@@ -108,7 +108,7 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
   check_inputs(q, k, v, key_mask);
   // The fused CPU kernel takes lengths, not masks, and one K/V row per query row.
   const bool fused_applies = q.is_cpu() && !key_mask.defined() && k.size(0) == q.size(0);
-  if (fused_applies && (kernel == DenseKernel::kFused || kernel == DenseKernel::kAuto))
+  if (fused_applies && kernel == DenseKernel::kFused)
     return fused_attention(q, k, v, scale, precision);
   if ((kernel == DenseKernel::kSdpa || kernel == DenseKernel::kAuto) && compat::kHasSdpa) {
     at::Tensor out = sdpa_attention(q, k, v, scale, precision, key_mask);

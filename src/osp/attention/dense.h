@@ -21,8 +21,8 @@
 namespace osp::attention {
 
 enum class DenseKernel {
-  kAuto,   // CPU: the fused kernel where it applies (no key mask, one K/V per query row), else
-           // math; other devices: SDPA where LibTorch has it (≥ 2.1), else math
+  kAuto,   // SDPA where LibTorch has it (≥ 2.1), else the chunked math path. (On 2 Zen3 cores the
+           // math path's OpenBLAS GEMMs still beat the fused CPU kernel: 73 vs 49 GFLOP/s at L=16384.)
   kMath,   // chunked math path (any LibTorch)
   kSdpa,   // at::scaled_dot_product_attention; falls back to kMath where unavailable
   kFused,  // attention::fused_attention (fused_cpu.h); falls back to kMath where it does not apply
