@@ -49,6 +49,7 @@ TEST(BlockSchedule, Released13BLayoutAndZeroFullBlocks) {
   EXPECT_EQ(kinds.front(), BlockKind::kToken);
   EXPECT_EQ(kinds.back(), BlockKind::kGroup);
   EXPECT_TRUE(indices_of(kinds, BlockKind::kFull).empty());
+  EXPECT_EQ(osp::dit::describe_schedule(c), "dual_end P=2: token x15 (0,2,…,28); group x15 (1,3,…,29)");
 }
 
 TEST(BlockSchedule, FullModelsAreAllFullAndBadSchedulesAreErrors) {

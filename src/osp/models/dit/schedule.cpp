@@ -47,9 +47,11 @@ std::string describe_schedule(const DiTConfig& config) {
     auto index = static_cast<int64_t>(i);
     (kinds[i] == BlockKind::kFull ? full : kinds[i] == BlockKind::kToken ? token : group).push_back(index);
   }
-  return fmt::format("{} P={}: full x{} ({}); token x{} ({}); group x{} ({})", config.skiparse_model_type,
-                     config.sparse_ratio, full.size(), range_list(full), token.size(), index_list(token),
-                     group.size(), index_list(group));
+  std::vector<std::string> parts;
+  if (!full.empty()) parts.push_back(fmt::format("full x{} ({})", full.size(), range_list(full)));
+  parts.push_back(fmt::format("token x{} ({})", token.size(), index_list(token)));
+  parts.push_back(fmt::format("group x{} ({})", group.size(), index_list(group)));
+  return fmt::format("{} P={}: {}", config.skiparse_model_type, config.sparse_ratio, fmt::join(parts, "; "));
 }
 
 }  // namespace osp::dit
