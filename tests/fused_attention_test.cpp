@@ -6,6 +6,7 @@
 #include <ostream>
 #include <vector>
 
+#include "reference_attention.h"
 #include "test_util.h"
 #include "osp/attention/dense.h"
 #include "osp/attention/fused_cpu.h"
@@ -21,26 +22,13 @@ using osp::test::kFp32;
 using osp::test::randn;
 using osp::test::rel_error;
 
-// float64 reference with explicit softmax, per batch row and head on the valid prefixes:
-// o[b, i, n] = Σ_{j < kl[b]} softmax_j(scale · q[b,i,n]·k[b,j,n]) v[b,j,n] for i < ql[b], else 0.
+// float64 reference on the valid prefixes: keys j < key_lengths[b]; rows i ≥ query_lengths[b] zero.
 at::Tensor reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                      const std::vector<int64_t>& key_lengths = {}, const std::vector<int64_t>& query_lengths = {}) {
-  const int64_t B = q.size(0), Lq = q.size(1), N = q.size(2), Lk = k.size(1);
-  at::Tensor out = at::zeros(q.sizes(), at::kDouble);
-  for (int64_t b = 0; b < B; ++b) {
-    const int64_t kl = key_lengths.empty() ? Lk : key_lengths[b];
-    const int64_t ql = query_lengths.empty() ? Lq : query_lengths[b];
-    if (kl == 0 || ql == 0) continue;
-    for (int64_t n = 0; n < N; ++n) {
-      const at::Tensor qh = q[b].select(1, n).narrow(0, 0, ql).to(at::kDouble);  // [ql, D]
-      const at::Tensor kh = k[b].select(1, n).narrow(0, 0, kl).to(at::kDouble);
-      const at::Tensor vh = v[b].select(1, n).narrow(0, 0, kl).to(at::kDouble);
-      const at::Tensor logits = at::matmul(qh, kh.t()) * scale;  // [ql, kl]
-      const at::Tensor weights = at::exp(logits - std::get<0>(logits.max(1, /*keepdim=*/true)));
-      const at::Tensor probs = weights / weights.sum(1, /*keepdim=*/true);
-      out[b].select(1, n).narrow(0, 0, ql).copy_(at::matmul(probs, vh));
-    }
-  }
+  const at::Tensor key_mask = key_lengths.empty() ? at::Tensor() : osp::test::prefix_mask(key_lengths, k.size(1));
+  at::Tensor out = osp::test::masked_reference_attention(q, k, v, key_mask, scale);
+  if (!query_lengths.empty())
+    out = out * osp::test::prefix_mask(query_lengths, q.size(1)).view({q.size(0), q.size(1), 1, 1});
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <ostream>
 #include <vector>
 
+#include "reference_attention.h"
 #include "reference_dit.h"
 #include "test_util.h"
 #include "osp/attention/dense.h"
@@ -30,6 +31,7 @@ using osp::test::Inputs;
 using osp::test::kBf16;
 using osp::test::kFp32;
 using osp::test::randn;
+using osp::test::masked_reference_attention;
 using osp::test::rel_error;
 namespace sk = osp::attention;
 
@@ -213,24 +215,6 @@ INSTANTIATE_TEST_SUITE_P(Grids, SkiparseLayouts,
 // ---------------------------------------------------------------------------------------------
 // Masked attention and shared keys (the attention interface the sparse blocks use)
 
-// Dense float64 attention of one row over the keys with mask true (zero when none).
-at::Tensor masked_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                            double scale) {
-  const int64_t B = q.size(0), Bk = k.size(0);
-  std::vector<at::Tensor> rows;
-  for (int64_t r = 0; r < B; ++r) {
-    const at::Tensor qd = q[r].to(at::kDouble).transpose(0, 1);         // [N, Lq, D]
-    const at::Tensor kd = k[r % Bk].to(at::kDouble).transpose(0, 1);    // [N, Lk, D]
-    const at::Tensor vd = v[r % Bk].to(at::kDouble).transpose(0, 1);
-    at::Tensor scores = at::matmul(qd, kd.transpose(1, 2)) * scale;     // [N, Lq, Lk]
-    if (mask.defined()) scores = scores.masked_fill(mask[r].logical_not().view({1, 1, -1}), -INFINITY);
-    at::Tensor o = at::matmul(at::softmax(scores, -1), vd).transpose(0, 1);  // [Lq, N, D]
-    if (mask.defined() && !mask[r].any().item<bool>()) o = at::zeros_like(o);
-    rows.push_back(o);
-  }
-  return at::stack(rows);
-}
-
 TEST(SkiparseAttention, KeyMaskAndSharedKeysMatchReference) {
   const int64_t B = 6, Bk = 2, L = 13, N = 2, D = 8;
   const at::Tensor q = randn({B, L, N, D}, 21, 1.5), k = randn({B, L, N, D}, 22, 1.5), v = randn({B, L, N, D}, 23);
@@ -238,7 +222,7 @@ TEST(SkiparseAttention, KeyMaskAndSharedKeysMatchReference) {
   at::Tensor mask = randn({B, L}, 24).gt(0.0);
   mask[1].fill_(true);
   mask[4].fill_(false);  // a row without valid keys: zero output
-  const at::Tensor expected = masked_reference(q, k, v, mask, scale);
+  const at::Tensor expected = masked_reference_attention(q, k, v, mask, scale);
   for (const int64_t budget : {int64_t{64} << 20, 3 * L * int64_t{4}}) {
     const at::Tensor got = sk::math_attention(q, k, v, scale, kFp32, budget, mask);
     EXPECT_LE(rel_error(got, expected), 1e-6);
@@ -253,12 +237,12 @@ TEST(SkiparseAttention, KeyMaskAndSharedKeysMatchReference) {
   // An expanded (stride-0) mask works like its copy.
   const at::Tensor row_mask = mask[0].unsqueeze(0).expand({B, L});
   EXPECT_LE(rel_error(sk::attention(q, k, v, scale, kFp32, sk::DenseKernel::kAuto, row_mask),
-                      masked_reference(q, k, v, row_mask.contiguous(), scale)),
+                      masked_reference_attention(q, k, v, row_mask.contiguous(), scale)),
             1e-6);
   // Keys/values of Bk samples shared by B = 3·Bk query rows: row r uses r mod Bk.
   const at::Tensor ks = k.narrow(0, 0, Bk), vs = v.narrow(0, 0, Bk);
-  EXPECT_LE(rel_error(sk::attention(q, ks, vs, scale, kFp32), masked_reference(q, ks, vs, at::Tensor(), scale)), 1e-6);
-  EXPECT_LE(rel_error(sk::attention(q, ks, vs, scale, kBf16), masked_reference(q, ks, vs, at::Tensor(), scale)), 2e-2);
+  EXPECT_LE(rel_error(sk::attention(q, ks, vs, scale, kFp32), masked_reference_attention(q, ks, vs, at::Tensor(), scale)), 1e-6);
+  EXPECT_LE(rel_error(sk::attention(q, ks, vs, scale, kBf16), masked_reference_attention(q, ks, vs, at::Tensor(), scale)), 2e-2);
   EXPECT_ANY_THROW(sk::attention(q, k.narrow(0, 0, 4), v.narrow(0, 0, 4), scale, kFp32));  // 6 % 4 ≠ 0
   EXPECT_ANY_THROW(sk::attention(q, k, v, scale, kFp32, sk::DenseKernel::kAuto, mask.narrow(1, 0, 5)));
 }
