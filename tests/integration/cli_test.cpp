@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "../fixtures.h"
 #include "osp/io/safetensors_writer.h"
 #include "osp/io/tensor_source.h"
@@ -145,6 +147,30 @@ TEST_F(CliTest, Bf16ForwardStaysCloseToFp32) {
   double relative = ((bf16 - fp32).norm() / fp32.norm()).item<double>();
   EXPECT_LT(relative, 3e-2);
   EXPECT_GT(relative, 0.0);  // the bf16 path really rounds
+}
+
+TEST_F(CliTest, SparseConfigRunsThroughDitForward) {
+  // The tiny weights under an OSP-Next dual_end schedule (P = 2, every block sparse; the 2x3 token
+  // grid pads to 4x4): the forward runs in both precisions and differs from full attention.
+  std::ifstream in_config(fixture("wan_single/config.json"));
+  nlohmann::json config = nlohmann::json::parse(in_config);
+  config["skiparse_model_type"] = "dual_end";
+  config["sparse_ratio"] = 2;
+  config["num_full_blocks"] = 0;
+  std::ofstream(path("sparse.json")) << config.dump();
+  RunResult info = run_osp("info " + fixture("wan_single") + " --config " + path("sparse.json"));
+  EXPECT_NE(info.output.find("dual_end P=2: token x1 (0); group x1 (1)"), std::string::npos) << info.output;
+
+  std::string in = write_inputs("in.safetensors");
+  at::Tensor full = forward("--dit " + fixture("wan_single"), in);
+  at::Tensor sparse = forward("--dit " + fixture("wan_single") + " --config " + path("sparse.json"), in);
+  at::Tensor sparse_bf16 =
+      forward("--dit " + fixture("wan_single") + " --config " + path("sparse.json"), in, "--precision bf16");
+  ASSERT_TRUE(sparse.defined() && sparse_bf16.defined());
+  EXPECT_EQ(sparse.sizes(), full.sizes());
+  EXPECT_TRUE(at::isfinite(sparse).all().item<bool>());
+  EXPECT_GT(((sparse - full).norm() / full.norm()).item<double>(), 1e-3);
+  EXPECT_LT(((sparse_bf16 - sparse).norm() / sparse.norm()).item<double>(), 3e-2);
 }
 
 TEST_F(CliTest, BadCheckpointsAreClearErrors) {
