@@ -4,6 +4,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "commands.h"
+#include "osp/core/shape.h"
 #include "osp/core/log.h"
 #include "osp/core/precision.h"
 #include "osp/core/runtime.h"
@@ -46,7 +47,7 @@ void run_dit_forward(const DitForwardOptions& o) {
   }
   forward_timer.done();
   io::write_safetensors(o.out, {{"v", v}}, {{"precision", precision.name()}});
-  log::info("wrote v {} to {}", io::shape_string(v.sizes().vec()), o.out);
+  log::info("wrote v {} to {}", shape_string(v.sizes()), o.out);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "commands.h"
+#include "osp/core/shape.h"
 #include "osp/io/input_tensors.h"
 #include "osp/io/key_names.h"
 #include "osp/io/tensor_source.h"
@@ -52,7 +53,7 @@ void print_tensor_list(const io::TensorSource& source) {
   fmt::print("\n{:<60} {:<8} {}\n", "tensor", "dtype", "shape");
   for (const auto& name : source.names()) {
     const auto& meta = source.meta(name);
-    fmt::print("{:<60} {:<8} {}\n", name, io::dtype_name(meta.dtype), io::shape_string(meta.shape));
+    fmt::print("{:<60} {:<8} {}\n", name, io::dtype_name(meta.dtype), shape_string(meta.shape));
   }
 }
 

@@ -1,3 +1,4 @@
+#include "osp/core/shape.h"
 #include "osp/attention/fused_cpu.h"
 
 #include "osp/attention/fused_cpu_problem.h"
@@ -32,12 +33,6 @@ bool cpu_supports_avx512() {
 #else
   return false;
 #endif
-}
-
-std::string shape_string(const at::Tensor& t) {
-  std::string out = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) out += (i ? ", " : "") + std::to_string(t.size(i));
-  return out + "]";
 }
 
 // Lengths as int64 [B] on the CPU, checked against [0, limit]; all `limit` when undefined.
@@ -118,10 +113,10 @@ at::Tensor fused_attention(const at::Tensor& q_in, const at::Tensor& k_in, const
                            CpuIsa isa) {
   require(q_in.defined() && k_in.defined() && v_in.defined(), "fused_attention: undefined input");
   require(q_in.dim() == 4 && k_in.dim() == 4 && v_in.dim() == 4, "fused_attention: expected [B, L, N, D] inputs");
-  require(k_in.sizes() == v_in.sizes(), "fused_attention: k {} and v {} differ", shape_string(k_in),
-          shape_string(v_in));
+  require(k_in.sizes() == v_in.sizes(), "fused_attention: k {} and v {} differ", osp::shape_string(k_in.sizes()),
+          osp::shape_string(v_in.sizes()));
   require(q_in.size(0) == k_in.size(0) && q_in.size(2) == k_in.size(2) && q_in.size(3) == k_in.size(3),
-          "fused_attention: q {} does not match k {}", shape_string(q_in), shape_string(k_in));
+          "fused_attention: q {} does not match k {}", osp::shape_string(q_in.sizes()), osp::shape_string(k_in.sizes()));
   require(std::isfinite(scale), "fused_attention: scale must be finite");
   if (isa == CpuIsa::kAuto) isa = best_cpu_isa();
   require(cpu_isa_available(isa), "fused_attention: ISA {} is not available on this build or CPU", cpu_isa_name(isa));

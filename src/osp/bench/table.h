@@ -1,5 +1,6 @@
 #pragma once
 // Plain-text tables for benchmark output: fixed columns, right-aligned figures, printed to stdout.
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -18,18 +19,11 @@ class Table {
 
 // Runs `fn` once to warm up, then `reps` times; returns the mean seconds of the timed runs.
 template <typename Fn>
-double time_mean_seconds(int reps, Fn&& fn);
-
-}  // namespace osp::bench
-
-#include <chrono>
-
-namespace osp::bench {
-template <typename Fn>
 double time_mean_seconds(int reps, Fn&& fn) {
   fn();
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < reps; ++i) fn();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / (reps > 0 ? reps : 1);
 }
+
 }  // namespace osp::bench

@@ -1,3 +1,4 @@
+#include "osp/core/shape.h"
 #include "osp/io/input_tensors.h"
 
 #include <fmt/format.h>
@@ -6,8 +7,6 @@
 #include "osp/core/error.h"
 
 namespace osp::io {
-
-std::string shape_string(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 at::Tensor load_input_tensor(const TensorSource& source, const std::string& name, DType dtype, int64_t rank) {
   if (!source.contains(name)) fail_about(source.path(), "missing tensor '{}'", name);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "osp/core/shape.h"
 #include "osp/io/tensor_source.h"
 
 namespace osp::io {
@@ -13,8 +14,5 @@ namespace osp::io {
 // Loads `name` from `source`, requiring the stored dtype `dtype` and rank `rank` (-1: any).
 // Errors name the file, the tensor and what was found.
 at::Tensor load_input_tensor(const TensorSource& source, const std::string& name, DType dtype, int64_t rank = -1);
-
-// "[2, 16, 5, 60, 104]"
-std::string shape_string(const std::vector<int64_t>& shape);
 
 }  // namespace osp::io

@@ -1,3 +1,4 @@
+#include "osp/core/shape.h"
 #include "osp/models/dit/inspect.h"
 
 #include <fmt/format.h>
@@ -55,7 +56,7 @@ void compare_keys(const DiTConfig& config, const io::TensorSource& source, const
     const auto& got = source.meta(found->second).shape;
     if (got != shape)
       report.mismatched.push_back(
-          fmt::format("{}: expected {}, got {}", name, io::shape_string(shape), io::shape_string(got)));
+          fmt::format("{}: expected {}, got {}", name, shape_string(shape), shape_string(got)));
   }
   for (const auto& [canonical, source_name] : mapping.canonical_to_source)
     if (!expected_names.count(canonical)) report.unexpected.push_back(source_name);

@@ -1,3 +1,4 @@
+#include "osp/core/shape.h"
 #include "osp/models/dit/loader.h"
 
 #include <torch/csrc/autograd/grad_mode.h>
@@ -24,8 +25,6 @@ std::string name_list(const std::vector<std::string>& names) {
   if (names.size() > shown) text += fmt::format(" (and {} more)", names.size() - shown);
   return text;
 }
-
-std::string shape_str(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 // Compares every parameter with the source before anything is copied, so that a wrong checkpoint
 // fails fast and whole.
@@ -55,7 +54,7 @@ void raise_for_problems(const LoadReport& report, const io::TensorSource& source
   if (!report.mismatched.empty()) {
     std::vector<std::string> lines;
     for (const auto& m : report.mismatched) {
-      lines.push_back(fmt::format("{} expected {} got {}", m.name, shape_str(m.expected), shape_str(m.got)));
+      lines.push_back(fmt::format("{} expected {} got {}", m.name, shape_string(m.expected), shape_string(m.got)));
     }
     fail_about(source.path(), "{} tensor(s) have the wrong shape for this DiT config: {}", lines.size(),
                name_list(lines));
@@ -152,7 +151,7 @@ std::unique_ptr<WanDiT> load_dit(const std::string& weights_path, const std::opt
 ArchitectureGuess detect_architecture(const io::TensorSource& source) {
   const io::KeyMapping mapping = io::map_dit_keys(source.names());
   const auto& patch = shape_of(source, mapping, "patch_embedding.weight");  // [D, in, pt, ph, pw]
-  if (patch.size() != 5) fail_about(source.path(), "patch_embedding.weight has shape {}, expected 5-D", shape_str(patch));
+  if (patch.size() != 5) fail_about(source.path(), "patch_embedding.weight has shape {}, expected 5-D", shape_string(patch));
   ArchitectureGuess guess;
   guess.layout = mapping.layout;
   DiTConfig& c = guess.config;

@@ -1,3 +1,4 @@
+#include "osp/core/shape.h"
 #include "osp/models/dit/model.h"
 
 #include "osp/attention/skiparse.h"
@@ -46,8 +47,6 @@ at::Tensor change_layout(at::Tensor x, BlockKind from, BlockKind to, const sk::S
   return sk::switch_layout(x, g);
 }
 
-std::string shape_str(at::IntArrayRef sizes) { return fmt::format("[{}]", fmt::join(sizes, ", ")); }
-
 // "cuda" (no index) matches any CUDA device; otherwise type and index must agree.
 bool same_device(const c10::Device& tensor, const c10::Device& model) {
   return tensor.type() == model.type() && (!model.has_index() || !tensor.has_index() || tensor.index() == model.index());
@@ -93,7 +92,7 @@ WanDiT::WanDiT(DiTConfig config, Precision precision, c10::Device device)
 void WanDiT::validate_inputs(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context) const {
   const auto& c = config_;
   if (!x.defined() || x.dim() != 5 || x.size(1) != c.in_dim) {
-    fail_about("x", "expected a latent [B, {}, F, H, W], got {}", c.in_dim, x.defined() ? shape_str(x.sizes()) : "none");
+    fail_about("x", "expected a latent [B, {}, F, H, W], got {}", c.in_dim, x.defined() ? shape_string(x.sizes()) : "none");
   }
   if (x.scalar_type() != at::kFloat) fail_about("x", "expected float32, got {}", c10::toString(x.scalar_type()));
   if (!same_device(x.device(), device_)) fail_about("x", "is on {}, the model on {}", x.device().str(), device_.str());
@@ -103,22 +102,22 @@ void WanDiT::validate_inputs(const at::Tensor& x, const at::Tensor& t, const at:
     const int64_t extent = x.size(2 + a);
     if (extent <= 0 || extent % c.patch_size[a] != 0) {
       fail_about("x", "{} = {} of {} is not a positive multiple of the patch size {}", kAxis[a], extent,
-                 shape_str(x.sizes()), c.patch_size[a]);
+                 shape_string(x.sizes()), c.patch_size[a]);
     }
   }
   if (!t.defined() || t.dim() != 1 || t.size(0) != batch) {
-    fail_about("t", "expected timesteps [{}] (one per sample of x {}), got {}", batch, shape_str(x.sizes()),
-               t.defined() ? shape_str(t.sizes()) : "none");
+    fail_about("t", "expected timesteps [{}] (one per sample of x {}), got {}", batch, shape_string(x.sizes()),
+               t.defined() ? shape_string(t.sizes()) : "none");
   }
   if (t.is_complex() || t.scalar_type() == at::kBool) {
     fail_about("t", "expected a real dtype, got {}", c10::toString(t.scalar_type()));
   }
   if (!context.defined() || context.dim() != 3 || context.size(0) != batch || context.size(2) != c.text_dim) {
     fail_about("context", "expected text embeddings [{}, Lc ≤ {}, {}] (batch of x {}), got {}", batch, c.text_len,
-               c.text_dim, shape_str(x.sizes()), context.defined() ? shape_str(context.sizes()) : "none");
+               c.text_dim, shape_string(x.sizes()), context.defined() ? shape_string(context.sizes()) : "none");
   }
   if (context.size(1) > c.text_len) {
-    fail_about("context", "{} has {} rows, more than text_len = {}", shape_str(context.sizes()), context.size(1),
+    fail_about("context", "{} has {} rows, more than text_len = {}", shape_string(context.sizes()), context.size(1),
                c.text_len);
   }
   if (context.scalar_type() != at::kFloat && context.scalar_type() != at::kBFloat16) {
