@@ -63,6 +63,10 @@ void register_bench(CLI::App& app, const GlobalOptions& global) {
     bench::run_dit_bench(*dit);
   });
   register_attention_bench(*bench, global);
+  register_text_bench(*bench, global);
+  register_vae_bench(*bench, global);
+  register_hif8_bench(*bench, global);
+  register_comm_bench(*bench, global);
 }
 
 }  // namespace osp::cli

@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   register_convert(app, global);
   register_dit_forward(app, global);
   register_bench(app, global);
+  register_text_encode(app, global);
+  register_vae(app, global);
+  register_quantize(app, global);
 
   try {
     app.parse(argc, argv);

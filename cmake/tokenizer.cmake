@@ -1,0 +1,1 @@
+# SentencePiece bridge library for the umT5 tokenizer (issue 4). Nothing yet.

@@ -1,0 +1,1 @@
+# ffmpeg libraries for video files (issue 5). Nothing yet.

@@ -1,0 +1,8 @@
+// Placeholder: the subcommand lands with its issue; until then nothing is registered.
+#include "commands.h"
+
+namespace osp::cli {
+
+void register_text_bench(CLI::App& /*bench*/, const GlobalOptions& /*global*/) {}
+
+}  // namespace osp::cli
