@@ -5,7 +5,12 @@
 // The computation lives in free functions (nn/*.h); these classes only own tensors.
 #include <torch/nn/module.h>
 
+#include <memory>
+#include <optional>
 #include <string>
+
+#include "osp/quant/fake_quant.h"
+#include "osp/quant/weight8.h"
 
 namespace osp::nn {
 
@@ -16,12 +21,19 @@ class ParamModule : public torch::nn::Module {
   at::Tensor add_param(const std::string& name, at::IntArrayRef shape, const at::TensorOptions& options);
 };
 
-// y = x·weightᵀ + bias: weight [out, in], bias [out].
+// y = x·weightᵀ + bias: weight [out, in], bias [out]. Weight hooks (applied by nn::linear in
+// nn/linear.h): 8-bit codes instead of the dense weight, and HiF8 fake quantization.
 class LinearWeights : public ParamModule {
  public:
   LinearWeights(int64_t in, int64_t out, const at::TensorOptions& options);
   at::Tensor weight;
   at::Tensor bias;
+  std::shared_ptr<const quant::QuantizedWeight> quantized;  // set: `weight` is empty
+  std::optional<quant::FakeQuantSpec> fake_quant;            // set: HIF8Linear (spec/hif8.md §5.4)
+
+  // Keeps `q` (moved to the weight's device) as the layer's weight and frees the dense one: the
+  // registered "weight" parameter becomes an empty tensor. Throws osp::Error on a shape mismatch.
+  void set_quantized(quant::QuantizedWeight q);
 };
 
 // Weight (and optionally bias) of a normalization layer, [dim] each.

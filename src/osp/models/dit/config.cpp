@@ -25,7 +25,9 @@ const std::set<std::string>& known_fields() {
       "num_attention_heads", "attention_head_dim", "in_channels", "out_channels", "image_dim", "added_kv_proj_dim",
       "rope_max_seq_len", "pos_embed_seq_len",
       // OSP-Next
-      "skiparse_model_type", "sparse_ratio", "num_full_blocks"};
+      "skiparse_model_type", "sparse_ratio", "num_full_blocks",
+      // OSP-Next HiF8 (spec/hif8.md §5.1)
+      "quant", "quant_attn", "scale_max_forward", "scale_max_backward"};
   return fields;
 }
 
@@ -148,6 +150,28 @@ void read_schedule(const Fields& f, DiTConfig& c) {
   if (c.skiparse_model_type == "full") c.sparse_ratio = 1;
 }
 
+// spec/hif8.md §5.1: quant and quant_attn are null or "hif8".
+void read_quantization(const Fields& f, DiTConfig& c) {
+  for (auto [key, field] : {std::pair<const char*, std::string*>{"quant", &c.quant}, {"quant_attn", &c.quant_attn}}) {
+    if (!f.has(key)) continue;
+    if (!f.raw(key).is_string() || f.string(key) != "hif8") f.reject(key, "expected null or \"hif8\"");
+    *field = f.string(key);
+  }
+  if (f.has("scale_max_forward")) c.scale_max_forward = f.number("scale_max_forward");
+  if (f.has("scale_max_backward")) c.scale_max_backward = f.number("scale_max_backward");
+}
+
+void validate_quantization(const DiTConfig& c) {
+  for (auto [key, value] : {std::pair<const char*, const std::string*>{"quant", &c.quant}, {"quant_attn", &c.quant_attn}}) {
+    if (!value->empty() && *value != "hif8") fail_about(key, "'{}' is not supported (expected null or \"hif8\")", *value);
+  }
+  // A scaled tensor's amax lands on scale_max: it must be a finite HiF8 magnitude (≤ 2^15).
+  for (auto [key, value] : {std::pair<const char*, double>{"scale_max_forward", c.scale_max_forward},
+                            {"scale_max_backward", c.scale_max_backward}}) {
+    if (!(value > 0 && value <= 32768.0)) fail_about(key, "must be in (0, 32768], got {}", value);
+  }
+}
+
 void collect_unknown_fields(const json& j, const std::string& source, DiTConfig& c) {
   for (const auto& item : j.items()) {
     if (known_fields().count(item.key()) == 0) {
@@ -234,6 +258,7 @@ void DiTConfig::validate() const {
     fail_about("cross_attn_norm", "false is not supported (released Wan models use the affine norm3)");
   }
   validate_schedule(*this);
+  validate_quantization(*this);
 }
 
 DiTConfig DiTConfig::from_json(const json& j, const std::string& source) {
@@ -245,6 +270,7 @@ DiTConfig DiTConfig::from_json(const json& j, const std::string& source) {
   read_dims(f, c);
   read_norm_flags(f, c);
   read_schedule(f, c);
+  read_quantization(f, c);
   try {
     c.validate();
   } catch (const Error& e) {
@@ -301,6 +327,13 @@ json DiTConfig::to_json() const {
     j["skiparse_model_type"] = skiparse_model_type;
     j["sparse_ratio"] = sparse_ratio;
     j["num_full_blocks"] = num_full_blocks;
+  }
+  if (!quant.empty() || !quant_attn.empty() || scale_max_forward != 15.0 || scale_max_backward != 224.0) {
+    const auto or_null = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
+    j["quant"] = or_null(quant);
+    j["quant_attn"] = or_null(quant_attn);
+    j["scale_max_forward"] = scale_max_forward;
+    j["scale_max_backward"] = scale_max_backward;
   }
   return j;
 }

@@ -32,6 +32,12 @@ struct DiTConfig {
   int64_t sparse_ratio = 1;     // P, stride per spatial axis (forced to 1 for "full")
   int64_t num_full_blocks = 0;  // F for "dual_end"
 
+  // OSP-Next HiF8 fake quantization (spec/hif8.md §5.1): "" (JSON null) or "hif8" each.
+  std::string quant;       // the linears of the OSP-Next layer set (§5.2)
+  std::string quant_attn;  // Q/K/V before attention (§5.5)
+  double scale_max_forward = 15.0;
+  double scale_max_backward = 224.0;
+
   // Fields of the parsed JSON that this parser does not know (each also logged as a warning).
   std::vector<std::string> unknown_fields;
 

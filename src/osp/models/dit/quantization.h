@@ -1,0 +1,26 @@
+#pragma once
+// HiF8 / 8-bit weights in the Wan DiT (spec/hif8.md §5): the config's fake quantization on the
+// OSP-Next layer set and on the attention inputs, and 8-bit weights quantized in memory.
+#include <ATen/ATen.h>
+
+#include "osp/models/dit/config.h"
+#include "osp/quant/weight8.h"
+
+namespace osp::dit {
+
+class WanDiT;
+
+// Turns HIF8Linear on for the layer set (§5.2) when config.quant is "hif8"; returns the number of
+// layers (0 when off). The WanDiT constructor calls it.
+int64_t apply_quant_config(WanDiT& model);
+
+// §5.5: with config.quant_attn = "hif8", q, k, v become FQ(·, scale_max_forward) over each whole
+// local tensor (backward: FQ(·, scale_max_backward)); otherwise they are left alone.
+void fake_quant_attention_inputs(at::Tensor& q, at::Tensor& k, at::Tensor& v, const DiTConfig& config);
+
+// Replaces the layer-set weights of `model` by 8-bit codes + per-channel scales (weight8.h
+// convention), freeing the dense weights; what `osp quantize` then loading the file gives. Returns
+// the number of layers quantized.
+int64_t quantize_weights_in_memory(WanDiT& model, quant::WeightFormat format, double target = 0.0);
+
+}  // namespace osp::dit
