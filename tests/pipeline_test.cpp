@@ -8,8 +8,11 @@
 #include <vector>
 
 #include "osp/core/error.h"
+#include "osp/diffusion/sample.h"
 #include "osp/pipeline/bundle.h"
+#include "osp/pipeline/dit_velocity.h"
 #include "osp/pipeline/generation_params.h"
+#include "reference_dit.h"
 #include "scratch_dir.h"
 
 namespace osp::pipeline {
@@ -245,6 +248,36 @@ TEST(ModelBundle, RecognizesWanReleaseAndDiffusersDirectories) {
   expect_contains(error_of([&] { resolve_bundle(dir / "nowhere"); }), {"nowhere", "does not exist"});
   write_file(dir / "broken/config.json", "{\"dit\": ");
   expect_contains(error_of([&] { resolve_bundle(dir / "broken"); }), {"config.json", "invalid JSON"});
+}
+
+// ---------------------------------------------------------------- the DiT as the velocity
+
+TEST(DiTVelocity, SamplingDrivesTheGuidedDiTAtTheGridTimesteps) {
+  const dit::DiTConfig c = test::tiny_config(32, 2);
+  dit::WanDiT model(c, test::kFp32);
+  test::randomize(model, 21);
+  const at::Tensor noise = test::randn({c.in_dim, 2, 4, 4}, 22);  // [C, F, H, W]
+  const at::Tensor context = test::randn({1, 5, c.text_dim}, 23), negative = test::randn({1, 7, c.text_dim}, 24);
+  diffusion::SampleOptions options;
+  options.steps = 3;
+  // The loop written out: both forwards at (x, t_i) on a batch of one, guided, then the UniPC step.
+  auto sampler = diffusion::make_sampler(options.sampler, diffusion::sampling_grid(options));
+  at::Tensor x = noise;
+  for (int64_t i = 0; i < 3; ++i) {
+    c10::InferenceMode guard;
+    const at::Tensor t = at::full({1}, sampler->grid().timesteps[static_cast<size_t>(i)], at::kFloat);
+    const at::Tensor v_c = model.forward(x.unsqueeze(0), t, context)[0];
+    const at::Tensor v_u = model.forward(x.unsqueeze(0), t, negative)[0];
+    x = sampler->step(i, x, v_u + (v_c - v_u) * 4.0);
+  }
+  const at::Tensor guided = diffusion::sample(noise, guided_dit_velocity(model, context, negative, 4.0), options);
+  EXPECT_EQ(guided.sizes(), noise.sizes());
+  EXPECT_LT(test::rel_error(guided, x), 1e-6);
+  // CFG 1 equals the conditional branch alone, byte for byte; and differs from CFG 4.
+  const at::Tensor cfg1 = diffusion::sample(noise, guided_dit_velocity(model, context, negative, 1.0), options);
+  EXPECT_TRUE(cfg1.equal(diffusion::sample(noise, dit_velocity(model, context), options)));
+  EXPECT_GT(test::rel_error(cfg1, guided), 1e-3);
+  expect_contains(error_of([&] { dit_velocity(model, test::randn({5, c.text_dim}, 25)); }), {"context", "[5, 24]"});
 }
 
 }  // namespace
