@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "reference_attention.h"
 #include "test_util.h"
 #include "osp/attention/dense.h"
 #include "osp/nn/bf16.h"
@@ -87,9 +88,27 @@ TEST(DenseAttentionKernels, MathAndAutoAgreeOnStridedInputs) {
   const at::Tensor q = qkv.select(2, 0), k = qkv.select(2, 1), v = qkv.select(2, 2);
   const at::Tensor expected = reference_attention(q, k, v, 0.25);
   EXPECT_LE(rel_error(osp::attention::attention(q, k, v, 0.25, kFp32, DenseKernel::kMath), expected), 1e-6);
-  EXPECT_LE(rel_error(osp::attention::attention(q, k, v, 0.25, kFp32, DenseKernel::kAuto), expected), 1e-6);
-  // The fused kernel's polynomial exp2 gives ~1e-6 relative.
+  // kAuto is the fused kernel on CPU; its polynomial exp2 gives ~1e-6 relative.
+  EXPECT_LE(rel_error(osp::attention::attention(q, k, v, 0.25, kFp32, DenseKernel::kAuto), expected), 1e-5);
   EXPECT_LE(rel_error(osp::attention::attention(q, k, v, 0.25, kFp32, DenseKernel::kFused), expected), 1e-5);
+}
+
+TEST(DenseAttentionKernels, EveryKernelHonoursScatteredMasksAndSharedKeyRows) {
+  // The Skiparse shapes: B = 4 query rows over Bk = 2 K/V rows (row r uses r mod 2), padding keys
+  // scattered through the sequence (not a suffix), one row with no valid key at all.
+  const at::Tensor q = randn({4, 37, 2, 24}, 11), k = randn({2, 29, 2, 24}, 12), v = randn({2, 29, 2, 24}, 13);
+  at::Tensor mask = randn({4, 29}, 14).gt(-0.3);
+  mask[2].fill_(false);
+  const double scale = 1.0 / std::sqrt(24.0);
+  const at::Tensor expected = osp::test::masked_reference_attention(q, k, v, mask, scale);
+  for (const DenseKernel kernel : {DenseKernel::kMath, DenseKernel::kAuto, DenseKernel::kFused, DenseKernel::kSdpa}) {
+    const at::Tensor out = osp::attention::attention(q, k, v, scale, kFp32, kernel, mask);
+    EXPECT_LE(rel_error(out, expected), 1e-5) << "kernel " << static_cast<int>(kernel);
+    EXPECT_EQ(out[2].abs().max().item<float>(), 0.0f) << "kernel " << static_cast<int>(kernel);
+  }
+  // Without a mask, shared rows alone.
+  const at::Tensor unmasked = osp::test::masked_reference_attention(q, k, v, {}, scale);
+  EXPECT_LE(rel_error(osp::attention::attention(q, k, v, scale, kFp32, DenseKernel::kAuto), unmasked), 1e-5);
 }
 
 }  // namespace

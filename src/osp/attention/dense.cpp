@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "osp/attention/fused_cpu.h"
+#include "osp/attention/skiparse.h"
 #include "osp/core/torch_compat.h"
 #include "osp/nn/gemm.h"
 
@@ -103,13 +104,41 @@ at::Tensor math_attention(const at::Tensor& q_in, const at::Tensor& k_in, const 
   return out;
 }
 
+namespace {
+
+// The fused kernel takes key lengths, not masks: each row's valid keys and values are moved to
+// the front (skiparse-ssp.md §5.4, the varlen form), queries keep their order, so the result is
+// the masked attention of every query row, padded ones included, as the math path computes it.
+at::Tensor fused_masked_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
+                                  Precision precision, const at::Tensor& key_mask) {
+  const ValidFirstOrder valid = valid_first_order(key_mask.to(at::kCPU));
+  const at::Tensor index = valid.order.view({k.size(0), k.size(1), 1, 1}).expand(k.sizes());
+  return fused_attention(q, k.gather(1, index), v.gather(1, index), scale, precision, valid.lengths);
+}
+
+// The fused kernel wants one K/V row per query row. Query row r uses K/V row r mod Bk: one
+// shared row is a free broadcast, several (Skiparse sub-sequences sharing each sample's text
+// keys, §5.2) are tiled — P² copies of [Lc, N, D], small next to the attention itself.
+at::Tensor per_query_row(const at::Tensor& x, int64_t rows) {
+  if (x.size(0) == rows) return x;
+  if (x.size(0) == 1) return x.expand({rows, -1, -1, -1});
+  return x.repeat({rows / x.size(0), 1, 1, 1});
+}
+
+at::Tensor run_fused(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, Precision precision,
+                     const at::Tensor& key_mask) {
+  const at::Tensor kb = per_query_row(k, q.size(0)), vb = per_query_row(v, q.size(0));
+  if (key_mask.defined()) return fused_masked_attention(q, kb, vb, scale, precision, key_mask);
+  return fused_attention(q, kb, vb, scale, precision);
+}
+
+}  // namespace
+
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, Precision precision,
                      DenseKernel kernel, const at::Tensor& key_mask) {
   check_inputs(q, k, v, key_mask);
-  // The fused CPU kernel takes lengths, not masks, and one K/V row per query row.
-  const bool fused_applies = q.is_cpu() && !key_mask.defined() && k.size(0) == q.size(0);
-  if (fused_applies && kernel == DenseKernel::kFused)
-    return fused_attention(q, k, v, scale, precision);
+  if (q.is_cpu() && (kernel == DenseKernel::kFused || kernel == DenseKernel::kAuto))
+    return run_fused(q, k, v, scale, precision, key_mask);
   if ((kernel == DenseKernel::kSdpa || kernel == DenseKernel::kAuto) && compat::kHasSdpa) {
     at::Tensor out = sdpa_attention(q, k, v, scale, precision, key_mask);
     if (out.defined()) return out;

@@ -7,11 +7,13 @@
 // Flash-attention schedule: one work item is (batch row, head, tile of kQueryTile query rows); it
 // walks the key tiles of kKeyTile keys with an online softmax, so scores exist only as one
 // [kQueryTile, kKeyTile] block per thread. K (transposed) and V of a group of heads are packed
-// once into tile-contiguous float32 blocks (rounded to bf16 values in bf16 mode) shared by all
+// once into panel-major float32 blocks (rounded to bf16 values in bf16 mode) shared by all
 // threads; their size is bounded by FusedProblem::pack_budget_bytes. Register-blocked
 // micro-kernels: scores kRows query rows × 2 vectors of keys (broadcast q, FMA into kᵀ rows),
-// weighted sum kRows rows × 2 vectors of head dims (broadcast p, FMA into v rows). Softmax in
-// base 2 with a polynomial exp2; everything accumulates in float32.
+// weighted sum kRows rows × 2 vectors of head dims (broadcast p, FMA into v rows), each walking
+// one contiguous panel that stays in L1 across all row blocks of the tile (measured on one Zen3
+// core, L = 16384, d = 128: 57 GFLOP/s with panels, ~25 with the row-major tile of 512-byte
+// stride). Softmax in base 2 with a polynomial exp2; everything accumulates in float32.
 //
 // V provides: Reg, kWidth, zero(), set1(f), load(p), store(p, r), broadcast(p), fma(a, b, c) =
 // a·b + c, add, sub, mul, max, reduce_add, reduce_max, round_nearest, pow2_of_integral(n) = 2ⁿ for
@@ -154,10 +156,15 @@ inline void softmax_step(float* s, int64_t rows, int64_t count, int64_t cols, fl
   }
 }
 
-// Packed K/V of one head: key tile t holds kᵀ as [D][kKeyTile] at kt + t·kKeyTile·Dp and v as
-// [kKeyTile][Dp] at vp + t·kKeyTile·Dp (Dp = D rounded up to the micro-kernel width).
+// Packed K/V of one head, panel-major so that a micro-kernel reads consecutive cache lines (a
+// D-row panel with a 512-byte row stride would fall into 1/8 of the L1 sets and never stay
+// resident). Key tile t occupies kKeyTile·Dp floats at kt + t·kKeyTile·Dp and vp + t·kKeyTile·Dp
+// (Dp = D rounded up to C = 2 vectors): kᵀ as kKeyTile/C panels of [Dp][C] (keys of the panel
+// along C), v as Dp/C panels of [kKeyTile][C] (head dims of the panel along C). Keys past the
+// sequence end are zero in kᵀ (finite scores, masked by the softmax) and never read in v.
 template <class T>
-void pack_key_tile(const FusedProblem& p, int64_t b, int64_t n, int64_t tile, int64_t dp, float* kt, float* vp) {
+void pack_key_tile(const FusedProblem& p, int64_t b, int64_t n, int64_t tile, int64_t dp, int64_t C, float* kt,
+                   float* vp) {
   const int64_t kl = p.key_lengths[b];
   const int64_t j0 = tile * kKeyTile, count = std::min(kKeyTile, kl - j0);
   if (count <= 0) return;
@@ -166,20 +173,19 @@ void pack_key_tile(const FusedProblem& p, int64_t b, int64_t n, int64_t tile, in
   const T* v = static_cast<const T*>(p.v) + b * p.v_stride[0] + j0 * p.v_stride[1] + n * p.v_stride[2];
   float* ktile = kt + tile * kKeyTile * dp;
   float* vtile = vp + tile * kKeyTile * dp;
+  std::fill_n(ktile, kKeyTile * dp, 0.0f);
+  if (dp > D || count < kKeyTile) std::fill_n(vtile, kKeyTile * dp, 0.0f);
   for (int64_t j = 0; j < count; ++j) {
     const T* krow = k + j * p.k_stride[1];
     const T* vrow = v + j * p.v_stride[1];
-    float* vdst = vtile + j * dp;
+    float* kdst = ktile + (j / C) * (dp * C) + j % C;  // + d·C
     for (int64_t d = 0; d < D; ++d) {
       float kx = read_value(krow + d), vx = read_value(vrow + d);
       if (p.round_bf16) kx = bf16_value(kx), vx = bf16_value(vx);
-      ktile[d * kKeyTile + j] = kx;
-      vdst[d] = vx;
+      kdst[d * C] = kx;
+      vtile[(d / C) * (kKeyTile * C) + j * C + d % C] = vx;
     }
-    for (int64_t d = D; d < dp; ++d) vdst[d] = 0.0f;
   }
-  for (int64_t d = 0; d < D; ++d)
-    for (int64_t j = count; j < kKeyTile; ++j) ktile[d * kKeyTile + j] = 0.0f;
 }
 
 struct TileScratch {
@@ -230,13 +236,15 @@ void attend_tile(const FusedProblem& p, int64_t b, int64_t n, int64_t qtile, int
     const int64_t count = std::min(kKeyTile, kl - t * kKeyTile), cols = round_up(count, C);
     const float* ktile = kt + t * kKeyTile * dp;
     const float* vtile = vp + t * kKeyTile * dp;
-    for (int64_t r = 0; r < rows_pad; r += kRows)
-      for (int64_t c = 0; c < cols; c += C)
-        qk_micro<V>(qs + r * dp, dp, ktile + c, kKeyTile, D, ss + r * kKeyTile + c, kKeyTile);
+    // Column panel outermost: one panel of kᵀ (D × C) or v (count × C) stays in L1 while every
+    // row block of the tile uses it; the row blocks themselves are small and stream from L2.
+    for (int64_t c = 0; c < cols; c += C)
+      for (int64_t r = 0; r < rows_pad; r += kRows)
+        qk_micro<V>(qs + r * dp, dp, ktile + (c / C) * (dp * C), C, D, ss + r * kKeyTile + c, kKeyTile);
     softmax_step<V>(ss, rows_pad, count, cols, m, l, os, dp);
-    for (int64_t r = 0; r < rows_pad; r += kRows)
-      for (int64_t d0 = 0; d0 < dp; d0 += C)
-        pv_micro<V>(ss + r * kKeyTile, kKeyTile, vtile + d0, dp, count, os + r * dp + d0, dp);
+    for (int64_t d0 = 0; d0 < dp; d0 += C)
+      for (int64_t r = 0; r < rows_pad; r += kRows)
+        pv_micro<V>(ss + r * kKeyTile, kKeyTile, vtile + (d0 / C) * (kKeyTile * C), C, count, os + r * dp + d0, dp);
   }
 
   for (int64_t i = 0; i < valid; ++i) {
@@ -269,7 +277,7 @@ void run_typed(const FusedProblem& p) {
       for (int64_t item = begin; item < end; ++item) {
         const int64_t g = item / key_tiles, h = h0 + g;
         float* kt = base + g * per_head;
-        pack_key_tile<T>(p, h / p.heads, h % p.heads, item % key_tiles, dp, kt, kt + half);
+        pack_key_tile<T>(p, h / p.heads, h % p.heads, item % key_tiles, dp, C, kt, kt + half);
       }
     });
     at::parallel_for(0, count * query_tiles, 1, [&](int64_t begin, int64_t end) {

@@ -1,5 +1,5 @@
 #pragma once
-// Attention kernel timings for `osp bench attention` (to come): the fused CPU kernel against the
+// Attention kernel timings for `osp bench attention`: the fused CPU kernel against the
 // chunked math path and against LibTorch GEMMs of the shapes attention multiplies.
 #include <cstdint>
 #include <string>
@@ -26,15 +26,18 @@ struct AttentionBenchRow {
   std::string kernel;  // e.g. "fused avx2", "math", "gemm [L,D]x[D,L]"
   double seconds = 0;  // mean per call
   double gflops = 0;   // attention FLOPs (4·B·N·L²·D) per second; for GEMM rows that GEMM's own FLOPs
+  double peak_extra_bytes = 0;  // resident-set high-water mark during the runs above the inputs' RSS
 };
 
 // Times each kernel on random [B, L, N, D] inputs. GEMM rows: float32 at::matmul of one head's
-// QKᵀ ([L, D]·[D, L]) and PV ([L, L]·[L, D]) shapes (the LibTorch rate the fused kernel competes with).
+// QKᵀ ([L, D]·[D, L]) and PV ([L, L]·[L, D]) shapes (the LibTorch rate the fused kernel competes with),
+// with L capped at 4096 query rows so that the GEMM operands stay small at long lengths.
 std::vector<AttentionBenchRow> time_attention_kernels(const AttentionBenchOptions& options);
 
 // `osp bench attention`: prints the rows above for each precision, plus the fused kernel on the
 // Skiparse layout (P² sub-sequences of L/P² tokens, spec/skiparse-ssp.md §6) when sparse_ratio > 1,
-// with each row's ratio to the same-run QKᵀ-shaped GEMM rate and to full fused attention.
+// with each row's ratio to the faster same-run GEMM rate and to full fused attention, and the peak
+// extra resident memory of each kernel.
 void run_attention_bench(AttentionBenchOptions options, const std::vector<std::string>& precisions,
                          int64_t sparse_ratio);
 

@@ -31,11 +31,14 @@ c10::Device parse_device(const std::string& text) {
   fail_about("--device", "unknown device '{}' (expected cpu, cuda, cuda:N or auto)", text);
 }
 
-size_t peak_rss_bytes() {
+namespace {
+
+// One "Key: value kB" field of /proc/self/status in bytes, 0 where absent.
+size_t status_kib_field(const std::string& field) {
   std::ifstream status("/proc/self/status");
   std::string key;
   while (status >> key) {
-    if (key == "VmHWM:") {
+    if (key == field) {
       size_t kib = 0;
       status >> kib;
       return kib * 1024;
@@ -45,6 +48,12 @@ size_t peak_rss_bytes() {
   }
   return 0;
 }
+
+}  // namespace
+
+size_t peak_rss_bytes() { return status_kib_field("VmHWM:"); }
+
+size_t current_rss_bytes() { return status_kib_field("VmRSS:"); }
 
 bool reset_peak_rss() {
   std::ofstream clear_refs("/proc/self/clear_refs");

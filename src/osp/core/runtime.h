@@ -16,6 +16,9 @@ c10::Device parse_device(const std::string& text);
 // Resident-set high-water mark of this process in bytes (VmHWM), 0 where unknown.
 size_t peak_rss_bytes();
 
+// Current resident set of this process in bytes (VmRSS), 0 where unknown.
+size_t current_rss_bytes();
+
 // Resets the high-water mark to the current RSS (Linux: "5" to /proc/self/clear_refs), so that a
 // measurement covers one stage only. Returns false where the kernel refuses.
 bool reset_peak_rss();
