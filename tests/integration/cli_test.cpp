@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../fixtures.h"
+#include "run_osp.h"
 #include "osp/io/safetensors_writer.h"
 #include "osp/io/tensor_source.h"
 
@@ -22,21 +23,8 @@ using osp::test::fixture;
 // Tiny fixture dims (tests/fixtures/make_fixtures.py).
 constexpr int64_t kInDim = 16, kTextDim = 24;
 
-struct RunResult {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
-
-RunResult run_osp(const std::string& args) {
-  std::string command = std::string(OSP_BINARY) + " --log-level warn " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  std::array<char, 4096> buffer{};
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using osp::test::run_osp;
+using osp::test::RunResult;
 
 class CliTest : public ::testing::Test {
  protected:

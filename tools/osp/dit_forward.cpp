@@ -4,6 +4,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "commands.h"
+#include "osp/core/error.h"
 #include "osp/core/shape.h"
 #include "osp/core/log.h"
 #include "osp/core/precision.h"
@@ -24,7 +25,16 @@ struct DitForwardOptions {
   std::string out;
   std::string precision = "fp32";
   std::string device = "cpu";
+  std::string quant;  // "" = as the config says
 };
+
+// --quant: "hif8" turns on the config's quant and quant_attn (spec/hif8.md §5.1), "none" off.
+std::function<void(dit::DiTConfig&)> quant_override(const std::string& quant) {
+  if (quant.empty()) return {};
+  if (quant != "hif8" && quant != "none") fail_about("--quant", "unknown value '{}' (expected hif8 or none)", quant);
+  const std::string value = quant == "hif8" ? "hif8" : "";
+  return [value](dit::DiTConfig& config) { config.quant = config.quant_attn = value; };
+}
 
 void run_dit_forward(const DitForwardOptions& o) {
   Precision precision = Precision::parse(o.precision);
@@ -36,7 +46,7 @@ void run_dit_forward(const DitForwardOptions& o) {
 
   StageTimer load_timer("load DiT");
   auto model = dit::load_dit(o.dit, o.config.empty() ? std::nullopt : std::optional<std::string>(o.config), precision,
-                             device);
+                             device, quant_override(o.quant));
   load_timer.done();
 
   StageTimer forward_timer("forward");
@@ -63,6 +73,9 @@ void register_dit_forward(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--precision", options->precision, "fp32 (reference) or bf16 (official mixed precision)")
       ->capture_default_str();
   cmd->add_option("--device", options->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  cmd->add_option("--quant", options->quant,
+                  "hif8: HiF8 fake quantization of the OSP-Next layers and of Q/K/V (spec/hif8.md §5); none: off "
+                  "(default: as the config says)");
   cmd->callback([options, &global] {
     apply_global_options(global);
     run_dit_forward(*options);

@@ -72,6 +72,7 @@ void print_dit_report(const dit::CheckpointReport& report) {
   fmt::print("architecture: {} ({})\n", report.architecture, report.config_origin);
   fmt::print("config:       {}\n", report.config_summary);
   fmt::print("blocks:       {}\n", report.block_schedule);
+  fmt::print("weights:      {}\n", report.weights);
   print_name_list("missing:", report.missing);
   print_name_list("unexpected:", report.unexpected);
   print_name_list("mismatched:", report.mismatched);

@@ -4,7 +4,9 @@
 
 #include "osp/attention/dense.h"
 #include "osp/nn/activation.h"
+#include "osp/models/dit/quantization.h"
 #include "osp/nn/gemm.h"
+#include "osp/nn/linear.h"
 #include "osp/nn/modulation.h"
 #include "osp/nn/norm.h"
 
@@ -44,17 +46,18 @@ at::Tensor WanBlock::self_attention(at::Tensor modulated, const nn::RopeTable& r
   const auto& w = *self_attn;
   const bool reduced = precision_.reduced();
   const nn::GemmInput a = nn::prepare_gemm_input(std::move(modulated), precision_, /*may_overwrite=*/true);
-  at::Tensor q = nn::rms_norm(nn::linear(a, w.q->weight, w.q->bias, precision_), w.norm_q->weight, config_.eps, reduced);
-  at::Tensor k = nn::rms_norm(nn::linear(a, w.k->weight, w.k->bias, precision_), w.norm_k->weight, config_.eps, reduced);
-  const at::Tensor v = nn::linear(a, w.v->weight, w.v->bias, precision_);
+  at::Tensor q = nn::rms_norm(nn::linear(a, *w.q, precision_), w.norm_q->weight, config_.eps, reduced);
+  at::Tensor k = nn::rms_norm(nn::linear(a, *w.k, precision_), w.norm_k->weight, config_.eps, reduced);
+  const at::Tensor v = nn::linear(a, *w.v, precision_);
   at::Tensor q4 = heads_view(q, config_.num_heads), k4 = heads_view(k, config_.num_heads);
   nn::apply_rope_(q4, rope);
   nn::apply_rope_(k4, rope);
   const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
-  const at::Tensor o = attention::attention(q4, k4, heads_view(v, config_.num_heads), scale, precision_,
-                                            attention::DenseKernel::kAuto, key_mask);
+  at::Tensor v4 = heads_view(v, config_.num_heads);
+  fake_quant_attention_inputs(q4, k4, v4, config_);  // quant_attn: after RoPE (hif8.md §5.5)
+  const at::Tensor o = attention::attention(q4, k4, v4, scale, precision_, attention::DenseKernel::kAuto, key_mask);
   const at::Tensor o_flat = o.view({o.size(0), o.size(1), config_.dim});
-  return nn::linear(nn::prepare_gemm_input(o_flat, precision_, true), w.o->weight, w.o->bias, precision_);
+  return nn::linear(nn::prepare_gemm_input(o_flat, precision_, true), *w.o, precision_);
 }
 
 at::Tensor WanBlock::cross_attention(at::Tensor normed, const at::Tensor& context) const {
@@ -66,25 +69,24 @@ at::Tensor WanBlock::cross_attention(at::Tensor normed, const at::Tensor& contex
   const nn::GemmInput c = nn::prepare_gemm_input(context, precision_);
   const nn::GemmInput n = nn::prepare_gemm_input(std::move(normed), precision_, /*may_overwrite=*/true);
   const at::Tensor q =
-      nn::rms_norm(nn::linear(n, w.q->weight, w.q->bias, precision_), w.norm_q->weight, config_.eps, reduced);
+      nn::rms_norm(nn::linear(n, *w.q, precision_), w.norm_q->weight, config_.eps, reduced);
   const at::Tensor k =
-      nn::rms_norm(nn::linear(c, w.k->weight, w.k->bias, precision_), w.norm_k->weight, config_.eps, reduced);
-  const at::Tensor v = nn::linear(c, w.v->weight, w.v->bias, precision_);
+      nn::rms_norm(nn::linear(c, *w.k, precision_), w.norm_k->weight, config_.eps, reduced);
+  const at::Tensor v = nn::linear(c, *w.v, precision_);
   const int64_t heads = config_.num_heads;
   const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
-  const at::Tensor o = attention::attention(heads_view(q, heads), heads_view(k, heads), heads_view(v, heads), scale,
-                                            precision_);
+  at::Tensor q4 = heads_view(q, heads), k4 = heads_view(k, heads), v4 = heads_view(v, heads);
+  fake_quant_attention_inputs(q4, k4, v4, config_);  // quant_attn (hif8.md §5.5)
+  const at::Tensor o = attention::attention(q4, k4, v4, scale, precision_);
   const at::Tensor o_flat = o.view({o.size(0), o.size(1), config_.dim});
-  return nn::linear(nn::prepare_gemm_input(o_flat, precision_, true), w.o->weight, w.o->bias, precision_);
+  return nn::linear(nn::prepare_gemm_input(o_flat, precision_, true), *w.o, precision_);
 }
 
 at::Tensor WanBlock::feed_forward(at::Tensor modulated) const {
   // spec §5 step 5: W2·GELU_tanh(W1·x + b1) + b2; in bf16 mode the GELU output is bf16 (§6).
-  at::Tensor hidden = nn::linear(nn::prepare_gemm_input(std::move(modulated), precision_, true), ffn->first->weight,
-                                 ffn->first->bias, precision_);
+  at::Tensor hidden = nn::linear(nn::prepare_gemm_input(std::move(modulated), precision_, true), *ffn->first, precision_);
   nn::gelu_tanh_(hidden);
-  return nn::linear(nn::prepare_gemm_input(hidden, precision_, true), ffn->second->weight, ffn->second->bias,
-                    precision_);
+  return nn::linear(nn::prepare_gemm_input(hidden, precision_, true), *ffn->second, precision_);
 }
 
 at::Tensor WanBlock::forward(at::Tensor x, const at::Tensor& e0, const at::Tensor& context, const nn::RopeTable& rope,

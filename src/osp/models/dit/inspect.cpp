@@ -10,6 +10,7 @@
 #include "osp/io/key_names.h"
 #include "osp/models/dit/loader.h"
 #include "osp/models/dit/schedule.h"
+#include "osp/quant/checkpoint.h"
 
 namespace osp::dit {
 
@@ -44,8 +45,9 @@ std::pair<DiTConfig, std::string> resolve_config(const io::TensorSource& source,
 }
 
 void compare_keys(const DiTConfig& config, const io::TensorSource& source, const io::KeyMapping& mapping,
-                  CheckpointReport& report) {
-  std::set<std::string> expected_names;
+                  const quant::QuantizedTensors& quantized, CheckpointReport& report) {
+  // The scales of 8-bit weights belong to their weights.
+  std::set<std::string> expected_names(quantized.scale_names.begin(), quantized.scale_names.end());
   for (const auto& [name, shape] : config.expected_tensor_shapes()) {
     expected_names.insert(name);
     auto found = mapping.canonical_to_source.find(name);
@@ -59,7 +61,7 @@ void compare_keys(const DiTConfig& config, const io::TensorSource& source, const
           fmt::format("{}: expected {}, got {}", name, shape_string(shape), shape_string(got)));
   }
   for (const auto& [canonical, source_name] : mapping.canonical_to_source)
-    if (!expected_names.count(canonical)) report.unexpected.push_back(source_name);
+    if (!expected_names.count(canonical) && !expected_names.count(source_name)) report.unexpected.push_back(source_name);
   for (const auto& duplicate : mapping.duplicates) report.unexpected.push_back(duplicate + " (duplicate)");
 }
 
@@ -75,7 +77,9 @@ std::optional<CheckpointReport> inspect_checkpoint(const io::TensorSource& sourc
   report.config_origin = origin;
   report.config_summary = summarize(config);
   report.block_schedule = describe_schedule(config);
-  compare_keys(config, source, mapping, report);
+  const quant::QuantizedTensors quantized = quant::find_quantized_weights(source, mapping);
+  report.weights = quantized.describe();
+  compare_keys(config, source, mapping, quantized, report);
   return report;
 }
 

@@ -15,6 +15,7 @@ struct CheckpointReport {
   std::string config_origin;   // the config file used, or "from tensor shapes"
   std::string config_summary;  // "dim 1536, ffn 8960, heads 12x128, layers 30, …"
   std::string block_schedule;  // dit::describe_schedule
+  std::string weights;         // "dense" or the 8-bit formats (quant::QuantizedTensors::describe)
   std::vector<std::string> missing;
   std::vector<std::string> unexpected;
   std::vector<std::string> mismatched;  // "name: expected [..], got [..]"

@@ -5,11 +5,14 @@
 
 #include <filesystem>
 #include <regex>
+#include <algorithm>
 #include <set>
 
 #include "osp/core/error.h"
 #include "osp/core/log.h"
 #include "osp/io/key_names.h"
+#include "osp/nn/param_module.h"
+#include "osp/quant/checkpoint.h"
 
 namespace osp::dit {
 namespace {
@@ -107,6 +110,24 @@ int64_t count_blocks(const io::KeyMapping& mapping) {
   return count;
 }
 
+// The linear layer whose weight is the parameter `name` ("blocks.0.ffn.0.weight").
+nn::LinearWeights& linear_of(WanDiT& model, const std::string& name, const io::TensorSource& source) {
+  const std::string module = name.size() > 7 ? name.substr(0, name.size() - 7) : "";
+  for (const auto& item : model.named_modules("", /*include_self=*/false)) {
+    auto* layer = dynamic_cast<nn::LinearWeights*>(item.value().get());
+    if (item.key() == module && layer != nullptr && name == module + ".weight") return *layer;
+  }
+  fail_about(source.path(), "{} holds 8-bit codes but is not the weight of a linear layer", name);
+}
+
+// The scales belong to their 8-bit weights: not "unexpected".
+void drop_scales(std::vector<std::string>& unexpected, const quant::QuantizedTensors& quantized) {
+  const std::set<std::string> scales(quantized.scale_names.begin(), quantized.scale_names.end());
+  unexpected.erase(std::remove_if(unexpected.begin(), unexpected.end(),
+                                  [&](const std::string& name) { return scales.count(name) > 0; }),
+                   unexpected.end());
+}
+
 }  // namespace
 
 LoadReport load_weights(WanDiT& model, const io::TensorSource& source) {
@@ -117,6 +138,9 @@ LoadReport load_weights(WanDiT& model, const io::TensorSource& source) {
   }
   const auto params = model.named_parameters(/*recurse=*/true);
   LoadReport report = plan_load(params, source, mapping);
+  const quant::QuantizedTensors quantized = quant::find_quantized_weights(source, mapping);
+  drop_scales(report.unexpected, quantized);
+  report.weights = quantized.describe();
   raise_for_problems(report, source);
   if (!report.unexpected.empty()) {
     log::warn("{}: {} tensor(s) not used by the DiT: {}", source.path(), report.unexpected.size(),
@@ -126,6 +150,11 @@ LoadReport load_weights(WanDiT& model, const io::TensorSource& source) {
   for (const auto& item : params) {
     at::Tensor param = item.value();
     const std::string& source_name = mapping.canonical_to_source.at(item.key());
+    if (const quant::QuantizedEntry* entry = quantized.find(item.key())) {
+      linear_of(model, item.key(), source).set_quantized(quant::load_quantized_weight(source, *entry));
+      ++report.loaded;
+      continue;
+    }
     param.copy_(source.load(source_name, param.scalar_type()));
     ++report.loaded;
   }
@@ -137,14 +166,19 @@ std::string find_config(const std::string& weights_path, const std::optional<std
 }
 
 std::unique_ptr<WanDiT> load_dit(const std::string& weights_path, const std::optional<std::string>& config_path,
-                                 Precision precision, c10::Device device) {
+                                 Precision precision, c10::Device device,
+                                 const std::function<void(DiTConfig&)>& adjust) {
   const ResolvedPaths paths = resolve_paths(weights_path, config_path);
-  const DiTConfig config = DiTConfig::from_file(paths.config);
+  DiTConfig config = DiTConfig::from_file(paths.config);
+  if (adjust) {
+    adjust(config);
+    config.validate();
+  }
   const std::unique_ptr<io::TensorSource> source = io::open_tensor_source(paths.weights);
   auto model = std::make_unique<WanDiT>(config, precision, device);
   const LoadReport report = load_weights(*model, *source);
-  log::info("DiT {}: {} tensors from {} ({}, key layout {}), {} precision", config.arch_name(), report.loaded,
-            source->path(), source->format(), report.layout, precision.name());
+  log::info("DiT {}: {} tensors from {} ({}, key layout {}, {} weights), {} precision", config.arch_name(),
+            report.loaded, source->path(), source->format(), report.layout, report.weights, precision.name());
   return model;
 }
 

@@ -2,6 +2,7 @@
 // Loading Wan DiT weights from any checkpoint layout the io layer reads (spec/wan-dit.md §7–8).
 #include <c10/core/Device.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,13 +27,15 @@ struct LoadReport {
   std::vector<ShapeMismatch> mismatched;
   std::string layout;  // "wan", "diffusers", "comfyui", … (io::KeyMapping::layout)
   int64_t loaded = 0;  // tensors copied into the model
+  std::string weights = "dense";  // or the 8-bit formats held (quant::QuantizedTensors::describe)
 };
 
 // Copies every parameter of `model` from `source`, mapping the file's names to canonical names
 // with io::map_dit_keys and loading one tensor at a time straight into the parameter (converted
 // to the parameter's dtype; never a second copy of the whole model). Missing tensors and shape
 // mismatches throw osp::Error naming the tensors (up to 10) and shapes; unexpected tensors are
-// logged as a warning and listed in the report.
+// logged as a warning and listed in the report. 8-bit weights (`<name>` U8 or F8_E4M3 codes with
+// `<name>.scale`, quant/checkpoint.h) stay codes: the linear keeps them and frees its dense weight.
 LoadReport load_weights(WanDiT& model, const io::TensorSource& source);
 
 // Resolves the config for `weights_path`: `config_path` when given; else config.json beside a
@@ -40,9 +43,11 @@ LoadReport load_weights(WanDiT& model, const io::TensorSource& source);
 // Throws osp::Error "no config.json in DIR (pass --config)" when none is found.
 std::string find_config(const std::string& weights_path, const std::optional<std::string>& config_path);
 
-// Opens the weights, reads the config, builds the model and loads it.
+// Opens the weights, reads the config, builds the model and loads it. `adjust` (optional) edits
+// the config before the model is built (command-line overrides such as --quant).
 std::unique_ptr<WanDiT> load_dit(const std::string& weights_path, const std::optional<std::string>& config_path,
-                                 Precision precision, c10::Device device);
+                                 Precision precision, c10::Device device,
+                                 const std::function<void(DiTConfig&)>& adjust = {});
 
 // What a checkpoint holds, judged from its tensor shapes alone (for `osp info`).
 struct ArchitectureGuess {

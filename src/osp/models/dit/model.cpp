@@ -3,6 +3,7 @@
 
 #include "osp/attention/skiparse.h"
 #include "osp/core/error.h"
+#include "osp/models/dit/quantization.h"
 #include "osp/nn/activation.h"
 #include "osp/nn/gemm.h"
 #include "osp/nn/modulation.h"
@@ -87,6 +88,7 @@ WanDiT::WanDiT(DiTConfig config, Precision precision, c10::Device device)
         block_list->register_module(std::to_string(n), std::make_shared<WanBlock>(config_, precision_, options)));
   }
   head = register_module("head", std::make_shared<HeadWeights>(config_, options.fp32));
+  apply_quant_config(*this);  // config.quant: HIF8Linear on the OSP-Next layer set (spec/hif8.md §5.2)
 }
 
 void WanDiT::validate_inputs(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context) const {
