@@ -13,6 +13,7 @@
 #include "osp/io/input_tensors.h"
 #include "osp/io/safetensors_writer.h"
 #include "osp/models/dit/loader.h"
+#include "osp/models/dit/quantization.h"
 
 namespace osp::cli {
 
@@ -28,14 +29,6 @@ struct DitForwardOptions {
   std::string quant;  // "" = as the config says
 };
 
-// --quant: "hif8" turns on the config's quant and quant_attn (spec/hif8.md §5.1), "none" off.
-std::function<void(dit::DiTConfig&)> quant_override(const std::string& quant) {
-  if (quant.empty()) return {};
-  if (quant != "hif8" && quant != "none") fail_about("--quant", "unknown value '{}' (expected hif8 or none)", quant);
-  const std::string value = quant == "hif8" ? "hif8" : "";
-  return [value](dit::DiTConfig& config) { config.quant = config.quant_attn = value; };
-}
-
 void run_dit_forward(const DitForwardOptions& o) {
   Precision precision = Precision::parse(o.precision);
   c10::Device device = parse_device(o.device);
@@ -46,7 +39,7 @@ void run_dit_forward(const DitForwardOptions& o) {
 
   StageTimer load_timer("load DiT");
   auto model = dit::load_dit(o.dit, o.config.empty() ? std::nullopt : std::optional<std::string>(o.config), precision,
-                             device, quant_override(o.quant));
+                             device, dit::quant_flag_override(o.quant));
   load_timer.done();
 
   StageTimer forward_timer("forward");

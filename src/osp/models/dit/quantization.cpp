@@ -2,6 +2,7 @@
 
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include "osp/core/error.h"
 #include "osp/models/dit/model.h"
 #include "osp/nn/linear.h"
 #include "osp/quant/checkpoint.h"
@@ -15,6 +16,13 @@ quant::FakeQuantSpec spec_of(const DiTConfig& config) {
 }
 
 }  // namespace
+
+std::function<void(DiTConfig&)> quant_flag_override(const std::string& value) {
+  if (value.empty()) return {};
+  if (value != "hif8" && value != "none") fail_about("--quant", "unknown value '{}' (expected hif8 or none)", value);
+  const std::string mode = value == "hif8" ? "hif8" : "";
+  return [mode](DiTConfig& config) { config.quant = config.quant_attn = mode; };
+}
 
 int64_t apply_quant_config(WanDiT& model) {
   if (model.config().quant != "hif8") return 0;

@@ -3,12 +3,20 @@
 // OSP-Next layer set and on the attention inputs, and 8-bit weights quantized in memory.
 #include <ATen/ATen.h>
 
+#include <functional>
+#include <string>
+
 #include "osp/models/dit/config.h"
 #include "osp/quant/weight8.h"
 
 namespace osp::dit {
 
 class WanDiT;
+
+// The config edit of a `--quant` flag (dit-forward, generate): "hif8" turns quant and quant_attn
+// on (spec/hif8.md §5.1), "none" off, "" leaves the config as it is (empty function). Throws
+// osp::Error naming --quant otherwise.
+std::function<void(DiTConfig&)> quant_flag_override(const std::string& value);
 
 // Turns HIF8Linear on for the layer set (§5.2) when config.quant is "hif8"; returns the number of
 // layers (0 when off). The WanDiT constructor calls it.
