@@ -1,0 +1,205 @@
+#include "osp/models/t5/loader.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+
+#include "osp/core/error.h"
+#include "osp/core/log.h"
+#include "osp/core/progress.h"
+#include "osp/core/shape.h"
+
+namespace osp::t5 {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kWanFileName = "models_t5_umt5-xxl-enc-bf16.pth";
+constexpr size_t kListed = 10;
+
+std::string strip_wrapper_prefixes(std::string name) {
+  for (const char* prefix : {"module.", "_orig_mod."}) {
+    while (name.rfind(prefix, 0) == 0) name.erase(0, std::string(prefix).size());
+  }
+  return name;
+}
+
+// HF UMT5 block-local names → Wan names (spec §5.2).
+std::optional<std::string> hf_block_key(const std::string& layer, const std::string& rest) {
+  static const std::map<std::string, std::string> kLayer0 = {
+      {"layer_norm.weight", "norm1.weight"},
+      {"SelfAttention.q.weight", "attn.q.weight"},
+      {"SelfAttention.k.weight", "attn.k.weight"},
+      {"SelfAttention.v.weight", "attn.v.weight"},
+      {"SelfAttention.o.weight", "attn.o.weight"},
+      {"SelfAttention.relative_attention_bias.weight", "pos_embedding.embedding.weight"}};
+  static const std::map<std::string, std::string> kLayer1 = {{"layer_norm.weight", "norm2.weight"},
+                                                             {"DenseReluDense.wi_0.weight", "ffn.gate.0.weight"},
+                                                             {"DenseReluDense.wi_1.weight", "ffn.fc1.weight"},
+                                                             {"DenseReluDense.wo.weight", "ffn.fc2.weight"}};
+  const auto& table = layer == "0" ? kLayer0 : kLayer1;
+  const auto it = table.find(rest);
+  if (it == table.end()) return std::nullopt;
+  return it->second;
+}
+
+bool is_wan_key(const std::string& name) {
+  static const std::regex wan(
+      R"((token_embedding\.weight|norm\.weight|blocks\.\d+\.(norm1|norm2|attn\.[qkvo]|ffn\.gate\.0|ffn\.fc1|ffn\.fc2|pos_embedding\.embedding)\.weight))");
+  return std::regex_match(name, wan);
+}
+
+std::string name_list(const std::vector<std::string>& names) {
+  const size_t shown = std::min(names.size(), kListed);
+  std::string text;
+  for (size_t i = 0; i < shown; ++i) text += (i ? ", " : "") + names[i];
+  if (names.size() > shown) text += fmt::format(" (and {} more)", names.size() - shown);
+  return text;
+}
+
+// Names and shapes of the whole checkpoint against the config, before anything is read.
+void check_against_config(const T5Config& config, const io::TensorSource& source, const T5KeyMapping& mapping) {
+  std::vector<std::string> missing, mismatched;
+  for (const auto& [name, expected] : config.expected_tensor_shapes()) {
+    const auto it = mapping.canonical_to_source.find(name);
+    if (it == mapping.canonical_to_source.end()) {
+      missing.push_back(name);
+      continue;
+    }
+    const std::vector<int64_t>& got = source.meta(it->second).shape;
+    if (got != expected) {
+      mismatched.push_back(fmt::format("{} expected {} got {}", it->second, shape_string(expected), shape_string(got)));
+    }
+  }
+  if (!mismatched.empty()) {
+    fail_about(source.path(), "{} tensor(s) have the wrong shape for the T5 config (pass the right --config): {}",
+               mismatched.size(), name_list(mismatched));
+  }
+  if (!missing.empty()) {
+    fail_about(source.path(), "not a complete umT5 encoder ({} layout): {} tensor(s) missing: {}", mapping.layout,
+               missing.size(), name_list(missing));
+  }
+}
+
+// A config.json holding T5 fields (a Wan checkpoint directory's config.json is the DiT's).
+bool is_t5_config(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return false;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(in);
+    return j.is_object() && j.contains("d_model") && j.contains("d_ff");
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> canonical_t5_key(const std::string& source_name) {
+  const std::string name = strip_wrapper_prefixes(source_name);
+  if (is_wan_key(name)) return name;
+  if (name == "shared.weight" || name == "encoder.embed_tokens.weight") return std::string("token_embedding.weight");
+  if (name == "encoder.final_layer_norm.weight") return std::string("norm.weight");
+  static const std::regex block(R"(encoder\.block\.(\d+)\.layer\.([01])\.(.+))");
+  std::smatch m;
+  if (std::regex_match(name, m, block)) {
+    if (auto rest = hf_block_key(m[2], m[3])) return "blocks." + m[1].str() + "." + *rest;
+  }
+  return std::nullopt;
+}
+
+T5KeyMapping map_t5_keys(const std::vector<std::string>& source_names) {
+  T5KeyMapping mapping;
+  bool any_hf = false;
+  for (const std::string& name : source_names) {
+    const auto canonical = canonical_t5_key(name);
+    if (!canonical) {
+      mapping.unexpected.push_back(name);
+      continue;
+    }
+    any_hf = any_hf || *canonical != strip_wrapper_prefixes(name);
+    // HF ties shared.weight and encoder.embed_tokens.weight: the first one wins.
+    mapping.canonical_to_source.emplace(*canonical, name);
+  }
+  mapping.layout = any_hf ? "hf" : "wan";
+  return mapping;
+}
+
+std::string load_t5_weights(T5Encoder& encoder, const io::TensorSource& source) {
+  const T5KeyMapping mapping = map_t5_keys(source.names());
+  check_against_config(encoder.config(), source, mapping);
+  if (!mapping.unexpected.empty()) {
+    log::warn("{}: {} tensor(s) not used by the T5 encoder: {}", source.path(), mapping.unexpected.size(),
+              name_list(mapping.unexpected));
+  }
+  auto slots = encoder.weights().named_slots();
+  Progress progress("load T5", static_cast<int64_t>(slots.size()));
+  for (auto& [name, slot] : slots) {
+    // Read straight into the final dtype; the only other resident copy is this one tensor's file
+    // pages, which the reader releases after the copy (io/tensor_source.h).
+    at::Tensor tensor = source.load(mapping.canonical_to_source.at(name), encoder.weight_dtype());
+    *slot = encoder.device().is_cpu() ? std::move(tensor) : tensor.to(encoder.device());
+    progress.step();
+  }
+  progress.finish();
+  return mapping.layout;
+}
+
+T5Paths resolve_t5_paths(const std::string& path, const std::optional<std::string>& config_path) {
+  fs::path weights(path);
+  if (!fs::exists(weights)) fail_about(path, "no such file or directory");
+  if (fs::is_directory(weights)) {
+    if (fs::is_regular_file(weights / kWanFileName)) weights /= kWanFileName;           // Wan checkpoint dir
+    else if (fs::is_directory(weights / "text_encoder")) weights /= "text_encoder";  // diffusers root
+  }
+  T5Paths paths{weights.string(), std::nullopt};
+  if (config_path) {
+    if (!fs::is_regular_file(*config_path)) fail_about(*config_path, "no such config file");
+    paths.config = *config_path;
+    return paths;
+  }
+  const fs::path dir = fs::is_directory(weights) ? weights : weights.parent_path();
+  const fs::path beside = (dir.empty() ? fs::path(".") : dir) / "config.json";
+  if (is_t5_config(beside)) paths.config = beside.string();
+  return paths;
+}
+
+std::unique_ptr<T5Encoder> load_t5_encoder(const std::string& path, const std::optional<std::string>& config_path,
+                                           Precision precision, c10::Device device) {
+  const T5Paths paths = resolve_t5_paths(path, config_path);
+  const T5Config config = paths.config ? T5Config::from_file(*paths.config) : T5Config::umt5_xxl();
+  const std::unique_ptr<io::TensorSource> source = io::open_tensor_source(paths.weights);
+  auto encoder = std::make_unique<T5Encoder>(config, precision, device);
+  const std::string layout = load_t5_weights(*encoder, *source);
+  log::info("T5 encoder: {} layers, d_model {}, {} tensors from {} ({}, {} names), config {}, {} precision, {:.2f} GiB",
+            config.num_layers, config.d_model, config.expected_tensor_shapes().size(), source->path(), source->format(),
+            layout, paths.config ? *paths.config : "umt5-xxl (default)", precision.name(),
+            static_cast<double>(encoder->weights().bytes()) / (1024.0 * 1024.0 * 1024.0));
+  return encoder;
+}
+
+std::string encoder_file_identity(const std::string& path) {
+  const T5Paths paths = resolve_t5_paths(path, std::nullopt);
+  std::vector<fs::path> files;
+  const fs::path weights(paths.weights);
+  if (fs::is_directory(weights)) {
+    for (const auto& entry : fs::directory_iterator(weights)) {
+      if (entry.is_regular_file()) files.push_back(entry.path());
+    }
+  } else {
+    files.push_back(weights);
+  }
+  std::sort(files.begin(), files.end());
+  std::string identity;
+  for (const fs::path& file : files) {
+    const auto mtime = fs::last_write_time(file).time_since_epoch().count();
+    identity += fmt::format("{}|{}|{};", fs::canonical(file).string(), fs::file_size(file), mtime);
+  }
+  return identity;
+}
+
+}  // namespace osp::t5
