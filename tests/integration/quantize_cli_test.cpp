@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "../fixtures.h"
 #include "osp/io/safetensors_writer.h"
 #include "osp/io/tensor_source.h"
 #include "osp/models/dit/model.h"
@@ -165,6 +166,20 @@ TEST_F(QuantizeCliTest, Fp8E4M3GoesThroughTheSamePath) {
   std::cout << "fp8-e4m3 weights: dit-forward relative error vs bf16 " << error << "\n";
   EXPECT_LT(error, 0.05);
   EXPECT_GT(error, 1e-4);
+}
+
+TEST_F(QuantizeCliTest, ReadsOtherLayoutsAndWritesCanonicalNames) {
+  // The diffusers fixture (tests/fixtures/make_fixtures.py: 2 layers) in, canonical names out.
+  const std::string q = path("diffusers_hif8.safetensors");
+  const RunResult r = run_osp("quantize " + osp::test::fixture("diffusers/transformer") + " " + q);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto quantized = osp::io::open_tensor_source(q);
+  EXPECT_TRUE(quantized->contains("blocks.1.ffn.0.weight.scale"));
+  EXPECT_TRUE(quantized->contains("blocks.1.norm3.weight"));
+  const RunResult info = run_osp("info " + q + " --config " + osp::test::fixture("wan_single/config.json"));
+  EXPECT_NE(info.output.find("hif8 8-bit (20 linears"), std::string::npos) << info.output;
+  EXPECT_NE(info.output.find("missing:      none"), std::string::npos) << info.output;
+  EXPECT_NE(info.output.find("unexpected:   none"), std::string::npos) << info.output;
 }
 
 TEST_F(QuantizeCliTest, FakeQuantizedForwardAndBadInput) {
