@@ -1,7 +1,14 @@
 // osp dit-forward: one DiT forward on tensors from a safetensors file. This is the stable
 // comparison point with other implementations: IN holds x [B,C,F,H,W], t [B], context [B,L,text_dim]
-// (float32); OUT receives v [B,C,F,H,W] (float32).
+// (float32); OUT receives v [B,C,F,H,W] (float32). With --guidance-scale, IN also holds
+// negative_context and OUT the guided v = v_u + g·(v_c − v_u). Under a launcher (torchrun, mpirun,
+// srun) every rank runs this command; --sp/--ssp/--cfg-parallel/--shard-weights split the work
+// (docs/distributed.md) and rank 0 writes OUT.
 #include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <thread>
 
 #include "commands.h"
 #include "osp/core/error.h"
@@ -14,6 +21,9 @@
 #include "osp/io/safetensors_writer.h"
 #include "osp/models/dit/loader.h"
 #include "osp/models/dit/quantization.h"
+#include "osp/parallel/distributed_dit.h"
+#include "osp/parallel/launch_env.h"
+#include "osp/parallel/world.h"
 
 namespace osp::cli {
 
@@ -27,28 +37,74 @@ struct DitForwardOptions {
   std::string precision = "fp32";
   std::string device = "cpu";
   std::string quant;  // "" = as the config says
+  double guidance_scale = 0.0;  // 0: no guidance
+  parallel::ParallelOptions parallel;
+  bool comm_stats = false;
+
+  bool wants_parallel() const {
+    return parallel.sp > 1 || parallel.ssp > 1 || parallel.cfg_parallel || parallel.shard_weights;
+  }
 };
 
-void run_dit_forward(const DitForwardOptions& o) {
+// Several ranks on one machine share its cores: without --threads each takes an equal part.
+void share_cores(const parallel::LaunchEnv& env, int threads_flag) {
+  if (!env.distributed() || threads_flag > 0) return;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  set_threads(std::max(1, cores / env.world_size));
+}
+
+void run_dit_forward(const DitForwardOptions& o, int threads_flag) {
   Precision precision = Precision::parse(o.precision);
   c10::Device device = parse_device(o.device);
+  // Join the other ranks first: a rank that fails later (bad file, out of memory) then ends the
+  // others' next collective instead of leaving them waiting at the rendezvous.
+  const parallel::LaunchEnv env = parallel::read_launch_env();
+  share_cores(env, threads_flag);
+  auto world = parallel::World::bootstrap(env, parallel::default_timeout(), device);
+  if (o.parallel.cfg_parallel && o.guidance_scale == 0.0) {
+    fail_about("--cfg-parallel", "needs classifier-free guidance (--guidance-scale and negative_context in --in)");
+  }
   auto inputs = io::open_tensor_source(o.in);
   at::Tensor x = io::load_input_tensor(*inputs, "x", io::DType::kF32, 5);
   at::Tensor t = io::load_input_tensor(*inputs, "t", io::DType::kF32, 1);
   at::Tensor context = io::load_input_tensor(*inputs, "context", io::DType::kF32, 3);
+  at::Tensor negative;
+  if (o.guidance_scale != 0.0) negative = io::load_input_tensor(*inputs, "negative_context", io::DType::kF32, 3);
 
   StageTimer load_timer("load DiT");
   auto model = dit::load_dit(o.dit, o.config.empty() ? std::nullopt : std::optional<std::string>(o.config), precision,
                              device, dit::quant_flag_override(o.quant));
   load_timer.done();
 
+  std::unique_ptr<parallel::DistributedDiT> distributed;
+  if (world->size() > 1 || o.wants_parallel() || o.guidance_scale != 0.0) {
+    distributed = std::make_unique<parallel::DistributedDiT>(*world, *model, o.parallel);
+    log::info("rank {}/{}: mesh {}", world->rank(), world->size(), distributed->mesh().describe());
+  }
+
   StageTimer forward_timer("forward");
   at::Tensor v;
   {
     c10::InferenceMode inference;
-    v = model->forward(x.to(device), t.to(device), context.to(device)).to(at::kCPU).contiguous();
+    x = x.to(device);
+    t = t.to(device);
+    context = context.to(device);
+    if (!distributed) {
+      v = model->forward(x, t, context);
+    } else if (o.guidance_scale != 0.0) {
+      v = distributed->guided_forward(x, t, context, negative.to(device), o.guidance_scale);
+    } else {
+      v = distributed->forward(x, t, context);
+    }
+    v = v.to(at::kCPU).contiguous();
   }
   forward_timer.done();
+  if (o.comm_stats && world->rank() == 0) {
+    std::printf("communication of rank 0 (%s):\n%s", distributed ? distributed->mesh().describe().c_str() : "one process",
+                world->counters().format().c_str());
+    std::fflush(stdout);
+  }
+  if (world->rank() != 0) return;  // rank 0 writes the outputs
   io::write_safetensors(o.out, {{"v", v}}, {{"precision", precision.name()}});
   log::info("wrote v {} to {}", shape_string(v.sizes()), o.out);
 }
@@ -69,9 +125,22 @@ void register_dit_forward(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--quant", options->quant,
                   "hif8: HiF8 fake quantization of the OSP-Next layers and of Q/K/V (spec/hif8.md §5); none: off "
                   "(default: as the config says)");
+  cmd->add_option("--guidance-scale", options->guidance_scale,
+                  "classifier-free guidance g: IN also holds negative_context; OUT = v_u + g (v_c - v_u)");
+  cmd->add_option("--sp", options->parallel.sp, "Ulysses degree inside sparse blocks (plain Wan: all blocks)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--ssp", options->parallel.ssp, "Sparse Sequence Parallelism degree (divides sparse_ratio^2)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_flag("--cfg-parallel", options->parallel.cfg_parallel,
+                "conditional and unconditional branches on two halves of the ranks (needs --guidance-scale)");
+  cmd->add_flag("--shard-weights", options->parallel.shard_weights,
+                "each rank keeps 1/N of every block and all-gathers it just before use");
+  cmd->add_flag("--comm-stats", options->comm_stats, "print rank 0's collectives and bytes per block kind");
   cmd->callback([options, &global] {
     apply_global_options(global);
-    run_dit_forward(*options);
+    run_dit_forward(*options, global.threads);
   });
 }
 

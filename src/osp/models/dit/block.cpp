@@ -40,7 +40,8 @@ WanBlock::WanBlock(const DiTConfig& config, Precision precision, const ParamOpti
       config_(config),
       precision_(precision) {}
 
-at::Tensor WanBlock::self_attention(at::Tensor modulated, const nn::RopeTable& rope, const at::Tensor& key_mask) const {
+at::Tensor WanBlock::self_attention(at::Tensor modulated, const nn::RopeTable& rope, const at::Tensor& key_mask,
+                                   ParallelHook* parallel) const {
   // spec §5 step 2: q, k through RMSNorm across heads, RoPE on q and k, global attention (within
   // each row: a Skiparse sub-sequence in a sparse block, padding keys masked, skiparse-ssp.md §5).
   const auto& w = *self_attn;
@@ -53,9 +54,12 @@ at::Tensor WanBlock::self_attention(at::Tensor modulated, const nn::RopeTable& r
   nn::apply_rope_(q4, rope);
   nn::apply_rope_(k4, rope);
   const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
-  at::Tensor v4 = heads_view(v, config_.num_heads);
-  fake_quant_attention_inputs(q4, k4, v4, config_);  // quant_attn: after RoPE (hif8.md §5.5)
-  const at::Tensor o = attention::attention(q4, k4, v4, scale, precision_, attention::DenseKernel::kAuto, key_mask);
+  const LocalAttention local = [&](at::Tensor q_, at::Tensor k_, at::Tensor v_, const at::Tensor& mask) {
+    fake_quant_attention_inputs(q_, k_, v_, config_);  // quant_attn: after the exchange and RoPE (hif8.md §5.5)
+    return attention::attention(q_, k_, v_, scale, precision_, attention::DenseKernel::kAuto, mask);
+  };
+  const at::Tensor v4 = heads_view(v, config_.num_heads);
+  const at::Tensor o = parallel ? parallel->attention(q4, k4, v4, key_mask, local) : local(q4, k4, v4, key_mask);
   const at::Tensor o_flat = o.view({o.size(0), o.size(1), config_.dim});
   return nn::linear(nn::prepare_gemm_input(o_flat, precision_, true), *w.o, precision_);
 }
@@ -90,7 +94,7 @@ at::Tensor WanBlock::feed_forward(at::Tensor modulated) const {
 }
 
 at::Tensor WanBlock::forward(at::Tensor x, const at::Tensor& e0, const at::Tensor& context, const nn::RopeTable& rope,
-                             bool round_norm1, const at::Tensor& key_mask) const {
+                             bool round_norm1, const at::Tensor& key_mask, ParallelHook* parallel) const {
   TORCH_CHECK(x.dim() == 3 && e0.size(0) > 0 && x.size(0) % e0.size(0) == 0 && context.size(0) == e0.size(0),
               "WanBlock: x ", x.sizes(), ", e0 ", e0.sizes(), " and context ", context.sizes(), " do not match");
   // m = modulation + e0 in float32 (spec §5), rows [B, D]; with P²·b Skiparse rows, row s·b + i
@@ -102,7 +106,7 @@ at::Tensor WanBlock::forward(at::Tensor x, const at::Tensor& e0, const at::Tenso
 
   // Steps 1–3: X += SA(norm1(X)·(1+m1)+m0)·m2.
   at::Tensor a = nn::modulated_layer_norm(x, row(kShiftSA), row(kScaleSA), eps, round_norm1);
-  nn::add_gated_(x, self_attention(std::move(a), rope, key_mask), row(kGateSA));
+  nn::add_gated_(x, self_attention(std::move(a), rope, key_mask, parallel), row(kGateSA));
 
   // Step 4: X += CA(norm3(X), context); norm3 is the affine LayerNorm (naming trap, §5).
   x.add_(cross_attention(nn::layer_norm(x, norm3->weight, norm3->bias, eps), context).to(at::kFloat));

@@ -4,6 +4,7 @@
 
 #include "osp/core/precision.h"
 #include "osp/models/dit/config.h"
+#include "osp/models/dit/parallel_hook.h"
 #include "osp/nn/param_module.h"
 #include "osp/nn/rope.h"
 
@@ -41,9 +42,10 @@ class WanBlock : public nn::ParamModule {
   // the per-sub-sequence table [P², L, d/2] (§5.3) and key_mask bool [B, L] excludes the padding
   // tokens as self-attention keys (§2.3; undefined: every key valid). Padded query rows keep
   // ordinary values (the key-side-mask semantics of §2.3); they never reach a real token and are
-  // cropped when the stream leaves the sparse region.
+  // cropped when the stream leaves the sparse region. `parallel`: the self-attention core runs
+  // through ParallelHook::attention (Ulysses all-to-alls around it, skiparse-ssp.md §8).
   at::Tensor forward(at::Tensor x, const at::Tensor& e0, const at::Tensor& context, const nn::RopeTable& rope,
-                     bool round_norm1, const at::Tensor& key_mask = {}) const;
+                     bool round_norm1, const at::Tensor& key_mask = {}, ParallelHook* parallel = nullptr) const;
 
   // Registered in the order of spec §7.
   at::Tensor modulation;  // [1, 6, D]
@@ -52,7 +54,8 @@ class WanBlock : public nn::ParamModule {
   std::shared_ptr<nn::TwoLinears> ffn;
 
  private:
-  at::Tensor self_attention(at::Tensor modulated, const nn::RopeTable& rope, const at::Tensor& key_mask) const;
+  at::Tensor self_attention(at::Tensor modulated, const nn::RopeTable& rope, const at::Tensor& key_mask,
+                            ParallelHook* parallel) const;
   at::Tensor cross_attention(at::Tensor normed, const at::Tensor& context) const;
   at::Tensor feed_forward(at::Tensor modulated) const;
 

@@ -198,14 +198,16 @@ nn::RopeTable WanDiT::rope_table(const std::array<int64_t, 3>& grid) const {
   return it->second;
 }
 
-at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context) const {
+at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
+                           ParallelHook* parallel) const {
   validate_inputs(x, t, context);
   const auto& p = config_.patch_size;
   const std::array<int64_t, 3> grid = {x.size(2) / p[0], x.size(3) / p[1], x.size(4) / p[2]};
   const nn::RopeTable rope = rope_table(grid);
 
   SparseLayouts sparse;
-  if (config_.is_sparse()) {
+  if (parallel) parallel->begin(grid, x.size(0), rope);
+  if (config_.is_sparse() && !parallel) {
     const int64_t batch = x.size(0);
     sparse.geometry = sk::SkiparseGeometry::make(grid, config_.sparse_ratio);
     sparse.token_rope = layout_rope(rope, sparse.geometry, /*group=*/false);
@@ -215,6 +217,7 @@ at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, const at::T
   }
 
   at::Tensor stream = embed_patches(x);  // [B, L, D] float32 (bf16 values in bf16 mode)
+  if (parallel) stream = parallel->scatter(stream);
   const auto [e, e0] = embed_time(t);
   const at::Tensor text = embed_text(context);
   BlockKind layout = BlockKind::kFull;
@@ -222,20 +225,26 @@ at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, const at::T
     // skiparse-ssp.md §4: the input transform of block n (entry, switch, or the exit of the
     // previous group block when block n is full).
     const BlockKind kind = schedule_[n];
-    stream = change_layout(std::move(stream), layout, kind, sparse.geometry);
+    stream = parallel ? parallel->change_layout(std::move(stream), layout, kind)
+                      : change_layout(std::move(stream), layout, kind, sparse.geometry);
     layout = kind;
-    const nn::RopeTable& block_rope =
-        kind == BlockKind::kFull ? rope : kind == BlockKind::kToken ? sparse.token_rope : sparse.group_rope;
-    const at::Tensor key_mask = kind == BlockKind::kFull    ? at::Tensor()
-                                : kind == BlockKind::kToken ? sparse.token_mask
-                                                            : sparse.group_mask;
+    const BlockTables tables =
+        parallel ? parallel->tables(kind)
+        : kind == BlockKind::kFull  ? BlockTables{rope, at::Tensor()}
+        : kind == BlockKind::kToken ? BlockTables{sparse.token_rope, sparse.token_mask}
+                                    : BlockTables{sparse.group_rope, sparse.group_mask};
+    if (parallel) parallel->before_block(static_cast<int64_t>(n), kind);
     // Only block 0 sees a bf16 stream: after its first residual add the stream is float32 (§6).
-    stream = blocks[n]->forward(std::move(stream), e0, text, block_rope,
-                                /*round_norm1=*/precision_.reduced() && n == 0, key_mask);
+    stream = blocks[n]->forward(std::move(stream), e0, text, tables.rope,
+                                /*round_norm1=*/precision_.reduced() && n == 0, tables.key_mask, parallel);
+    if (parallel) parallel->after_block(static_cast<int64_t>(n), kind);
   }
   // §4: the last group block's output transform (F = 0: the model ends in the sparse region).
-  stream = change_layout(std::move(stream), layout, BlockKind::kFull, sparse.geometry);
-  return unpatchify(apply_head(stream, e), grid, p, config_.out_dim);
+  stream = parallel ? parallel->change_layout(std::move(stream), layout, BlockKind::kFull)
+                    : change_layout(std::move(stream), layout, BlockKind::kFull, sparse.geometry);
+  at::Tensor out = apply_head(stream, e);
+  if (parallel) out = parallel->gather(out);
+  return unpatchify(out, grid, p, config_.out_dim);
 }
 
 }  // namespace osp::dit

@@ -10,6 +10,7 @@
 #include "osp/core/precision.h"
 #include "osp/models/dit/block.h"
 #include "osp/models/dit/config.h"
+#include "osp/models/dit/parallel_hook.h"
 #include "osp/models/dit/schedule.h"
 #include "osp/nn/param_module.h"
 #include "osp/nn/rope.h"
@@ -55,7 +56,10 @@ class WanDiT : public nn::ParamModule {
   // skiparse-ssp.md §2–§5), padding excluded from self-attention, RoPE at the original positions.
   // Throws osp::Error naming "x", "t" or "context" and the shapes for invalid inputs.
   // Inference only (no autograd graph is recorded through the in-place kernels).
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context) const;
+  // `parallel` (optional): multi-process execution (osp::parallel, skiparse-ssp.md §8–§9); every
+  // rank of its groups calls forward with the same inputs and gets the same output.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
+                     ParallelHook* parallel = nullptr) const;
 
   const DiTConfig& config() const { return config_; }
   const std::vector<BlockKind>& schedule() const { return schedule_; }

@@ -1,0 +1,47 @@
+#pragma once
+// A process group (c10d: Gloo on CPU, NCCL on CUDA builds) seen as the few collectives the engine
+// needs, each with a timeout (a dead or stuck peer ends the call with osp::Error instead of a
+// hang) and counted in CommCounters. A default-constructed Communicator is a group of one whose
+// collectives are identities and count nothing.
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "osp/parallel/comm_counters.h"
+
+namespace osp::parallel {
+
+struct Backend;  // the c10d process group (communicator.cpp)
+
+class Communicator {
+ public:
+  Communicator() = default;
+  Communicator(std::shared_ptr<Backend> backend, std::vector<int> global_ranks, int rank, CommCounters* counters);
+
+  int size() const { return static_cast<int>(ranks_.empty() ? 1 : ranks_.size()); }
+  int rank() const { return rank_; }  // rank inside this group
+  // Global ranks of the members in group-rank order ({the caller} for a group of one).
+  const std::vector<int>& global_ranks() const { return ranks_; }
+
+  // x [S, ...] (S = size()): slice d goes to group rank d; returns [S, ...] whose slice s came from
+  // group rank s (equal splits, one all_to_all_single).
+  at::Tensor all_to_all(const at::Tensor& x) const;
+  // x of the same shape on every rank, concatenated along `dim` in rank order.
+  at::Tensor all_gather(const at::Tensor& x, int64_t dim) const;
+  // Every rank receives root's x (in place; x must have the same shape everywhere).
+  void broadcast(at::Tensor& x, int root) const;
+  void barrier() const;
+
+ private:
+  // Counts one collective of `bytes_sent` bytes, `bytes_off_rank` of which leave this rank.
+  void count(int64_t bytes_sent, int64_t bytes_off_rank, double seconds) const;
+
+  std::shared_ptr<Backend> backend_;
+  std::vector<int> ranks_;
+  int rank_ = 0;
+  CommCounters* counters_ = nullptr;
+};
+
+}  // namespace osp::parallel

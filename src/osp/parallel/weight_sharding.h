@@ -1,0 +1,50 @@
+#pragma once
+// Weight sharding for inference (issue 7; FSDP-style): each rank keeps 1/N of every block's
+// parameters and all-gathers a block just before it runs, freeing the gathered copy after, so the
+// weight memory per rank is (blocks)/N + one block + the small non-block parameters.
+//
+// A block's parameters are grouped by dtype into flat buckets; rank r keeps elements
+// [r·c, (r+1)·c) of each bucket (c = ⌈numel/N⌉, the last shard zero-padded). Between blocks the
+// parameter tensors of a sharded block are empty (0 elements); materialize() points them into the
+// gathered buffer (Tensor::set_), release() empties them again.
+#include <ATen/ATen.h>
+
+#include <vector>
+
+#include "osp/models/dit/model.h"
+#include "osp/parallel/communicator.h"
+
+namespace osp::parallel {
+
+class WeightSharding {
+ public:
+  // Nothing is sharded yet: call shard_block for each block once its parameters hold their values
+  // (or shard_all). `model` and `group` must outlive this object.
+  WeightSharding(dit::WanDiT& model, const Communicator& group);
+
+  void shard_block(int64_t n);
+  void shard_all();
+  bool sharded(int64_t n) const { return !blocks_[n].empty(); }
+
+  // All-gathers block n's parameters (one all-gather per dtype bucket, counted under the
+  // weights site) and points the parameters at them.
+  void materialize(int64_t n);
+  // Empties block n's parameters again (frees the gathered buffers).
+  void release(int64_t n);
+
+  // Bytes of parameter shards this rank holds.
+  int64_t shard_bytes() const;
+
+ private:
+  struct Bucket {
+    std::vector<at::Tensor> params;  // same dtype, in registration order
+    std::vector<std::vector<int64_t>> shapes;
+    int64_t total = 0;  // elements of the whole bucket
+    at::Tensor shard;   // this rank's [⌈total/N⌉] elements
+  };
+  dit::WanDiT& model_;
+  const Communicator& group_;
+  std::vector<std::vector<Bucket>> blocks_;
+};
+
+}  // namespace osp::parallel

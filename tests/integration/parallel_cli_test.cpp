@@ -1,0 +1,226 @@
+// `osp dit-forward` on several processes, started exactly as torchrun starts them (RANK,
+// WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT in each process's environment), Gloo over
+// loopback: outputs equal the single-process run, rank 0 alone writes, --comm-stats reports, and a
+// rank that fails makes every rank exit non-zero within the timeout.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include <c10/core/InferenceMode.h>
+
+#include "../reference_dit.h"
+#include "osp/io/safetensors_writer.h"
+#include "osp/io/tensor_source.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A port nobody listens on right now (bound to 0, read back, released).
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t length = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct RankResult {
+  int exit_code = -1;
+  std::string output;
+};
+
+class ParallelCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("osp_parallel_cli_" + std::to_string(getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    write_model();
+    write_inputs();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // Tiny OSP-Next DiT: dual_end, 8 layers (full 0, 1, 6, 7), P = 2, 4 heads.
+  void write_model() {
+    osp::dit::DiTConfig c = osp::test::tiny_config(64, 4);
+    c.num_layers = 8;
+    c.skiparse_model_type = "dual_end";
+    c.sparse_ratio = 2;
+    c.num_full_blocks = 4;
+    c.validate();
+    osp::dit::WanDiT model(c, osp::test::kFp32);
+    osp::test::randomize(model, 53);
+    std::vector<std::pair<std::string, at::Tensor>> tensors;
+    for (const auto& item : model.named_parameters()) tensors.emplace_back(item.key(), item.value());
+    fs::create_directories(dir_ / "model");
+    osp::io::write_safetensors(path("model/diffusion_pytorch_model.safetensors"), tensors);
+    std::ofstream(path("model/config.json")) << c.to_json().dump(2);
+  }
+
+  // Grid (2, 6, 7): padded to 8 × 8 by Skiparse, uneven Ulysses chunks and tiles.
+  void write_inputs() {
+    at::Generator g = at::detail::createCPUGenerator(59);
+    osp::io::write_safetensors(path("in.safetensors"),
+                               {{"x", osp::test::randn({1, 4, 2, 12, 14}, g)},
+                                {"t", at::tensor({421.5f})},
+                                {"context", osp::test::randn({1, 5, 24}, g)},
+                                {"negative_context", osp::test::randn({1, 7, 24}, g)}});
+  }
+
+  std::string forward_args(const std::string& out, const std::string& extra) const {
+    return "dit-forward --dit " + path("model") + " --in " + path("in.safetensors") + " --out " + out + " " + extra;
+  }
+
+  // Starts `ranks` copies of osp with the torchrun environment and waits for all of them.
+  // args(rank) gives each rank's arguments; OSP_DIST_TIMEOUT = timeout_s.
+  std::vector<RankResult> launch(int ranks, const std::function<std::string(int)>& args, int timeout_s = 60,
+                                 int started = -1) {
+    const int port = free_port();
+    std::string script;
+    for (int r = 0; r < (started < 0 ? ranks : started); ++r) {
+      script += "(RANK=" + std::to_string(r) + " WORLD_SIZE=" + std::to_string(ranks) + " LOCAL_RANK=" +
+                std::to_string(r) + " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) +
+                " OSP_DIST_TIMEOUT=" + std::to_string(timeout_s) + " " + OSP_BINARY + " --log-level warn " + args(r) +
+                " > " + path("log" + std::to_string(r)) + " 2>&1; echo $? > " + path("rc" + std::to_string(r)) +
+                ") & ";
+    }
+    script += "wait";
+    EXPECT_EQ(std::system(script.c_str()), 0);
+    std::vector<RankResult> results;
+    for (int r = 0; r < (started < 0 ? ranks : started); ++r) {
+      RankResult result;
+      const std::string rc = read_text(dir_ / ("rc" + std::to_string(r)));
+      result.exit_code = rc.empty() ? -1 : std::stoi(rc);
+      result.output = read_text(dir_ / ("log" + std::to_string(r)));
+      results.push_back(result);
+    }
+    return results;
+  }
+
+  at::Tensor single_process(const std::string& extra = "") {
+    const std::string out = path("single.safetensors");
+    const std::string command = std::string(OSP_BINARY) + " --log-level warn " + forward_args(out, extra) + " 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0);
+    return osp::io::open_tensor_source(out)->load("v");
+  }
+
+  // Runs the mesh flags on `ranks` processes and compares rank 0's output with one process.
+  void expect_same_as_single_process(int ranks, const std::string& flags, const std::string& single_flags = "") {
+    const at::Tensor expected = single_process(single_flags);
+    const std::string out = path("parallel.safetensors");
+    const auto results = launch(ranks, [&](int) { return forward_args(out, flags); });
+    for (size_t r = 0; r < results.size(); ++r) {
+      ASSERT_EQ(results[r].exit_code, 0) << "rank " << r << ": " << results[r].output;
+    }
+    const at::Tensor v = osp::io::open_tensor_source(out)->load("v");
+    EXPECT_LT(osp::test::rel_error(v, expected), 1e-5) << flags;
+    EXPECT_LT((v - expected).abs().max().item<double>(), 1e-5 * expected.abs().max().item<double>()) << flags;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(ParallelCli, UlyssesOnTwoRanksEqualsOneProcess) { expect_same_as_single_process(2, "--sp 2"); }
+
+TEST_F(ParallelCli, SspOnFourRanksEqualsOneProcess) { expect_same_as_single_process(4, "--ssp 4"); }
+
+TEST_F(ParallelCli, SspWithUlyssesOnFourRanksEqualsOneProcess) { expect_same_as_single_process(4, "--ssp 2 --sp 2"); }
+
+TEST_F(ParallelCli, CfgParallelEqualsGuidedOneProcess) {
+  expect_same_as_single_process(2, "--cfg-parallel --guidance-scale 5", "--guidance-scale 5");
+}
+
+TEST_F(ParallelCli, ShardedWeightsEqualOneProcess) {
+  expect_same_as_single_process(2, "--ssp 2 --shard-weights");
+}
+
+TEST_F(ParallelCli, CommStatsShowOneCollectivePerSparseBlock) {
+  const std::string out = path("v.safetensors");
+  const auto results = launch(2, [&](int) { return forward_args(out, "--ssp 2 --comm-stats"); });
+  ASSERT_EQ(results[0].exit_code, 0) << results[0].output;
+  ASSERT_EQ(results[1].exit_code, 0) << results[1].output;
+  // Blocks 2–5 are sparse: the entry gather feeds block 2, switches feed 3, 4, 5 → 3 collectives
+  // over 4 sparse blocks (0.75 per block, 1 per switched block); rank 1 prints nothing.
+  EXPECT_NE(results[0].output.find("sparse block"), std::string::npos) << results[0].output;
+  EXPECT_NE(results[0].output.find("0.75"), std::string::npos) << results[0].output;
+  EXPECT_EQ(results[1].output.find("sparse block"), std::string::npos) << results[1].output;
+}
+
+TEST_F(ParallelCli, AFailingRankEndsEveryRank) {
+  const std::string out = path("v.safetensors");
+  const auto start = std::chrono::steady_clock::now();
+  // Rank 1 cannot open its weights; rank 0 is already waiting for it in a collective.
+  const auto results = launch(2, [&](int r) {
+    return r == 1 ? "dit-forward --dit " + path("missing") + " --in " + path("in.safetensors") + " --out " + out
+                  : forward_args(out, "--ssp 2");
+  }, /*timeout_s=*/20);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(results[1].exit_code, 1) << results[1].output;
+  EXPECT_NE(results[1].output.find("error:"), std::string::npos) << results[1].output;
+  EXPECT_NE(results[0].exit_code, 0) << results[0].output;
+  EXPECT_NE(results[0].output.find("error:"), std::string::npos) << results[0].output;
+  EXPECT_LT(seconds, 20.0 + 10.0);
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(ParallelCli, ARankThatNeverStartsEndsTheOthersAtTheTimeout) {
+  const std::string out = path("v.safetensors");
+  const auto start = std::chrono::steady_clock::now();
+  const auto results = launch(2, [&](int) { return forward_args(out, "--ssp 2"); }, /*timeout_s=*/3, /*started=*/1);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(results[0].exit_code, 1) << results[0].output;
+  EXPECT_NE(results[0].output.find("did every rank start?"), std::string::npos) << results[0].output;
+  EXPECT_LT(seconds, 3.0 + 15.0);
+}
+
+TEST_F(ParallelCli, BadMeshIsAnErrorOnEveryRank) {
+  const std::string out = path("v.safetensors");
+  const auto results = launch(2, [&](int) { return forward_args(out, "--ssp 3"); }, 20);
+  for (const auto& r : results) {
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("skiparse_sp 3"), std::string::npos) << r.output;
+  }
+}
+
+TEST_F(ParallelCli, RunsUnderTorchrun) {
+  if (!fs::exists("/usr/bin/torchrun")) GTEST_SKIP() << "no /usr/bin/torchrun";
+  // Debian's torchrun 1.13 under Python 3.11 fails before starting any process (AttributeError in
+  // elastic's to_map); skip where even a trivial run fails.
+  if (std::system("/usr/bin/torchrun --standalone --nproc_per_node 1 --no_python /bin/true > /dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "torchrun cannot start /bin/true on this machine";
+  }
+  const at::Tensor expected = single_process();
+  const std::string out = path("torchrun.safetensors");
+  // torchrun 1.13 spells its flags with underscores; --no_python runs the binary directly.
+  const std::string command = "OMP_NUM_THREADS=1 /usr/bin/torchrun --standalone --nproc_per_node 2 --no_python " +
+                              std::string(OSP_BINARY) + " --log-level warn " + forward_args(out, "--ssp 2") +
+                              " > " + path("torchrun.log") + " 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << read_text(dir_ / "torchrun.log");
+  const at::Tensor v = osp::io::open_tensor_source(out)->load("v");
+  EXPECT_LT(osp::test::rel_error(v, expected), 1e-5);
+}
+
+}  // namespace
