@@ -68,7 +68,7 @@ MemoryFigures weight_memory(World& world, const dit::DiTConfig& config, Precisio
   reset_peak_rss();
   const double before = static_cast<double>(peak_rss_bytes());
   {
-    c10::InferenceMode guard;
+    // Parameters are normal tensors (as loaded models' are): weight sharding re-points them.
     dit::WanDiT model(config, precision);  // uninitialized: pages become resident when written
     for (const auto& item : model.named_parameters()) {
       if (item.key().rfind("blocks.", 0) != 0) item.value().fill_(0.01);

@@ -5,6 +5,10 @@
 
 #include <map>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "osp/core/error.h"
 
 namespace osp::parallel {
@@ -37,6 +41,12 @@ void WeightSharding::shard_block(int64_t n) {
     for (at::Tensor& p : bucket.params) p.set_(at::empty({0}, p.options()));
     blocks_[n].push_back(std::move(bucket));
   }
+  // glibc raises its mmap threshold after large frees, so the freed block parameters (tens of MB
+  // each) can stay in the heap instead of going back to the system; hand the free pages back so
+  // that the per-rank resident memory really falls to the shards.
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 void WeightSharding::shard_all() {
