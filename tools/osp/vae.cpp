@@ -1,8 +1,174 @@
-// Placeholder: the subcommand lands with its issue; until then nothing is registered.
+// osp vae-encode / osp vae-decode: the Wan VAE (spec/wan-vae.md) between video files or
+// safetensors tensors and normalized latents.
+//   vae-encode: IN is a video file (read through ffmpeg) or a safetensors file with `video` float32
+//               [B, 3, T, H, W] in [−1, 1]; OUT receives `latents` float32 [B, z, T', H', W'].
+//   vae-decode: IN holds `latents`; OUT is a safetensors file (`video` float32 [B, 3, T, H, W]) or a
+//               video file (.mp4 H.264, .webm, .gif, or a png pattern such as frames/%03d.png).
+#include <c10/core/InferenceMode.h>
+
+#include <optional>
+
 #include "commands.h"
+#include "osp/core/error.h"
+#include "osp/core/log.h"
+#include "osp/core/precision.h"
+#include "osp/core/runtime.h"
+#include "osp/core/shape.h"
+#include "osp/core/timer.h"
+#include "osp/io/input_tensors.h"
+#include "osp/io/safetensors_writer.h"
+#include "osp/io/video_reader.h"
+#include "osp/io/video_writer.h"
+#include "osp/models/vae/codec.h"
+#include "osp/models/vae/loader.h"
 
 namespace osp::cli {
 
-void register_vae(CLI::App& /*app*/, const GlobalOptions& /*global*/) {}
+namespace {
+
+struct VaeCommonOptions {
+  std::string vae;
+  std::string config;
+  std::string in;
+  std::string out;
+  std::string precision = "fp32";
+  std::string device = "cpu";
+  vae::CodecOptions codec;
+};
+
+struct EncodeOptions : VaeCommonOptions {
+  io::VideoReadOptions read;
+};
+
+struct DecodeOptions : VaeCommonOptions {
+  io::VideoWriteOptions write;
+};
+
+void add_common(CLI::App* cmd, VaeCommonOptions& o) {
+  cmd->add_option("--vae", o.vae, "Wan2.1_VAE.pth, a diffusers vae/ folder, or a folder holding either")->required();
+  cmd->add_option("--config", o.config, "VAE config.json (AutoencoderKLWan fields; default: Wan 2.1)");
+  cmd->add_option("--precision", o.precision, "fp32 (the official VAE precision)")->capture_default_str();
+  cmd->add_option("--device", o.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  cmd->add_option("--tile-size", o.codec.tile_size, "spatial tile edge in pixels, multiple of 8 (0: no tiling)")
+      ->capture_default_str();
+  cmd->add_option("--tile-overlap", o.codec.tile_overlap, "overlap of neighbouring tiles in pixels, multiple of 8")
+      ->capture_default_str();
+}
+
+std::unique_ptr<vae::WanVAE> load(const VaeCommonOptions& o) {
+  const Precision precision = Precision::parse(o.precision);
+  if (precision.reduced()) fail_about("--precision", "only fp32 is implemented for the VAE (its official precision)");
+  StageTimer timer("load VAE");
+  auto model = vae::load_vae(o.vae, o.config.empty() ? std::nullopt : std::optional<std::string>(o.config),
+                             parse_device(o.device));
+  timer.done();
+  vae::check_tiling(o.codec, model->config());
+  return model;
+}
+
+bool is_safetensors(const std::string& path) {
+  return path.size() >= 12 && path.compare(path.size() - 12, 12, ".safetensors") == 0;
+}
+
+void run_encode(const EncodeOptions& o) {
+  if (!is_safetensors(o.out)) fail_about("--out", "latents are written as .safetensors, got '{}'", o.out);
+  auto model = load(o);
+  at::Tensor video;
+  std::map<std::string, std::string> metadata{{"precision", "fp32"}};
+  if (is_safetensors(o.in)) {
+    auto inputs = io::open_tensor_source(o.in);
+    video = io::load_input_tensor(*inputs, "video", io::DType::kF32, 5);
+  } else {
+    StageTimer timer("read video");
+    const io::Video v = io::read_video(o.in, o.read);
+    timer.done();
+    video = v.frames.unsqueeze(0);
+    metadata["fps"] = fmt::format("{}", v.fps);
+    log::info("read {} frames {}x{} at {} fps from {}", video.size(2), video.size(4), video.size(3), v.fps, o.in);
+    if ((video.size(2) - 1) % model->config().time_factor() != 0) {
+      const int64_t f = model->config().time_factor(), below = (video.size(2) - 1) / f * f + 1;
+      fail_about(o.in, "{} frames, but the VAE needs {}k + 1; pass --frames {} (or --fps to resample)", video.size(2),
+                 f, below);
+    }
+  }
+  vae::CodecOptions codec = o.codec;
+  codec.progress = true;
+  StageTimer timer("encode");
+  const at::Tensor latents = vae::encode(*model, video, codec);
+  timer.done();
+  io::write_safetensors(o.out, {{"latents", latents.contiguous()}}, metadata);
+  log::info("wrote latents {} to {}", shape_string(latents.sizes()), o.out);
+}
+
+void run_decode(const DecodeOptions& o) {
+  const bool to_video = !is_safetensors(o.out);
+  if (to_video) io::video_format_for(o.out);  // unknown output types fail before any work
+  auto model = load(o);
+  auto inputs = io::open_tensor_source(o.in);
+  const at::Tensor latents = io::load_input_tensor(*inputs, "latents", io::DType::kF32, 5);
+  vae::check_latents(latents, model->config());
+  StageTimer timer("decode");
+  if (!to_video) {
+    vae::CodecOptions codec = o.codec;
+    codec.progress = true;
+    const at::Tensor video = vae::decode(*model, latents, codec);
+    timer.done();
+    io::write_safetensors(o.out, {{"video", video.contiguous()}}, {{"precision", "fp32"}});
+    log::info("wrote video {} to {}", shape_string(video.sizes()), o.out);
+    return;
+  }
+  if (latents.size(0) != 1) {
+    fail_about("--out", "a video file takes one sample, latents has B = {} (write .safetensors instead)",
+               latents.size(0));
+  }
+  const int64_t s = model->config().space_factor();
+  io::VideoWriter writer(o.out, latents.size(4) * s, latents.size(3) * s, o.write);
+  if (o.codec.tile_size == 0) {  // untiled: frames go to the encoder chunk by chunk
+    vae::decode_stream(*model, latents, [&](const at::Tensor& frames) { writer.write(frames.squeeze(0).cpu()); },
+                       /*progress=*/true);
+  } else {
+    vae::CodecOptions codec = o.codec;
+    codec.progress = true;
+    writer.write(vae::decode(*model, latents, codec).squeeze(0));
+  }
+  writer.finish();
+  timer.done();
+  log::info("wrote {} frames {}x{} at {} fps to {}", writer.frames_written(), latents.size(4) * s,
+            latents.size(3) * s, o.write.fps, o.out);
+}
+
+}  // namespace
+
+void register_vae(CLI::App& app, const GlobalOptions& global) {
+  auto enc = std::make_shared<EncodeOptions>();
+  CLI::App* e = app.add_subcommand("vae-encode", "Encode a video (file or safetensors `video`) to normalized latents");
+  add_common(e, *enc);
+  e->add_option("--in", enc->in, "video file (mp4/webm/avi/gif/png pattern) or safetensors with video f32 "
+                                 "[B,3,T,H,W] in [-1,1]")
+      ->required();
+  e->add_option("--out", enc->out, "safetensors to write latents f32 [B,z,T',H',W'] to (atomically)")->required();
+  e->add_option("--fps", enc->read.fps, "video input: resample to this frame rate (0: keep)")->capture_default_str();
+  e->add_option("--width", enc->read.width, "video input: resize to cover, then center-crop to this width");
+  e->add_option("--height", enc->read.height, "video input: resize to cover, then center-crop to this height");
+  e->add_option("--frames", enc->read.max_frames, "video input: use the first N frames (N = 4k + 1)");
+  e->callback([enc, &global] {
+    apply_global_options(global);
+    run_encode(*enc);
+  });
+
+  auto dec = std::make_shared<DecodeOptions>();
+  CLI::App* d = app.add_subcommand("vae-decode", "Decode latents to a video file or a safetensors `video` tensor");
+  add_common(d, *dec);
+  d->add_option("--in", dec->in, "safetensors with latents f32 [B,z,T',H',W'] (normalized)")->required();
+  d->add_option("--out", dec->out, "OUT.safetensors (video f32 [B,3,T,H,W]) or .mp4/.webm/.gif/frames_%03d.png")
+      ->required();
+  d->add_option("--fps", dec->write.fps, "video output frame rate")->capture_default_str();
+  d->add_option("--crf", dec->write.crf, "video output quality, lower is better (H.264 0-51, default 17; VP9 0-63, "
+                                         "default 30)");
+  d->callback([dec, &global] {
+    apply_global_options(global);
+    run_decode(*dec);
+  });
+}
 
 }  // namespace osp::cli

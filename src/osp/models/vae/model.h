@@ -1,0 +1,64 @@
+#pragma once
+// The Wan 2.1 VAE, WanVAE_ (spec/wan-vae.md §1–§6), as a module whose named_parameters() are the
+// keys of Wan2.1_VAE.pth (§7): encoder.*, conv1, conv2, decoder.*.
+//
+// encode_region / decode_region run the chunked causal passes of §5 on one spatial region (the
+// whole frame, or one tile: tiling.h); codec.h adds input checks, tiling and progress.
+#include <c10/core/Device.h>
+
+#include <functional>
+#include <memory>
+
+#include "osp/models/vae/coder.h"
+#include "osp/models/vae/config.h"
+
+namespace osp::vae {
+
+// What one encode/decode did (accumulated over calls): FLOPs of the convolutions and attention,
+// and the largest feature-cache size seen after a chunk.
+struct RunStats {
+  double flops = 0;
+  int64_t peak_cache_bytes = 0;
+};
+
+// Receives decoded frames [B, 3, t, H, W] float32 (not yet clamped) chunk by chunk, in order.
+using FrameSink = std::function<void(const at::Tensor& frames)>;
+
+class WanVAE : public nn::ParamModule {
+ public:
+  // Parameters float32, allocated uninitialized on `device` (a loader or randomize_weights fills
+  // them). Validates the config (osp::Error).
+  explicit WanVAE(VaeConfig config, c10::Device device = c10::kCPU);
+
+  // video [B, 3, T, H, W] float32, T = 4k + 1, H and W multiples of 8 (unchecked here) →
+  // normalized latents z = (mu − mean)·(1/std) [B, z_dim, k + 1, H/8, W/8] (§5 encode chunks
+  // 1, 4, 4, …; §6). `on_chunk` is called after each chunk.
+  at::Tensor encode_region(const at::Tensor& video, const std::function<void()>& on_chunk = {},
+                           RunStats* stats = nullptr) const;
+
+  // normalized latents [B, z_dim, n, h, w] → un-normalize (§6), conv2, then the decoder one latent
+  // frame per chunk (§5); each chunk's frames go to `sink` as soon as they exist, so that nothing
+  // but the feature cache outlives a chunk.
+  void decode_region(const at::Tensor& latents, const FrameSink& sink, RunStats* stats = nullptr) const;
+
+  const VaeConfig& config() const { return config_; }
+  c10::Device device() const { return device_; }
+
+  std::shared_ptr<EncoderWeights> encoder;
+  std::shared_ptr<CausalConv3dWeights> conv1;  // 2z → 2z, 1×1×1, after the encoder
+  std::shared_ptr<CausalConv3dWeights> conv2;  // z → z, 1×1×1, before the decoder
+  std::shared_ptr<DecoderWeights> decoder;
+
+ private:
+  VaeConfig config_;
+  c10::Device device_;
+  at::Tensor mean_;     // [1, z, 1, 1, 1] float32
+  at::Tensor inv_std_;  // [1, z, 1, 1, 1] float32 reciprocal of std, as the reference computes it (§6)
+};
+
+// Fills every parameter from a seeded generator: convolutions N(0, 1/fan_in) (keeps activations
+// at unit scale through the RMS norms), norm gammas 1 + N(0, 0.1²), biases N(0, 0.02²).
+// For benchmarks and tests without a checkpoint.
+void randomize_weights(WanVAE& model, uint64_t seed);
+
+}  // namespace osp::vae
