@@ -29,28 +29,30 @@ std::vector<AttentionBenchRow> time_attention_kernels(const AttentionBenchOption
   const double flops = attention::attention_flops(B, L, L, N, D);
 
   std::vector<AttentionBenchRow> rows;
-  // Peak extra memory: the RSS high-water mark over the runs, above the RSS with inputs in place.
-  const auto add = [&](std::string name, double work, auto&& run) {
+  // Peak extra memory: the RSS high-water mark over the runs above the RSS with the inputs in
+  // place, less the result itself (every kernel must allocate its output).
+  const auto add = [&](std::string name, double work, double output_bytes, auto&& run) {
     reset_peak_rss();
     const double base = static_cast<double>(current_rss_bytes());
     const double seconds = time_mean_seconds(o.reps, run);
-    const double extra = std::max(0.0, static_cast<double>(peak_rss_bytes()) - base);
+    const double extra = std::max(0.0, static_cast<double>(peak_rss_bytes()) - base - output_bytes);
     rows.push_back({std::move(name), seconds, work / seconds / 1e9, extra});
   };
+  const double attention_out = static_cast<double>(q.numel()) * sizeof(float);
   const attention::CpuIsa best = attention::best_cpu_isa();
-  add("fused " + attention::cpu_isa_name(best), flops,
+  add("fused " + attention::cpu_isa_name(best), flops, attention_out,
       [&] { attention::fused_attention(q, k, v, scale, o.precision, {}, {}, best); });
   if (o.fused_scalar && best != attention::CpuIsa::kScalar)
-    add("fused scalar", flops,
+    add("fused scalar", flops, attention_out,
         [&] { attention::fused_attention(q, k, v, scale, o.precision, {}, {}, attention::CpuIsa::kScalar); });
-  if (o.math) add("math", flops, [&] { attention::math_attention(q, k, v, scale, o.precision); });
+  if (o.math) add("math", flops, attention_out, [&] { attention::math_attention(q, k, v, scale, o.precision); });
   if (o.gemm) {
     const int64_t M = std::min<int64_t>(L, 4096);
     const at::Tensor a = at::normal(0.0, 1.0, {M, D}, g, options), bt = at::normal(0.0, 1.0, {D, L}, g, options);
     const at::Tensor p = at::normal(0.0, 1.0, {M, L}, g, options), b = at::normal(0.0, 1.0, {L, D}, g, options);
     const double gemm_flops = 2.0 * static_cast<double>(M) * static_cast<double>(L) * static_cast<double>(D);
-    add("gemm [L,D]x[D,L]", gemm_flops, [&] { at::matmul(a, bt); });
-    add("gemm [L,L]x[L,D]", gemm_flops, [&] { at::matmul(p, b); });
+    add("gemm [L,D]x[D,L]", gemm_flops, static_cast<double>(M * L) * sizeof(float), [&] { at::matmul(a, bt); });
+    add("gemm [L,L]x[L,D]", gemm_flops, static_cast<double>(M * D) * sizeof(float), [&] { at::matmul(p, b); });
   }
   return rows;
 }
@@ -77,7 +79,7 @@ void run_attention_bench(AttentionBenchOptions options, const std::vector<std::s
   fmt::print("osp bench attention: B={} L={} heads={} head_dim={}, {} threads\n\n", options.batch, options.length,
              options.heads, options.head_dim, at::get_num_threads());
   Table table({"precision", "kernel", "seconds", "GFLOP/s", "vs best GEMM", "speedup vs fused full",
-               "peak extra MiB"});
+               "peak extra MiB (beyond output)"});
   for (const auto& name : precisions) {
     options.precision = Precision::parse(name, "--precision");
     std::vector<AttentionBenchRow> rows = time_attention_kernels(options);

@@ -26,7 +26,7 @@ struct AttentionBenchRow {
   std::string kernel;  // e.g. "fused avx2", "math", "gemm [L,D]x[D,L]"
   double seconds = 0;  // mean per call
   double gflops = 0;   // attention FLOPs (4·B·N·L²·D) per second; for GEMM rows that GEMM's own FLOPs
-  double peak_extra_bytes = 0;  // resident-set high-water mark during the runs above the inputs' RSS
+  double peak_extra_bytes = 0;  // RSS high-water mark during the runs above the inputs' RSS, output excluded
 };
 
 // Times each kernel on random [B, L, N, D] inputs. GEMM rows: float32 at::matmul of one head's
