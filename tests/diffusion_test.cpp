@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "expect_error.h"
 #include "osp/core/error.h"
 #include "osp/diffusion/grid.h"
 #include "osp/diffusion/guidance.h"
@@ -29,16 +30,7 @@ namespace {
 
 using test::GaussianFlow;
 
-// Expects `body` to throw osp::Error whose message contains every one of `parts`.
-template <typename F>
-void expect_error(F body, const std::vector<std::string>& parts) {
-  try {
-    body();
-    ADD_FAILURE() << "no osp::Error thrown";
-  } catch (const Error& e) {
-    for (const auto& part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
+using osp::test::expect_error;
 
 // ---------------------------------------------------------------- shift and grids
 

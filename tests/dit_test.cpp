@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 
+#include "expect_error.h"
 #include "reference_dit.h"
 #include "test_util.h"
 #include "osp/core/error.h"
@@ -32,16 +33,7 @@ using osp::test::rel_error;
 
 
 
-// Expects `fn` to throw osp::Error whose message contains every one of `parts`.
-template <typename Fn>
-void expect_error(Fn&& fn, std::initializer_list<std::string> parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "no osp::Error thrown (expected: " << *parts.begin() << ")";
-  } catch (const osp::Error& e) {
-    for (const std::string& part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
+using osp::test::expect_error;
 
 // ---------------------------------------------------------------------------------------------
 // Config

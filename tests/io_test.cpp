@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 
+#include "expect_error.h"
 #include "fixtures.h"
 #include "osp/core/error.h"
 #include "osp/io/float8.h"
@@ -55,15 +56,7 @@ std::string safetensors_bytes(const std::string& json, size_t data_bytes) {
   return out + json + std::string(data_bytes, '\0');
 }
 
-// Runs `fn`, expecting an osp::Error whose message contains every one of `parts`.
-void expect_error(const std::function<void()>& fn, std::initializer_list<std::string> parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "no osp::Error thrown";
-  } catch (const osp::Error& e) {
-    for (const std::string& part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
+using osp::test::expect_error;
 
 // canonical name -> tensor loaded as float32.
 std::map<std::string, at::Tensor> load_canonical(const TensorSource& source, const std::string& expected_layout) {

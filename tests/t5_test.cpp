@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "expect_error.h"
 #include "fixtures.h"
 #include "test_util.h"
 #include "osp/core/error.h"
@@ -31,15 +32,7 @@ using osp::test::kBf16;
 using osp::test::kFp32;
 using osp::test::rel_error;
 
-template <typename Fn>
-void expect_error(Fn&& fn, std::initializer_list<std::string> parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "no osp::Error thrown (expected: " << *parts.begin() << ")";
-  } catch (const osp::Error& e) {
-    for (const std::string& part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
+using osp::test::expect_error;
 
 // ---------------------------------------------------------------------------------------------
 // Independent float64 formulation (spec §2, §3)

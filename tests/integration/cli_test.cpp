@@ -57,12 +57,7 @@ class CliTest : public ::testing::Test {
     return osp::io::open_tensor_source(out)->load("v");
   }
 
-  void expect_error(const std::string& args, const std::string& needle) {
-    RunResult r = run_osp(args);
-    EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.output;
-    EXPECT_NE(r.output.find("error:"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in:\n" << r.output;
-  }
+  void expect_error(const std::string& args, const std::string& needle) { osp::test::expect_cli_error(args, needle); }
 
   fs::path dir_;
   int counter_ = 0;

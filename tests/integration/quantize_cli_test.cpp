@@ -81,10 +81,7 @@ class QuantizeCliTest : public ::testing::Test {
   }
 
   static void expect_error(const std::string& args, const std::string& needle) {
-    const RunResult r = run_osp(args);
-    EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.output;
-    EXPECT_NE(r.output.find("error:"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in:\n" << r.output;
+    osp::test::expect_cli_error(args, needle);
   }
 
   static double relative(const at::Tensor& a, const at::Tensor& b) {

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "../fixtures.h"
+#include "run_osp.h"
 #include "osp/io/safetensors_writer.h"
 #include "osp/io/tensor_source.h"
 #include "osp/models/t5/spm_library.h"
@@ -23,21 +24,8 @@ using osp::test::fixture;
 
 constexpr int64_t kDModel = 32, kTextLen = 512, kVocab = 64;  // t5_fixtures.py; text_len: umT5 default
 
-struct RunResult {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
-
-RunResult run_osp(const std::string& args, const std::string& level = "warn") {
-  const std::string command = std::string(OSP_BINARY) + " --log-level " + level + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  std::array<char, 4096> buffer{};
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using osp::test::run_osp;
+using osp::test::RunResult;
 
 class TextEncodeCliTest : public ::testing::Test {
  protected:
@@ -76,10 +64,7 @@ class TextEncodeCliTest : public ::testing::Test {
   }
 
   void expect_error(const std::string& args, const std::string& needle) {
-    const RunResult r = run_osp("text-encode" + args + " --out " + path("err.safetensors"));
-    EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.output;
-    EXPECT_NE(r.output.find("error:"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in:\n" << r.output;
+    osp::test::expect_cli_error("text-encode" + args + " --out " + path("err.safetensors"), needle);
     EXPECT_FALSE(fs::exists(path("err.safetensors")));
   }
 
