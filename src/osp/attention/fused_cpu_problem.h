@@ -11,6 +11,8 @@
 #include <cstring>
 #include <limits>
 #include <new>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "osp/nn/bf16.h"
