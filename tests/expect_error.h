@@ -19,4 +19,15 @@ void expect_error(Fn&& fn, std::initializer_list<std::string> parts) {
   }
 }
 
+// The message of the osp::Error that `fn` throws, or "(no error)".
+template <typename Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const osp::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
 }  // namespace osp::test

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 
+#include "expect_error.h"
 #include "osp/core/error.h"
 #include "osp/models/vae/codec.h"
 #include "osp/models/vae/config.h"
@@ -267,14 +268,7 @@ TEST(VaeKeys, DiffusersNamesMapToWanNames) {
 
 // ---- bad input ----
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const osp::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using osp::test::error_of;
 
 TEST(VaeBadInput, MessagesNameTheProblem) {
   const VaeConfig cfg = VaeConfig::wan21();

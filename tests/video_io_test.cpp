@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "expect_error.h"
 #include "osp/core/error.h"
 #include "osp/io/video_reader.h"
 #include "osp/io/video_writer.h"
@@ -131,14 +132,7 @@ TEST_F(VideoIo, ReadResamplesResizesAndCrops) {
   EXPECT_EQ(limited.frames.size(1), 5);
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const osp::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using osp::test::error_of;
 
 TEST_F(VideoIo, BadInputNamesTheFile) {
   std::ofstream(path("junk.mp4")) << "this is not a video";
