@@ -18,12 +18,16 @@ void register_bench(CLI::App& app, const GlobalOptions& global);
 void register_text_encode(CLI::App& app, const GlobalOptions& global);  // text_encode.cpp
 void register_vae(CLI::App& app, const GlobalOptions& global);          // vae.cpp: vae-encode, vae-decode
 void register_quantize(CLI::App& app, const GlobalOptions& global);     // quantize.cpp
+void register_generate(CLI::App& app, const GlobalOptions& global);     // generate.cpp
+void register_init_bundle(CLI::App& app, const GlobalOptions& global);  // init_bundle.cpp
+void register_data(CLI::App& app, const GlobalOptions& global);         // data.cpp: data shapes, data cache
 
 // `osp bench <name>` subcommands, each in bench_<name>.cpp; `bench` is the parent command.
 void register_text_bench(CLI::App& bench, const GlobalOptions& global);
 void register_vae_bench(CLI::App& bench, const GlobalOptions& global);
 void register_hif8_bench(CLI::App& bench, const GlobalOptions& global);
 void register_comm_bench(CLI::App& bench, const GlobalOptions& global);
+void register_generate_bench(CLI::App& bench, const GlobalOptions& global);
 
 // Applies --threads and --log-level; each subcommand's callback calls it first.
 void apply_global_options(const GlobalOptions& global);

@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   register_text_encode(app, global);
   register_vae(app, global);
   register_quantize(app, global);
+  register_generate(app, global);
+  register_init_bundle(app, global);
+  register_data(app, global);
 
   try {
     app.parse(argc, argv);
