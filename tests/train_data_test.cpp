@@ -11,17 +11,18 @@
 #include <sstream>
 
 #include "expect_error.h"
+#include "file_bytes.h"
 #include "fixtures.h"
 #include "scratch_dir.h"
 #include "test_util.h"
 #include "osp/core/precision.h"
 #include "osp/models/t5/loader.h"
-#include "osp/models/t5/spm_library.h"
 #include "osp/models/t5/text_encoding.h"
 #include "osp/models/t5/tokenizer.h"
 #include "osp/models/vae/codec.h"
 #include "osp/models/vae/loader.h"
 #include "osp/train/cached_samples.h"
+#include "osp/train/caption_tokenizer.h"
 #include "osp/train/data_cache.h"
 #include "osp/io/video_reader.h"
 #include "osp/io/video_writer.h"
@@ -39,14 +40,8 @@ using namespace osp::train;
 using osp::test::expect_error;
 using osp::test::ScratchDir;
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+using osp::test::read_bytes;
+void write_text(const std::string& path, const std::string& text) { osp::test::write_bytes(path, text); }
 
 // ---- grammar and split ----
 
@@ -497,13 +492,13 @@ TEST(TrainDataClip, ResizesCropsResamplesAndTakesTheFrameCount) {
 
 // ---- latent / text cache ----
 
-// A SentencePiece tokenizer trained on the grammar's captions (vocabulary within the tiny T5's 64).
+// A SentencePiece tokenizer trained on the grammar's captions (vocabulary within the tiny T5's 64):
+// one piece per word.
 void train_caption_tokenizer(const ScratchDir& dir) {
-  fs::create_directories(dir.path() / "tokenizer");
-  write_caption_corpus(dir / "corpus.txt");
-  osp::t5::train_sentencepiece("--input=" + (dir / "corpus.txt") + " --model_prefix=" + (dir / "tokenizer/spiece") +
-                               " --vocab_size=40 --hard_vocab_limit=false --model_type=word --character_coverage=1.0"
-                               " --pad_id=0 --eos_id=1 --unk_id=2 --bos_id=-1 --minloglevel=2");
+  osp::train::train_caption_tokenizer(dir / "tokenizer");
+  const osp::t5::Tokenizer tokenizer(dir / "tokenizer", 16);
+  EXPECT_LE(tokenizer.vocab_size(), 64);
+  EXPECT_EQ(tokenizer.encode_pieces("a red circle moving left on a black background").size(), 9u);
 }
 
 // A Shapes dataset of 6 clips plus two bad lines (a truncated mp4, a missing file): 8 samples.

@@ -5,11 +5,11 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
+#include "../file_bytes.h"
 #include "../fixtures.h"
 #include "../scratch_dir.h"
-#include "osp/models/t5/spm_library.h"
+#include "osp/train/caption_tokenizer.h"
 #include "osp/train/manifest.h"
 #include "osp/train/shapes_dataset.h"
 #include "run_osp.h"
@@ -21,12 +21,7 @@ using osp::test::expect_cli_error;
 using osp::test::run_osp;
 using osp::test::ScratchDir;
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using osp::test::read_bytes;
 
 std::string shapes_args(const ScratchDir& dir, const std::string& name, int seed) {
   return "data shapes --out " + (dir / name) + " --count 4 --seed " + std::to_string(seed) +
@@ -71,11 +66,7 @@ TEST(DataCli, CacheSkipsABadSampleAndFailsBeyondTheFraction) {
     std::ofstream(dir / "ds/manifest.jsonl", std::ios::app)
         << "{\"video\": \"videos/missing.mp4\", \"caption\": \"a red square shrinking on a white background\"}\n";
   }
-  fs::create_directories(dir.path() / "tokenizer");
-  osp::train::write_caption_corpus(dir / "corpus.txt");
-  osp::t5::train_sentencepiece("--input=" + (dir / "corpus.txt") + " --model_prefix=" + (dir / "tokenizer/spiece") +
-                               " --vocab_size=40 --hard_vocab_limit=false --model_type=word"
-                               " --pad_id=0 --eos_id=1 --unk_id=2 --bos_id=-1 --minloglevel=2");
+  osp::train::train_caption_tokenizer(dir / "tokenizer");
   const std::string common = "data cache --manifest " + (dir / "ds/manifest.jsonl") + " --vae " +
                              osp::test::fixture("vae/diffusers/vae") + " --text-encoder " +
                              osp::test::fixture("t5/hf") + " --tokenizer " + (dir / "tokenizer") +
