@@ -70,7 +70,7 @@ TEST(DataCli, CacheSkipsABadSampleAndFailsBeyondTheFraction) {
   const std::string common = "data cache --manifest " + (dir / "ds/manifest.jsonl") + " --vae " +
                              osp::test::fixture("vae/diffusers/vae") + " --text-encoder " +
                              osp::test::fixture("t5/hf") + " --tokenizer " + (dir / "tokenizer") +
-                             " --size 32 --frames 5 --fps 8";
+                             " --size 32 --frames 5 --fps 8 --text-precision fp32";
   const auto ok = run_osp(common + " --out " + (dir / "cache") + " --max-bad-fraction 0.2", "info");
   ASSERT_EQ(ok.exit_code, 0) << ok.output;
   EXPECT_NE(ok.output.find("cached 4 of 5 samples"), std::string::npos) << ok.output;
