@@ -20,6 +20,7 @@
 #include "osp/models/t5/embedding_cache.h"
 #include "osp/models/t5/encoder.h"
 #include "osp/models/t5/loader.h"
+#include "osp/models/t5/random_weights.h"
 #include "osp/models/t5/relative_position.h"
 
 namespace {

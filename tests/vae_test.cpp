@@ -16,6 +16,7 @@
 #include "osp/models/vae/config.h"
 #include "osp/models/vae/loader.h"
 #include "osp/models/vae/model.h"
+#include "osp/models/vae/random_weights.h"
 #include "osp/models/vae/tiling.h"
 #include "test_util.h"
 #include "vae_reference.h"

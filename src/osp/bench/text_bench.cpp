@@ -13,6 +13,7 @@
 #include "osp/core/torch_compat.h"
 #include "osp/models/t5/config.h"
 #include "osp/models/t5/encoder.h"
+#include "osp/models/t5/random_weights.h"
 #include "osp/nn/gemm.h"
 
 namespace osp::bench {

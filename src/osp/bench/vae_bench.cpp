@@ -13,6 +13,7 @@
 #include "osp/core/torch_compat.h"
 #include "osp/models/vae/codec.h"
 #include "osp/models/vae/model.h"
+#include "osp/models/vae/random_weights.h"
 #include "osp/nn/gemm.h"
 
 namespace osp::bench {

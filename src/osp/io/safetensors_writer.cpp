@@ -5,9 +5,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 #include "osp/core/error.h"
+#include "osp/io/atomic_file.h"
 #include "osp/io/torch_dtype.h"
 
 namespace osp::io {
@@ -27,20 +27,11 @@ at::Tensor as_stored(const at::Tensor& tensor, const TensorDecl& decl) {
   return tensor.to(at::kCPU, *type).contiguous();
 }
 
-// The directory entry of the rename must reach the disk too, or a crash can lose the new name.
-void sync_directory(const std::string& path) {
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
-}
-
 }  // namespace
 
 SafetensorsWriter::SafetensorsWriter(std::string path, const std::vector<TensorDecl>& tensors,
                                      const std::map<std::string, std::string>& metadata)
-    : path_(std::move(path)), tmp_path_(fmt::format("{}.tmp.{}", path_, ::getpid())), entries_(layout_safetensors(tensors)) {
+    : path_(std::move(path)), tmp_path_(temporary_path(path_)), entries_(layout_safetensors(tensors)) {
   fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) fail_about(path_, "cannot create ({})", std::strerror(errno));
   const std::string header = serialize_safetensors_header(entries_, metadata);
@@ -97,7 +88,7 @@ void SafetensorsWriter::finish() {
   if (::close(fd) != 0) fail_about(tmp_path_, "close failed ({})", std::strerror(errno));
   if (::rename(tmp_path_.c_str(), path_.c_str()) != 0) fail_about(path_, "cannot rename into place ({})", std::strerror(errno));
   finished_ = true;
-  sync_directory(path_);
+  sync_parent_directory(path_);  // the new name must reach the disk too
 }
 
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,

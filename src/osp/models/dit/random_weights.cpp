@@ -1,25 +1,28 @@
 #include "osp/models/dit/random_weights.h"
 
-#include <ATen/CPUGeneratorImpl.h>
-#include <c10/core/InferenceMode.h>
+#include "osp/nn/random_init.h"
 
 namespace osp::dit {
 
 namespace {
 bool is_norm_weight(const std::string& name) {
-  return name.find("norm") != std::string::npos && name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
+  return name.find("norm") != std::string::npos && nn::ends_with(name, ".weight");
 }
 }  // namespace
 
 void randomize_weights(WanDiT& model, uint64_t seed, double std) {
-  c10::InferenceMode guard;
-  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-  for (const auto& item : model.named_parameters(true)) {
-    at::Tensor value = at::normal(0.0, std, item.value().sizes(), generator, at::TensorOptions().dtype(at::kFloat));
-    if (is_norm_weight(item.key())) value.add_(1.0);
-    at::Tensor param = item.value();
-    param.copy_(value.to(param.device()));
-  }
+  nn::randomize_parameters(model, seed, [std](const std::string& name, at::IntArrayRef) {
+    return nn::NormalSpec{is_norm_weight(name) ? 1.0 : 0.0, std};
+  });
+}
+
+void randomize_weights_unit_gain(WanDiT& model, uint64_t seed) {
+  constexpr double kSmall = 0.02;
+  nn::randomize_parameters(model, seed, [](const std::string& name, at::IntArrayRef shape) {
+    if (is_norm_weight(name)) return nn::NormalSpec{1.0, kSmall};
+    if (nn::ends_with(name, ".weight") && shape.size() >= 2) return nn::fan_in_normal(shape);
+    return nn::NormalSpec{0.0, kSmall};  // biases, modulation [1, 6, D] / [1, 2, D]
+  });
 }
 
 }  // namespace osp::dit

@@ -10,4 +10,10 @@ namespace osp::dit {
 // parameter's own dtype; normalization weights become 1 + N(0, std²) so activations keep scale.
 void randomize_weights(WanDiT& model, uint64_t seed, double std = 0.02);
 
+// Unit-gain random weights (the tiny bundle of `osp init-bundle`): every linear and the patch
+// embedding N(0, 1/fan_in), so that each layer keeps its input's scale and the velocity comes out
+// at about unit scale like a trained flow model's; biases and modulation tables N(0, 0.02²),
+// normalization weights 1 + N(0, 0.02²).
+void randomize_weights_unit_gain(WanDiT& model, uint64_t seed);
+
 }  // namespace osp::dit

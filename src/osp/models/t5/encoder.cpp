@@ -1,7 +1,5 @@
 #include "osp/models/t5/encoder.h"
 
-#include <ATen/CPUGeneratorImpl.h>
-
 #include "osp/core/error.h"
 #include "osp/core/shape.h"
 #include "osp/models/t5/layer.h"
@@ -64,19 +62,6 @@ at::Tensor T5Encoder::forward(const at::Tensor& ids_in, const at::Tensor& mask_i
   at::Tensor out = t5_norm(x, weights_.norm, config_.eps, precision_);
   out.mul_(valid.unsqueeze(-1).to(at::kFloat));
   return out;
-}
-
-void randomize_t5_weights(T5Encoder& encoder, uint64_t seed, double std) {
-  at::Generator generator = at::detail::createCPUGenerator(seed);
-  const auto options = at::TensorOptions().dtype(at::kFloat);
-  const auto shapes = encoder.config().expected_tensor_shapes();
-  auto slots = encoder.weights().named_slots();
-  for (size_t i = 0; i < slots.size(); ++i) {
-    const auto& [name, shape] = shapes[i];
-    const bool is_norm = name.find("norm") != std::string::npos;
-    at::Tensor values = at::normal(is_norm ? 1.0 : 0.0, std, shape, generator, options);
-    *slots[i].second = values.to(encoder.device(), encoder.weight_dtype());
-  }
 }
 
 }  // namespace osp::t5

@@ -11,10 +11,10 @@ namespace osp::t5 {
 
 class T5Encoder {
  public:
-  // Weights are empty until assigned (load_t5_weights or randomize_t5_weights). Precision:
-  // bf16 — the official run (spec §2.4): bf16 weights, every op rounded to bf16 as the reference
-  // does (on CPUs without native bf16, bf16 values in float32 storage, nn/gemm.h); fp32 — the
-  // reference mode, float32 weights and arithmetic.
+  // Weights are empty until assigned (load_t5_weights, or randomize_t5_weights of
+  // random_weights.h). Precision: bf16 — the official run (spec §2.4): bf16 weights, every op
+  // rounded to bf16 as the reference does (on CPUs without native bf16, bf16 values in float32
+  // storage, nn/gemm.h); fp32 — the reference mode, float32 weights and arithmetic.
   T5Encoder(T5Config config, Precision precision, c10::Device device = c10::kCPU);
 
   // ids int64 [B, text_len] in [0, vocab_size), mask int64 [B, text_len] (1 real, 0 pad; other
@@ -44,9 +44,5 @@ class T5Encoder {
   c10::Device device_;
   T5Weights weights_;
 };
-
-// Fills every weight with N(0, std²) from a generator seeded by `seed` (norm weights 1 + N(0,
-// std²)), in the encoder's weight dtype: tests and benchmarks without a checkpoint.
-void randomize_t5_weights(T5Encoder& encoder, uint64_t seed, double std = 0.05);
 
 }  // namespace osp::t5

@@ -1,10 +1,5 @@
 #include "osp/models/vae/model.h"
 
-#include <ATen/CPUGeneratorImpl.h>
-#include <torch/csrc/autograd/grad_mode.h>
-
-#include <cmath>
-
 namespace osp::vae {
 namespace {
 
@@ -71,25 +66,6 @@ void WanVAE::decode_region(const at::Tensor& latents, const FrameSink& sink, Run
     sink(frames);
   }
   if (stats) stats->flops += cache.flops;
-}
-
-void randomize_weights(WanVAE& model, uint64_t seed) {
-  torch::NoGradGuard no_grad;
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  for (auto& item : model.named_parameters(/*recurse=*/true)) {
-    at::Tensor p = item.value();
-    const std::string& name = item.key();
-    at::Tensor value;
-    if (name.size() >= 5 && name.compare(name.size() - 5, 5, "gamma") == 0) {
-      value = at::normal(1.0, 0.1, p.sizes(), gen);
-    } else if (p.dim() == 1) {
-      value = at::normal(0.0, 0.02, p.sizes(), gen);
-    } else {
-      const double fan_in = static_cast<double>(p.numel() / p.size(0));
-      value = at::normal(0.0, 1.0 / std::sqrt(fan_in), p.sizes(), gen);
-    }
-    p.copy_(value);
-  }
 }
 
 }  // namespace osp::vae

@@ -27,7 +27,7 @@ using FrameSink = std::function<void(const at::Tensor& frames)>;
 class WanVAE : public nn::ParamModule {
  public:
   // Parameters float32, allocated uninitialized on `device` (a loader or randomize_weights fills
-  // them). Validates the config (osp::Error).
+  // them, random_weights.h). Validates the config (osp::Error).
   explicit WanVAE(VaeConfig config, c10::Device device = c10::kCPU);
 
   // video [B, 3, T, H, W] float32, T = 4k + 1, H and W multiples of 8 (unchecked here) →
@@ -55,10 +55,5 @@ class WanVAE : public nn::ParamModule {
   at::Tensor mean_;     // [1, z, 1, 1, 1] float32
   at::Tensor inv_std_;  // [1, z, 1, 1, 1] float32 reciprocal of std, as the reference computes it (§6)
 };
-
-// Fills every parameter from a seeded generator: convolutions N(0, 1/fan_in) (keeps activations
-// at unit scale through the RMS norms), norm gammas 1 + N(0, 0.1²), biases N(0, 0.02²).
-// For benchmarks and tests without a checkpoint.
-void randomize_weights(WanVAE& model, uint64_t seed);
 
 }  // namespace osp::vae

@@ -1,0 +1,48 @@
+#pragma once
+// `osp init-bundle`: a complete text-to-video model bundle with tiny random weights, written by
+// the engine itself (no download, no Python): the README's first command and the end-to-end tests
+// of `osp generate` run on it until a trained tiny model ships. Its videos are noise-like
+// patterns, not pictures of the prompt.
+//
+// Layout (an OSP bundle, bundle.h):
+//   config.json                  components + generation defaults (64×64, 17 frames, 8 steps)
+//   tokenizer/spiece.model       SentencePiece BPE trained on tiny_caption_corpus(), umT5 ids
+//   text_encoder/model.safetensors + config.json     umT5 encoder (HF config fields, Wan names)
+//   dit/diffusion_pytorch_model.safetensors + config.json   OSP-Next DiT (dual_end Skiparse)
+//   vae/diffusion_pytorch_model.safetensors + config.json   Wan VAE (AutoencoderKLWan config)
+// Weights are stored in bf16 (the loaders convert to each precision's dtype): 2.6 MiB in all.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "osp/models/dit/config.h"
+#include "osp/models/t5/config.h"
+#include "osp/models/vae/config.h"
+#include "osp/pipeline/bundle.h"
+
+namespace osp::pipeline {
+
+struct TinyBundleOptions {
+  uint64_t seed = 0;       // the same seed gives byte-identical files
+  bool overwrite = false;  // write into a non-empty directory (replacing the bundle's files)
+};
+
+struct WrittenFile {
+  std::string path;  // relative to the bundle directory
+  int64_t bytes = 0;
+};
+
+// The components' configurations. The text encoder's vocabulary is the tokenizer's size; the
+// DiT's in/out channels are the VAE's z_dim and its text_dim/text_len the encoder's.
+t5::T5Config tiny_text_encoder_config(int64_t vocab_size);
+vae::VaeConfig tiny_vae_config();
+dit::DiTConfig tiny_dit_config(const t5::T5Config& text_encoder, const vae::VaeConfig& vae);
+BundleDefaults tiny_bundle_defaults();
+constexpr int64_t kTinyVocabSize = 384;  // SentencePiece pieces
+
+// Writes the bundle into `dir` (created when missing), every file atomically, config.json last
+// (a bundle that config.json names is complete). Throws osp::Error naming `dir` when it is a
+// file, or a non-empty directory and `overwrite` is not set. Returns the files written, in order.
+std::vector<WrittenFile> write_tiny_bundle(const std::string& dir, const TinyBundleOptions& options);
+
+}  // namespace osp::pipeline
