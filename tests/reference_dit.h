@@ -81,6 +81,10 @@ class Reference {
   Reference(const WanDiT& model) : c_(model.config()) {
     for (const auto& item : model.named_parameters()) p_[item.key()] = item.value().to(at::kDouble);
   }
+  // From float64 parameters by canonical name (finite differences perturb a copy of them).
+  Reference(const DiTConfig& config, std::map<std::string, at::Tensor> params) : c_(config), p_(std::move(params)) {}
+
+  const std::map<std::string, at::Tensor>& parameters() const { return p_; }
 
   at::Tensor forward(const Inputs& in, const std::vector<at::Tensor>& masks = {}) const {
     const at::Tensor x = in.x.to(at::kDouble);

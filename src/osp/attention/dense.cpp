@@ -1,10 +1,12 @@
 #include "osp/attention/dense.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "osp/attention/fused_cpu.h"
 #include "osp/attention/skiparse.h"
 #include "osp/core/torch_compat.h"
+#include "osp/nn/autograd.h"
 #include "osp/nn/gemm.h"
 
 namespace osp::attention {
@@ -134,8 +136,42 @@ at::Tensor run_fused(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
 
 }  // namespace
 
+at::Tensor autograd_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
+                              Precision precision, const at::Tensor& key_mask) {
+  check_inputs(q, k, v, key_mask);
+  // Operands as in sdpa_attention, rounded by differentiable casts; [B, N, L, D].
+  const int64_t repeats = q.size(0) / k.size(0);
+  const auto prep = [&](const at::Tensor& x, int64_t copies) {
+    at::Tensor y = x.to(at::kFloat);
+    if (precision.reduced()) y = nn::bf16_round_trip(y);
+    if (copies > 1) y = y.repeat({copies, 1, 1, 1});  // row r = x[r mod Bk]
+    return y.transpose(1, 2);
+  };
+  const at::Tensor qt = prep(q, 1), kt = prep(k, repeats), vt = prep(v, repeats);
+  at::Tensor out;
+  at::Tensor empty_rows;  // bool [B, 1, 1, 1]: rows without any valid key (zero output)
+  if (key_mask.defined()) {
+    const at::Tensor mask = key_mask.to(q.device()).view({key_mask.size(0), 1, 1, key_mask.size(1)});
+    empty_rows = mask.any(-1, /*keepdim=*/true).logical_not();
+    // An empty row attends everywhere (finite softmax) and is zeroed below.
+    const at::Tensor allowed = mask.logical_or(empty_rows);
+    out = compat::sdpa_or_undefined(qt, kt, vt, scale, allowed);
+    if (!out.defined()) {
+      const at::Tensor scores = at::matmul(qt, kt.transpose(-2, -1)).mul(scale);
+      out = at::matmul(at::softmax(scores.masked_fill(allowed.logical_not(), -INFINITY), -1), vt);
+    }
+  } else {
+    out = compat::sdpa_or_undefined(qt, kt, vt, scale);
+    if (!out.defined()) out = at::matmul(at::softmax(at::matmul(qt, kt.transpose(-2, -1)).mul(scale), -1), vt);
+  }
+  out = out.transpose(1, 2).contiguous();  // [B, Lq, N, D]
+  if (empty_rows.defined()) out = out.masked_fill(empty_rows.view({-1, 1, 1, 1}), 0.0);
+  return precision.reduced() ? nn::bf16_round_trip(out) : out;
+}
+
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, Precision precision,
                      DenseKernel kernel, const at::Tensor& key_mask) {
+  if (nn::records_graph(q, k, v)) return autograd_attention(q, k, v, scale, precision, key_mask);
   check_inputs(q, k, v, key_mask);
   if (q.is_cpu() && (kernel == DenseKernel::kFused || kernel == DenseKernel::kAuto))
     return run_fused(q, k, v, scale, precision, key_mask);

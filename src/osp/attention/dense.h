@@ -12,7 +12,8 @@
 // Precision: fp32 — plain float32. bf16 — q, k, v rounded to bf16, scores, softmax and the
 // weighted sum accumulated in float32, output rounded to bf16 (kept in float32 storage).
 //
-// `attention` chooses a kernel; every kernel has these semantics (tests compare them).
+// `attention` chooses a kernel; every kernel has these semantics (tests compare them). While an
+// autograd graph is recorded through q, k or v (nn/autograd.h) it runs autograd_attention instead.
 #include <ATen/ATen.h>
 
 #include "osp/core/precision.h"
@@ -39,6 +40,11 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
 at::Tensor math_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                           Precision precision, int64_t score_budget_bytes = int64_t{64} << 20,
                           const at::Tensor& key_mask = {});
+
+// The same semantics as differentiable ATen ops (training): SDPA where LibTorch has it, else
+// softmax(q kᵀ · scale) v with the full [B, N, Lq, Lk] score tensor; bf16 roundings as casts.
+at::Tensor autograd_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
+                              Precision precision, const at::Tensor& key_mask = {});
 
 // Query rows per chunk for a score block budget (at least 1).
 int64_t chunk_rows(int64_t query_len, int64_t key_len, int64_t score_budget_bytes);

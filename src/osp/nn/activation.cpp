@@ -1,8 +1,13 @@
 #include "osp/nn/activation.h"
 
+#include "osp/nn/autograd.h"
+
 namespace osp::nn {
 
-at::Tensor& gelu_tanh_(at::Tensor& x) { return at::gelu_(x, "tanh"); }
+at::Tensor& gelu_tanh_(at::Tensor& x) {
+  if (records_graph(x)) return x = at::gelu(x, "tanh");  // training: GELU's backward needs its input
+  return at::gelu_(x, "tanh");
+}
 
 at::Tensor silu(const at::Tensor& x) { return at::silu(x); }
 

@@ -1,5 +1,7 @@
 #include "osp/nn/gemm.h"
 
+#include "osp/nn/autograd.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
@@ -24,7 +26,7 @@ bool detect_native_bf16() {
 at::Tensor bf16_valued_fp32(const at::Tensor& t) {
   if (!t.defined()) return t;
   if (t.scalar_type() == at::kBFloat16) return t.to(at::kFloat);
-  return rounded_to_bf16(t);
+  return records_graph(t) ? bf16_round_trip(t) : rounded_to_bf16(t);
 }
 
 at::Tensor as_float(const at::Tensor& t) {
@@ -53,6 +55,7 @@ GemmInput prepare_gemm_input(at::Tensor x, Precision precision, bool may_overwri
   if (!precision.reduced()) return {as_float(x)};
   if (native_bf16_gemm(x.device())) return {as_bf16(x)};
   if (x.scalar_type() == at::kBFloat16) return {x.to(at::kFloat)};
+  if (records_graph(x)) return {bf16_round_trip(x)};  // training: no write into a saved tensor
   if (may_overwrite && x.scalar_type() == at::kFloat && x.is_contiguous()) {
     round_to_bf16_(x);
     return {x};
@@ -75,7 +78,11 @@ at::Tensor linear(const GemmInput& x, const at::Tensor& weight, const at::Tensor
     y = addmm_t(as_bf16(x2d), as_bf16(weight), as_bf16(bias));  // native: fp32 accumulate, bf16 out
   } else {
     y = addmm_t(x2d, bf16_valued_fp32(weight), bf16_valued_fp32(bias));
-    round_to_bf16_(y);
+    if (records_graph(y)) {
+      y = bf16_round_trip(y);
+    } else {
+      round_to_bf16_(y);
+    }
   }
   return y.view(out_shape);
 }
@@ -88,6 +95,7 @@ at::Tensor matmul(const at::Tensor& a, const at::Tensor& b, Precision precision)
   if (!precision.reduced()) return at::mm(as_float(a), as_float(b));
   if (native_bf16_gemm(a.device())) return at::mm(as_bf16(a), as_bf16(b));
   at::Tensor y = at::mm(prepare_gemm_input(a, precision).values, bf16_valued_fp32(b));
+  if (records_graph(y)) return bf16_round_trip(y);
   round_to_bf16_(y);
   return y;
 }

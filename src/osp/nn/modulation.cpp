@@ -1,5 +1,6 @@
 #include "osp/nn/modulation.h"
 
+#include "osp/nn/autograd.h"
 #include "osp/nn/bf16.h"
 #include "osp/nn/norm.h"
 
@@ -14,13 +15,30 @@ at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, co
     return at::layer_norm(x, {width}, (scale[0] + 1.0), shift[0], eps);
   }
   at::Tensor y = layer_norm(x, {}, {}, eps);
+  if (records_graph(y, shift, scale)) {
+    if (round_norm_to_bf16) y = bf16_round_trip(y);
+    return y * (scale + 1.0).unsqueeze(1) + shift.unsqueeze(1);
+  }
   if (round_norm_to_bf16) round_to_bf16_(y);
   return y.mul_((scale + 1.0).unsqueeze(1)).add_(shift.unsqueeze(1));
 }
 
 void add_gated_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate) {
   const at::Tensor yf = y.scalar_type() == at::kFloat ? y : y.to(at::kFloat);
-  x.addcmul_(yf, gate.unsqueeze(1));
+  if (records_graph(x, yf, gate)) {
+    x = at::addcmul(x, yf, gate.unsqueeze(1));  // training: x is saved by the norms that read it
+  } else {
+    x.addcmul_(yf, gate.unsqueeze(1));
+  }
+}
+
+void add_residual_(at::Tensor& x, const at::Tensor& y) {
+  const at::Tensor yf = y.scalar_type() == at::kFloat ? y : y.to(at::kFloat);
+  if (records_graph(x, yf)) {
+    x = x + yf;
+  } else {
+    x.add_(yf);
+  }
 }
 
 }  // namespace osp::nn

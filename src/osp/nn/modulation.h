@@ -13,7 +13,12 @@ at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, co
                                 bool round_norm_to_bf16);
 
 // x += y · gate in float32 (residual with gate, spec §5 steps 3 and 6); x [B, L, D] float32,
-// y [B, L, D], gate [B, D].
+// y [B, L, D], gate [B, D]. In place; while an autograd graph is recorded (nn/autograd.h) `x` is
+// replaced by the new sum instead (the norms that read x saved it for their backward).
 void add_gated_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate);
+
+// x += y in float32 (the ungated cross-attention residual, spec §5 step 4), in place or, while a
+// graph is recorded, by replacing `x` like add_gated_.
+void add_residual_(at::Tensor& x, const at::Tensor& y);
 
 }  // namespace osp::nn

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "osp/nn/autograd.h"
 #include "osp/nn/bf16.h"
 
 namespace osp::nn {
@@ -50,17 +51,18 @@ at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& weight, const at::T
 at::Tensor rms_norm(at::Tensor x, const at::Tensor& weight, double eps, bool round_normalized) {
   const int64_t width = x.size(-1);
   TORCH_CHECK(weight.numel() == width, "rms_norm: weight has ", weight.numel(), " elements, input width ", width);
-  const at::Tensor w = weight.to(at::kFloat).contiguous();
-  if (x.is_cpu() && x.scalar_type() == at::kFloat && x.is_contiguous()) {
+  const bool training = records_graph(x, weight);
+  const at::Tensor w = training ? weight.to(at::kFloat) : weight.to(at::kFloat).contiguous();
+  if (!training && x.is_cpu() && x.scalar_type() == at::kFloat && x.is_contiguous()) {
     rms_norm_rows_inplace(x.data_ptr<float>(), w.data_ptr<float>(), x.numel() / width, width,
                           static_cast<float>(eps), round_normalized);
     return x;
   }
-  // Generic path (CUDA, bf16 tensors): same formula with ATen ops.
+  // Generic path (training, CUDA, bf16 tensors): same formula with out-of-place ATen ops.
   const at::Tensor xf = x.to(at::kFloat);
   at::Tensor normalized = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
-  if (round_normalized) normalized = normalized.to(at::kBFloat16).to(at::kFloat);
-  return normalized.mul_(w);
+  if (round_normalized) normalized = bf16_round_trip(normalized);
+  return normalized * w;
 }
 
 }  // namespace osp::nn

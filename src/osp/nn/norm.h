@@ -11,8 +11,8 @@ at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& weight, const at::T
 // RMSNorm over the full last dimension (all heads together, "rms_norm_across_heads"):
 // y = x · rsqrt(mean(x²) + eps) · weight (spec §5 step 2). With `round_normalized` the normalized
 // value is rounded to bf16 before the (float32) weight multiply, as under autocast (§6).
-// Works in place and returns `x` when x is a contiguous float32 CPU tensor; otherwise returns a new
-// float32 tensor.
+// Works in place and returns `x` when x is a contiguous float32 CPU tensor and no autograd graph is
+// recorded (nn/autograd.h); otherwise returns a new float32 tensor.
 at::Tensor rms_norm(at::Tensor x, const at::Tensor& weight, double eps, bool round_normalized);
 
 }  // namespace osp::nn

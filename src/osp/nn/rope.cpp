@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "osp/core/error.h"
+#include "osp/nn/autograd.h"
 
 namespace osp::nn {
 namespace {
@@ -103,18 +104,23 @@ void apply_rope_(at::Tensor& x, const RopeTable& table) {
   TORCH_CHECK(batch % tables == 0, "apply_rope_: batch ", batch, " is not a multiple of the ", tables, " tables");
   const int64_t rows_per_table = batch / tables;
   const at::Tensor cos = table.cos.to(x.device()).contiguous(), sin = table.sin.to(x.device()).contiguous();
-  if (x.is_cpu() && x.is_contiguous()) {
+  if (!records_graph(x) && x.is_cpu() && x.is_contiguous()) {
     rotate_rows_inplace(x.data_ptr<float>(), cos.data_ptr<float>(), sin.data_ptr<float>(), batch, tokens, heads,
                         head_dim, std::max<int64_t>(rows_per_table, 1));
     return;
   }
-  // Generic path: the same rotation with ATen ops on [S, B/S, L, N, D/2, 2].
-  const at::Tensor pairs = x.view({tables, rows_per_table, tokens, heads, head_dim / 2, 2});
+  // Generic path (training, CUDA, strided x): the same rotation with ATen ops on
+  // [S, B/S, L, N, D/2, 2], written back into x, or, while a graph is recorded through x
+  // (nn/autograd.h), assigned to `x` as a new tensor.
+  const at::Tensor pairs = x.reshape({tables, rows_per_table, tokens, heads, head_dim / 2, 2});
   const at::Tensor re = pairs.select(-1, 0), im = pairs.select(-1, 1);
   const at::Tensor c = cos.view({tables, 1, tokens, 1, head_dim / 2}), s = sin.view({tables, 1, tokens, 1, head_dim / 2});
-  const at::Tensor new_re = re * c - im * s, new_im = re * s + im * c;
-  pairs.select(-1, 0).copy_(new_re);
-  pairs.select(-1, 1).copy_(new_im);
+  const at::Tensor rotated = at::stack({re * c - im * s, re * s + im * c}, -1).view(x.sizes());
+  if (records_graph(x)) {
+    x = rotated;
+  } else {
+    x.copy_(rotated);
+  }
 }
 
 }  // namespace osp::nn

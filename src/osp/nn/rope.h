@@ -30,7 +30,9 @@ RopeTable make_rope_table(int64_t head_dim, const std::array<int64_t, 3>& grid, 
 
 // Rotates adjacent pairs (v[2j], v[2j+1]) of every head vector of x [B, L, N, head_dim] in place
 // (spec §4: v'[2j] = v[2j]cosθ − v[2j+1]sinθ, v'[2j+1] = v[2j]sinθ + v[2j+1]cosθ); L must equal the
-// table's token count, and B a multiple of S for per-row tables. x must be float32. The official run rotates in float64 and rounds once
+// table's token count, and B a multiple of S for per-row tables. x must be float32. While an
+// autograd graph is recorded through x (nn/autograd.h) the rotation is out of place: `x` is
+// replaced by the rotated tensor. The official run rotates in float64 and rounds once
 // (§6); here the rotation runs in float32 on the float64-derived tables, which differs by a few
 // float32 ulps (~1e-7 relative, far inside the 1e-5 parity budget) and saves two float64 passes
 // over q and k in every block.

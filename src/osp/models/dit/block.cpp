@@ -109,7 +109,7 @@ at::Tensor WanBlock::forward(at::Tensor x, const at::Tensor& e0, const at::Tenso
   nn::add_gated_(x, self_attention(std::move(a), rope, key_mask, parallel), row(kGateSA));
 
   // Step 4: X += CA(norm3(X), context); norm3 is the affine LayerNorm (naming trap, §5).
-  x.add_(cross_attention(nn::layer_norm(x, norm3->weight, norm3->bias, eps), context).to(at::kFloat));
+  nn::add_residual_(x, cross_attention(nn::layer_norm(x, norm3->weight, norm3->bias, eps), context));
 
   // Steps 5–6: X += FFN(norm2(X)·(1+m4)+m3)·m5.
   at::Tensor c = nn::modulated_layer_norm(x, row(kShiftFFN), row(kScaleFFN), eps, false);

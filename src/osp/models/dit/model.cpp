@@ -1,6 +1,8 @@
 #include "osp/core/shape.h"
 #include "osp/models/dit/model.h"
 
+#include <c10/core/InferenceMode.h>
+
 #include "osp/attention/skiparse.h"
 #include "osp/core/error.h"
 #include "osp/models/dit/quantization.h"
@@ -190,6 +192,9 @@ nn::RopeTable WanDiT::rope_table(const std::array<int64_t, 3>& grid) const {
   if (it == rope_cache_.end()) {
     constexpr size_t kMaxCachedGrids = 8;
     if (rope_cache_.size() >= kMaxCachedGrids) rope_cache_.clear();
+    // Normal tensors even when the first forward runs under InferenceMode: a later training
+    // forward saves the table for its backward, which inference tensors refuse.
+    c10::InferenceMode normal_tensors(false);
     nn::RopeTable table = nn::make_rope_table(config_.head_dim(), grid, config_.rope_max_seq_len);
     table.cos = table.cos.to(device_);
     table.sin = table.sin.to(device_);

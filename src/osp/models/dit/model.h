@@ -55,7 +55,9 @@ class WanDiT : public nn::ParamModule {
   // (pad → token layout on entry, one switch between sparse blocks, reverse → crop on exit,
   // skiparse-ssp.md §2–§5), padding excluded from self-attention, RoPE at the original positions.
   // Throws osp::Error naming "x", "t" or "context" and the shapes for invalid inputs.
-  // Inference only (no autograd graph is recorded through the in-place kernels).
+  // Differentiable: with GradMode on and parameters (or x / context) requiring grad, every
+  // primitive takes its autograd path (nn/autograd.h) and the result carries the graph; otherwise
+  // the inference kernels run in place without one. The Skiparse schedule is the same in both.
   // `parallel` (optional): multi-process execution (osp::parallel, skiparse-ssp.md §8–§9); every
   // rank of its groups calls forward with the same inputs and gets the same output.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
