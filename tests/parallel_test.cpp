@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "reference_dit.h"
+#include "run_ranks.h"
 #include "test_util.h"
 #include "osp/attention/skiparse.h"
 #include "osp/core/error.h"
@@ -36,25 +37,7 @@ using osp::test::rel_error;
 constexpr std::chrono::milliseconds kTimeout{30000};
 
 // Runs fn(world) on `ranks` threads joined into one world; rethrows the first failure.
-void run_ranks(int ranks, const std::function<void(par::World&)>& fn) {
-  auto rendezvous = par::World::in_process_rendezvous();
-  std::vector<std::thread> threads;
-  std::exception_ptr failure;
-  std::mutex mutex;
-  for (int r = 0; r < ranks; ++r) {
-    threads.emplace_back([&, r] {
-      try {
-        auto world = par::World::join(rendezvous, r, ranks, kTimeout);
-        fn(*world);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (!failure) failure = std::current_exception();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  if (failure) std::rethrow_exception(failure);
-}
+void run_ranks(int ranks, const std::function<void(par::World&)>& fn) { osp::test::run_ranks(ranks, fn, kTimeout); }
 
 // ---------------------------------------------------------------------------------------------
 // Launcher environments

@@ -21,6 +21,7 @@ void register_quantize(CLI::App& app, const GlobalOptions& global);     // quant
 void register_generate(CLI::App& app, const GlobalOptions& global);     // generate.cpp
 void register_init_bundle(CLI::App& app, const GlobalOptions& global);  // init_bundle.cpp
 void register_data(CLI::App& app, const GlobalOptions& global);         // data.cpp: data shapes, data cache
+void register_train(CLI::App& app, const GlobalOptions& global);  // train.cpp
 
 // `osp bench <name>` subcommands, each in bench_<name>.cpp; `bench` is the parent command.
 void register_text_bench(CLI::App& bench, const GlobalOptions& global);
@@ -28,6 +29,7 @@ void register_vae_bench(CLI::App& bench, const GlobalOptions& global);
 void register_hif8_bench(CLI::App& bench, const GlobalOptions& global);
 void register_comm_bench(CLI::App& bench, const GlobalOptions& global);
 void register_generate_bench(CLI::App& bench, const GlobalOptions& global);
+void register_train_bench(CLI::App& bench, const GlobalOptions& global);  // bench_train.cpp
 
 // Applies --threads and --log-level; each subcommand's callback calls it first.
 void apply_global_options(const GlobalOptions& global);

@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   register_generate(app, global);
   register_init_bundle(app, global);
   register_data(app, global);
+  register_train(app, global);
 
   try {
     app.parse(argc, argv);

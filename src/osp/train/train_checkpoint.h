@@ -1,0 +1,45 @@
+#pragma once
+// Training checkpoints (issue 9): one folder per saved step under <output_dir>/checkpoints/,
+//   step-NNNNNNNN/model.safetensors      trained weights, float32, canonical Wan names
+//                 ema.safetensors        EMA weights, same names
+//                 optimizer.safetensors  AdamW moments ("<name>.exp_avg", "<name>.exp_avg_sq")
+//                 config.json            the DiT config (the folder loads as a model: weights + config)
+//                 state.json             step, data position, the random-number state, seed
+// The random-number state is a counter: every training sample draws its caption-dropout coin, σ
+// and noise from a generator keyed by (seed, the sample's serial number), so (seed, samples
+// drawn) is the whole state of the trainer's randomness.
+// The folder is written under a temporary name and renamed into place, so a crash never leaves
+// a partial checkpoint that --resume would pick up.
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace osp::train {
+
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+struct TrainCheckpoint {
+  NamedTensors model, ema, optimizer;
+  nlohmann::json dit_config;
+  int64_t step = 0;             // optimizer steps done
+  int64_t data_epoch = 0, data_cursor = 0;
+  int64_t samples_drawn = 0;  // serial number of the next training sample (the RNG counter)
+  uint64_t seed = 0;
+};
+
+// Copies the tensor `name` of `from` into `into` (same shape), or throws osp::Error naming the
+// tensor and `what` ("optimizer state", "EMA weight", …) when it is missing or has another shape.
+void copy_by_name(const NamedTensors& from, const std::string& name, const at::Tensor& into, const std::string& what);
+
+// Writes <output_dir>/checkpoints/step-NNNNNNNN atomically; returns its path.
+std::string save_checkpoint(const std::string& output_dir, const TrainCheckpoint& checkpoint);
+
+// Reads a checkpoint folder, or the latest step-* folder of an output directory (or of its
+// checkpoints/ folder). osp::Error naming the folder or file when none or a broken one is found.
+TrainCheckpoint load_checkpoint(const std::string& path);
+
+}  // namespace osp::train

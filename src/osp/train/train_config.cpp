@@ -1,0 +1,254 @@
+#include "osp/train/train_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "osp/core/error.h"
+
+namespace osp::train {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// One YAML mapping of the config; every key read is marked, finish() rejects the others.
+class Section {
+ public:
+  Section(YAML::Node node, std::string path, std::string source)
+      : node_(std::move(node)), path_(std::move(path)), source_(std::move(source)) {
+    if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) fail_field("", "must be a mapping of fields");
+  }
+
+  bool has(const std::string& key) {
+    known_.insert(key);
+    return node_.IsMap() && node_[key].IsDefined() && !node_[key].IsNull();
+  }
+
+  template <typename T>
+  T get(const std::string& key, T fallback) {
+    if (!has(key)) return fallback;
+    try {
+      return node_[key].as<T>();
+    } catch (const YAML::Exception&) {
+      fail_field(key, "cannot read '{}' as a {}", YAML::Dump(node_[key]), type_name<T>());
+    }
+  }
+
+  YAML::Node node(const std::string& key) {
+    known_.insert(key);
+    return node_.IsMap() ? node_[key] : YAML::Node();
+  }
+
+  Section section(const std::string& key) { return Section(node(key), field(key), source_); }
+
+  // Rejects keys that were never asked for.
+  void finish() const {
+    if (!node_.IsMap()) return;
+    for (const auto& item : node_) {
+      const std::string key = item.first.as<std::string>();
+      if (!known_.count(key)) {
+        std::vector<std::string> names(known_.begin(), known_.end());
+        fail_field(key, "unknown field (known here: {})", fmt::join(names, ", "));
+      }
+    }
+  }
+
+  std::string field(const std::string& key) const { return path_.empty() ? key : key.empty() ? path_ : path_ + "." + key; }
+
+  template <typename... Args>
+  [[noreturn]] void fail_field(const std::string& key, fmt::format_string<Args...> format, Args&&... args) const {
+    throw Error(source_ + ": " + field(key), fmt::format(format, std::forward<Args>(args)...));
+  }
+
+ private:
+  template <typename T>
+  static const char* type_name() {
+    if constexpr (std::is_same_v<T, std::string>) return "string";
+    else if constexpr (std::is_same_v<T, bool>) return "boolean";
+    else if constexpr (std::is_floating_point_v<T>) return "number";
+    else return "integer";
+  }
+
+  YAML::Node node_;
+  std::string path_, source_;
+  std::set<std::string> known_;
+};
+
+// YAML scalars to JSON values: booleans, integers, numbers, else strings.
+json to_json(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return nullptr;
+  if (node.IsSequence()) {
+    json out = json::array();
+    for (const auto& item : node) out.push_back(to_json(item));
+    return out;
+  }
+  if (node.IsMap()) {
+    json out = json::object();
+    for (const auto& item : node) out[item.first.as<std::string>()] = to_json(item.second);
+    return out;
+  }
+  const std::string text = node.Scalar();
+  if (node.Tag() == "!") return text;  // quoted: a string
+  bool flag;
+  if (YAML::convert<bool>::decode(node, flag)) return flag;
+  int64_t integer;
+  if (YAML::convert<int64_t>::decode(node, integer)) return integer;
+  double number;
+  if (YAML::convert<double>::decode(node, number)) return number;
+  return text;
+}
+
+std::string resolve(const std::string& path, const std::string& base_dir) {
+  if (path.empty() || fs::path(path).is_absolute()) return path;
+  return (fs::path(base_dir) / path).lexically_normal().string();
+}
+
+void read_model(Section s, const std::string& base_dir, TrainConfig& c) {
+  const int given = int(s.has("config")) + int(s.has("preset")) + int(s.has("fields"));
+  if (given != 1) s.fail_field("", "give exactly one of config (a DiT config.json), preset or fields");
+  try {
+    if (s.has("config")) {
+      c.model = dit::DiTConfig::from_file(resolve(s.get<std::string>("config", ""), base_dir));
+    } else if (s.has("preset")) {
+      c.model = dit::DiTConfig::preset(s.get<std::string>("preset", ""));
+    } else {
+      const YAML::Node fields = s.node("fields");
+      if (!fields.IsMap()) s.fail_field("fields", "must be a mapping of DiT config fields");
+      c.model = dit::DiTConfig::from_json(to_json(fields), c.source + ": model.fields");
+    }
+  } catch (const Error& e) {
+    throw Error(c.source + ": model", e.what());
+  }
+  if (!c.model.unknown_fields.empty()) s.fail_field("fields", "unknown DiT field {}", c.model.unknown_fields.front());
+  c.model_weights = resolve(s.get<std::string>("weights", ""), base_dir);
+  c.init_seed = s.get<uint64_t>("init_seed", 0);
+  s.finish();
+}
+
+void read_synthetic(Section s, TrainConfig& c) {
+  SyntheticData d;
+  d.samples = s.get<int64_t>("samples", d.samples);
+  d.channels = s.get<int64_t>("channels", c.model.in_dim);
+  d.frames = s.get<int64_t>("frames", d.frames);
+  d.height = s.get<int64_t>("height", d.height);
+  d.width = s.get<int64_t>("width", d.width);
+  d.text_tokens = s.get<int64_t>("text_tokens", std::min<int64_t>(d.text_tokens, c.model.text_len));
+  d.text_dim = s.get<int64_t>("text_dim", c.model.text_dim);
+  d.seed = s.get<uint64_t>("seed", 0);
+  s.finish();
+  if (d.samples < 1) s.fail_field("samples", "must be at least 1, got {}", d.samples);
+  if (d.channels != c.model.in_dim) s.fail_field("channels", "{} differs from the model's in_dim {}", d.channels, c.model.in_dim);
+  const std::pair<const char*, int64_t> sizes[3] = {{"frames", d.frames}, {"height", d.height}, {"width", d.width}};
+  for (int a = 0; a < 3; ++a) {
+    if (sizes[a].second < 1 || sizes[a].second % c.model.patch_size[a] != 0) {
+      s.fail_field(sizes[a].first, "must be a positive multiple of the patch size {}, got {}", c.model.patch_size[a],
+                   sizes[a].second);
+    }
+  }
+  if (d.text_tokens < 1 || d.text_tokens > c.model.text_len) {
+    s.fail_field("text_tokens", "must be in 1..{} (the model's text_len), got {}", c.model.text_len, d.text_tokens);
+  }
+  if (d.text_dim != c.model.text_dim) s.fail_field("text_dim", "{} differs from the model's text_dim {}", d.text_dim, c.model.text_dim);
+  c.synthetic = d;
+}
+
+void read_data(Section s, const std::string& base_dir, TrainConfig& c) {
+  const int given = int(s.has("manifest")) + int(s.has("synthetic"));
+  if (given != 1) s.fail_field("", "give exactly one of manifest (a cached manifest of `osp data cache`) or synthetic");
+  c.manifest = resolve(s.get<std::string>("manifest", ""), base_dir);
+  if (s.has("synthetic")) read_synthetic(s.section("synthetic"), c);
+  s.finish();
+}
+
+void read_optimizer(Section s, TrainConfig& c) {
+  AdamWOptions& o = c.optimizer;
+  o.lr = s.get<double>("lr", o.lr);
+  if (!(o.lr > 0)) s.fail_field("lr", "must be positive, got {}", o.lr);
+  if (s.has("betas")) {
+    const YAML::Node betas = s.node("betas");
+    std::vector<double> values;
+    try {
+      values = betas.as<std::vector<double>>();
+    } catch (const YAML::Exception&) {
+    }
+    if (values.size() != 2) s.fail_field("betas", "must be a list of two numbers, got {}", YAML::Dump(betas));
+    o.beta1 = values[0];
+    o.beta2 = values[1];
+    for (double b : values) {
+      if (!(b >= 0 && b < 1)) s.fail_field("betas", "each must be in [0, 1), got {}", b);
+    }
+  }
+  o.eps = s.get<double>("eps", o.eps);
+  if (!(o.eps > 0)) s.fail_field("eps", "must be positive, got {}", o.eps);
+  o.weight_decay = s.get<double>("weight_decay", o.weight_decay);
+  if (!(o.weight_decay >= 0)) s.fail_field("weight_decay", "must be ≥ 0, got {}", o.weight_decay);
+  c.warmup_steps = s.get<int64_t>("warmup_steps", c.warmup_steps);
+  if (c.warmup_steps < 0) s.fail_field("warmup_steps", "must be ≥ 0, got {}", c.warmup_steps);
+  c.grad_clip = s.get<double>("grad_clip", c.grad_clip);
+  if (!(c.grad_clip >= 0)) s.fail_field("grad_clip", "must be ≥ 0 (0: no clipping), got {}", c.grad_clip);
+  s.finish();
+}
+
+void read_run(Section& s, TrainConfig& c, const std::string& base_dir) {
+  const auto at_least = [&](const char* key, int64_t value, int64_t min) {
+    if (value < min) s.fail_field(key, "must be at least {}, got {}", min, value);
+    return value;
+  };
+  const auto fraction = [&](const char* key, double value) {
+    if (!(value >= 0 && value <= 1)) s.fail_field(key, "must be in [0, 1], got {}", value);
+    return value;
+  };
+  c.steps = at_least("steps", s.get<int64_t>("steps", c.steps), 1);
+  c.batch_size = at_least("batch_size", s.get<int64_t>("batch_size", c.batch_size), 1);
+  c.grad_accum = at_least("grad_accum", s.get<int64_t>("grad_accum", c.grad_accum), 1);
+  c.ema_decay = fraction("ema_decay", s.get<double>("ema_decay", c.ema_decay));
+  c.caption_dropout = fraction("caption_dropout", s.get<double>("caption_dropout", c.caption_dropout));
+  c.seed = s.get<uint64_t>("seed", c.seed);
+  c.checkpoint_every = at_least("checkpoint_every", s.get<int64_t>("checkpoint_every", c.checkpoint_every), 0);
+  c.log_every = at_least("log_every", s.get<int64_t>("log_every", c.log_every), 1);
+  c.threads = static_cast<int>(at_least("threads", s.get<int64_t>("threads", 0), 0));
+  try {
+    c.precision = Precision::parse(s.get<std::string>("precision", c.precision.name()), "precision");
+  } catch (const Error& e) {
+    throw Error(c.source, e.what());
+  }
+  c.output_dir = resolve(s.get<std::string>("output_dir", ""), base_dir);
+  if (c.output_dir.empty()) s.fail_field("output_dir", "is required (checkpoints, logs and the loss curve go there)");
+}
+
+}  // namespace
+
+TrainConfig TrainConfig::from_yaml(const std::string& text, const std::string& source, const std::string& base_dir) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    fail_about(source, "not valid YAML: {}", e.what());
+  }
+  if (!root.IsMap()) fail_about(source, "a training config must be a YAML mapping");
+  TrainConfig c;
+  c.source = source;
+  Section top(root, "", source);
+  if (!top.has("model")) top.fail_field("model", "is required");
+  if (!top.has("data")) top.fail_field("data", "is required");
+  read_model(top.section("model"), base_dir, c);
+  read_data(top.section("data"), base_dir, c);
+  read_optimizer(top.section("optimizer"), c);
+  read_run(top, c, base_dir);
+  top.finish();
+  return c;
+}
+
+TrainConfig TrainConfig::from_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail_about(path, "cannot open the training config");
+  std::stringstream text;
+  text << in.rdbuf();
+  return from_yaml(text.str(), path, fs::path(path).parent_path().string().empty() ? "." : fs::path(path).parent_path().string());
+}
+
+}  // namespace osp::train

@@ -1,0 +1,68 @@
+#pragma once
+// The configuration of `osp train --config FILE.yaml` (docs/training.md): model, data, optimizer
+// and run settings. Every field is checked before training starts: an unknown field or an
+// impossible value is an osp::Error naming the field ("optimizer.lr: must be positive, got -1").
+//
+//   model:      { config: FILE.json | preset: NAME | fields: {dim: 64, ...},   # exactly one
+//                 weights: FILE.safetensors, init_seed: 0 }                   # optional
+//   data:       { manifest: cache/manifest.jsonl }                            # `osp data cache` output
+//            or { synthetic: {samples: 8, channels: 4, frames: 2, height: 8, width: 8,
+//                             text_tokens: 5, text_dim: 24, seed: 0} }        # tests, benchmarks
+//   optimizer:  { lr: 1e-4, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.0,
+//                 warmup_steps: 0, grad_clip: 1.0 }
+//   steps, batch_size (per rank), grad_accum, ema_decay, precision (bf16 | fp32),
+//   caption_dropout, seed, checkpoint_every, log_every, output_dir, threads
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "osp/core/precision.h"
+#include "osp/models/dit/config.h"
+#include "osp/train/optimizer.h"
+
+namespace osp::train {
+
+// In-memory random latents and contexts (no files): a data source for tests and benchmarks.
+struct SyntheticData {
+  int64_t samples = 8;
+  int64_t channels = 16;  // must equal the model's in_dim
+  int64_t frames = 1, height = 8, width = 8;  // latent size [C, T', H', W']
+  int64_t text_tokens = 8;                    // context rows (≤ the model's text_len)
+  int64_t text_dim = 0;                       // 0: the model's text_dim
+  uint64_t seed = 0;
+};
+
+struct TrainConfig {
+  std::string source = "config";  // the file, for messages
+
+  dit::DiTConfig model;
+  std::string model_weights;  // initial weights (empty: random, init_seed)
+  uint64_t init_seed = 0;
+
+  std::string manifest;                    // cached manifest (data.manifest)
+  std::optional<SyntheticData> synthetic;  // data.synthetic
+
+  AdamWOptions optimizer;
+  int64_t warmup_steps = 0;
+  double grad_clip = 1.0;  // 0: no clipping
+
+  int64_t steps = 1000;
+  int64_t batch_size = 1;  // per rank and micro-batch
+  int64_t grad_accum = 1;
+  double ema_decay = 0.999;  // 0: the EMA equals the weights
+  Precision precision{PrecisionMode::kBf16};
+  double caption_dropout = 0.1;
+  uint64_t seed = 0;
+  int64_t checkpoint_every = 0;  // 0: only at the end
+  int64_t log_every = 1;
+  std::string output_dir;
+  int threads = 0;  // 0: the CLI's --threads
+
+  // Parses YAML text; `source` names it in messages. Relative paths are resolved against
+  // `base_dir` (the config file's folder). osp::Error naming "<source>: <field>".
+  static TrainConfig from_yaml(const std::string& text, const std::string& source = "config",
+                               const std::string& base_dir = ".");
+  static TrainConfig from_file(const std::string& path);
+};
+
+}  // namespace osp::train

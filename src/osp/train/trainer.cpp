@@ -1,0 +1,296 @@
+#include "osp/train/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "osp/core/error.h"
+#include "osp/core/log.h"
+#include "osp/core/shape.h"
+#include "osp/diffusion/training_schedule.h"
+#include "osp/io/atomic_file.h"
+#include "osp/io/tensor_source.h"
+#include "osp/models/dit/loader.h"
+#include "osp/models/dit/random_weights.h"
+
+namespace osp::train {
+
+const char* const kTrainLogHeader = "step,loss,lr,grad_norm,samples_per_s,elapsed_s";
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// splitmix64: well-mixed generator seeds from (seed, serial) (counter-based randomness).
+uint64_t mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+at::Generator sample_generator(uint64_t seed, int64_t serial) {
+  return at::detail::createCPUGenerator(mix(mix(seed) ^ static_cast<uint64_t>(serial)));
+}
+
+// Context rows zero-padded to text_len (the model pads the same way, spec/wan-dit.md §3 step 3).
+at::Tensor pad_context(const at::Tensor& context, const dit::DiTConfig& c, const std::string& what) {
+  if (context.numel() == 0) return at::zeros({c.text_len, c.text_dim}, at::kFloat);  // no null context: zeros
+  if (context.dim() != 2 || context.size(1) != c.text_dim || context.size(0) > c.text_len) {
+    fail_about(what, "context {} does not fit the model (expected [≤ {}, {}])", shape_string(context.sizes()),
+               c.text_len, c.text_dim);
+  }
+  return at::constant_pad_nd(context.to(at::kFloat), {0, 0, 0, c.text_len - context.size(0)}, 0);
+}
+
+// One sample of a micro-batch with its random draws (§8.3 steps 1–2, the caption-dropout coin).
+struct Draw {
+  at::Tensor x0, noise, sigma, context;  // [C, T, H, W], same, [1], [text_len, text_dim]
+};
+
+std::string format_eta(double seconds) {
+  const int64_t s = static_cast<int64_t>(std::max(0.0, seconds));
+  return fmt::format("{}:{:02d}:{:02d}", s / 3600, (s / 60) % 60, s % 60);
+}
+
+std::string csv_path(const TrainConfig& c) { return (fs::path(c.output_dir) / "train_log.csv").string(); }
+std::string svg_path(const TrainConfig& c) { return (fs::path(c.output_dir) / "loss_curve.svg").string(); }
+
+// Rows of an existing CSV log up to `last_step` (a resumed run drops what came after its checkpoint).
+std::vector<std::string> csv_rows_until(const std::string& path, int64_t last_step, std::vector<LossPoint>& history) {
+  std::vector<std::string> rows;
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string step, loss;
+    if (!std::getline(fields, step, ',') || !std::getline(fields, loss, ',')) continue;
+    try {
+      const int64_t s = std::stoll(step);
+      if (s > last_step) continue;
+      history.push_back({s, std::stod(loss)});
+      rows.push_back(line);
+    } catch (const std::exception&) {
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
+Trainer::Trainer(TrainConfig config, std::unique_ptr<SampleSource> data, parallel::Communicator comm)
+    : config_(std::move(config)), data_(std::move(data)), comm_(std::move(comm)), order_(data_->size(), config_.seed) {
+  model_ = std::make_unique<dit::WanDiT>(config_.model, config_.precision);
+  if (!config_.model_weights.empty()) {
+    dit::load_weights(*model_, *io::open_tensor_source(config_.model_weights));
+  } else {
+    dit::randomize_weights(*model_, config_.init_seed);
+  }
+  // Float32 master weights: in bf16 mode the GEMMs round them to bf16 operands (nn/gemm.h), like
+  // autocast over float32 parameters, while AdamW updates stay exact.
+  for (const auto& item : model_->named_parameters()) {
+    at::Tensor p = item.value();
+    if (p.scalar_type() != at::kFloat) p.set_data(p.detach().to(at::kFloat));
+    {
+      at::NoGradGuard no_grad;
+      at::Tensor values = p.detach();
+      comm_.broadcast(values, 0);  // every rank starts from rank 0's weights
+    }
+    p.requires_grad_(true);
+    params_.emplace_back(item.key(), p);
+  }
+  optimizer_ = std::make_unique<AdamW>(params_, config_.optimizer);
+  ema_ = std::make_unique<Ema>(params_, config_.ema_decay);
+  null_context_ = pad_context(data_->null_context(), config_.model, "null context");
+  start_ = Clock::now();
+  if (comm_.rank() == 0) {
+    std::error_code ec;
+    fs::create_directories(config_.output_dir, ec);
+    if (ec) fail_about(config_.output_dir, "cannot create the output folder: {}", ec.message());
+  }
+  log::info("train: {} ({} parameters), {}, {} rank(s) × batch {} × accumulation {}", config_.model.arch_name(),
+            config_.model.parameter_count(), data_->describe(), comm_.size(), config_.batch_size, config_.grad_accum);
+}
+
+void Trainer::resume(const std::string& path) {
+  const TrainCheckpoint c = load_checkpoint(path);
+  if (c.dit_config != config_.model.to_json()) {
+    fail_about(path, "the checkpoint's DiT config differs from the training config's model");
+  }
+  for (auto& [name, p] : params_) copy_by_name(c.model, name, p, "model weight");
+  ema_->load(c.ema);
+  optimizer_->load_state(c.optimizer, c.step);
+  order_.seek(c.data_epoch, c.data_cursor);
+  samples_drawn_ = c.samples_drawn;
+  if (c.seed != config_.seed) log::warn("train: the checkpoint was trained with seed {}; continuing with it", c.seed);
+  config_.seed = c.seed;
+  first_step_ = c.step;
+  if (comm_.rank() == 0) {
+    history_.clear();
+    std::string text = std::string(kTrainLogHeader) + "\n";
+    for (const auto& row : csv_rows_until(csv_path(config_), c.step, history_)) text += row + "\n";
+    io::write_file_atomically(csv_path(config_), text);
+    log_started_ = true;
+  }
+  log::info("train: resumed at step {} from {}", c.step, path);
+}
+
+at::Tensor Trainer::micro_batch_loss() {
+  const int64_t b = config_.batch_size, global = b * comm_.size();
+  std::vector<int64_t> indices;
+  for (int64_t i = 0; i < global; ++i) indices.push_back(order_.next());
+  // This rank's samples with their draws, grouped by latent shape (one forward per shape).
+  std::map<std::vector<int64_t>, std::vector<Draw>> groups;
+  for (int64_t i = comm_.rank() * b; i < (comm_.rank() + 1) * b; ++i) {
+    const TrainSample sample = data_->get(indices[static_cast<size_t>(i)]);
+    const std::string what = fmt::format("sample {}", indices[static_cast<size_t>(i)]);
+    if (sample.latents.dim() != 4 || sample.latents.size(0) != config_.model.in_dim) {
+      fail_about(what, "latents {} are not [{}, T, H, W]", shape_string(sample.latents.sizes()), config_.model.in_dim);
+    }
+    at::Generator g = sample_generator(config_.seed, samples_drawn_ + i);
+    Draw d;
+    const bool dropped = at::rand({1}, g, at::kDouble).item<double>() < config_.caption_dropout;
+    d.x0 = sample.latents.to(at::kFloat);
+    // spec/sampling.md §8.3 steps 1–2: logit-normal σ with the dynamic shift of this latent size.
+    d.sigma = diffusion::sample_training_sigmas(1, d.x0.size(2), d.x0.size(3), g);
+    d.noise = at::normal(0.0, 1.0, d.x0.sizes(), g, at::TensorOptions().dtype(at::kFloat));
+    d.context = dropped ? null_context_ : pad_context(sample.context, config_.model, what);
+    groups[d.x0.sizes().vec()].push_back(std::move(d));
+  }
+  samples_drawn_ += global;
+
+  at::Tensor squares;
+  int64_t elements = 0;
+  for (const auto& [shape, draws] : groups) {
+    std::vector<at::Tensor> x0, noise, sigma, context;
+    for (const Draw& d : draws) {
+      x0.push_back(d.x0);
+      noise.push_back(d.noise);
+      sigma.push_back(d.sigma);
+      context.push_back(d.context);
+    }
+    const at::Tensor X0 = at::stack(x0), N = at::stack(noise), S = at::cat(sigma);
+    // §8.3 steps 3–4: x_σ = σ·ε + (1 − σ)·x0, timestep 1000·σ, target ε − x0, squared error in fp32.
+    const at::Tensor v = model_->forward(diffusion::interpolate(X0, N, S), diffusion::training_timesteps(S),
+                                         at::stack(context));
+    const at::Tensor diff = v.to(at::kFloat) - diffusion::velocity_target(X0, N);
+    const at::Tensor sum = diff.pow(2).sum();
+    squares = squares.defined() ? squares + sum : sum;
+    elements += diff.numel();
+  }
+  return squares / static_cast<double>(elements);
+}
+
+double Trainer::all_reduce_gradients(double loss) {
+  if (comm_.size() == 1) return loss;
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> flat;
+  for (auto& [name, p] : params_) {
+    if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
+    flat.push_back(p.grad().reshape(-1));
+  }
+  flat.push_back(at::full({1}, loss, at::kFloat));
+  // One all-gather of every gradient, summed in rank order: bitwise the same mean on every rank.
+  const at::Tensor mean = comm_.all_gather(at::cat(flat).unsqueeze(0), 0).sum(0) / static_cast<double>(comm_.size());
+  int64_t offset = 0;
+  for (auto& [name, p] : params_) {
+    p.grad().copy_(mean.narrow(0, offset, p.numel()).view_as(p));
+    offset += p.numel();
+  }
+  return mean[offset].item<double>();
+}
+
+StepStats Trainer::step() {
+  const auto start = Clock::now();
+  optimizer_->zero_grad();
+  double loss = 0;
+  for (int64_t a = 0; a < config_.grad_accum; ++a) {
+    const at::Tensor micro = micro_batch_loss();
+    (micro / static_cast<double>(config_.grad_accum)).backward();
+    loss += micro.item<double>() / static_cast<double>(config_.grad_accum);
+  }
+  StepStats stats;
+  stats.loss = all_reduce_gradients(loss);
+  std::vector<at::Tensor> tensors;
+  for (const auto& item : params_) tensors.push_back(item.second);
+  stats.grad_norm = clip_grad_norm(tensors, config_.grad_clip);
+  stats.lr = warmup_lr(config_.optimizer.lr, optimizer_->steps(), config_.warmup_steps);
+  optimizer_->step(stats.lr);
+  ema_->update(params_);
+  stats.step = optimizer_->steps();
+  const double seconds = seconds_since(start);
+  stats.samples_per_s =
+      static_cast<double>(config_.batch_size * comm_.size() * config_.grad_accum) / std::max(seconds, 1e-9);
+  stats.elapsed_s = seconds_since(start_);
+  history_.push_back({stats.step, stats.loss});
+  if (comm_.rank() == 0) {
+    if (!log_started_) io::write_file_atomically(csv_path(config_), std::string(kTrainLogHeader) + "\n");
+    log_started_ = true;
+    std::ofstream csv(csv_path(config_), std::ios::app);
+    csv << fmt::format("{},{:.8g},{:.6g},{:.6g},{:.4g},{:.3f}\n", stats.step, stats.loss, stats.lr, stats.grad_norm,
+                       stats.samples_per_s, stats.elapsed_s);
+  }
+  return stats;
+}
+
+void Trainer::log_step(const StepStats& s) {
+  if (comm_.rank() != 0) return;
+  if (s.step % config_.log_every != 0 && s.step != config_.steps) return;
+  const double per_step = s.elapsed_s / static_cast<double>(std::max<int64_t>(1, s.step - first_step_));
+  log::info("step {}/{}  loss {:.5f}  lr {:.3e}  grad norm {:.4f}  {:.2f} samples/s  ETA {}", s.step, config_.steps,
+            s.loss, s.lr, s.grad_norm, s.samples_per_s,
+            format_eta(per_step * static_cast<double>(config_.steps - s.step)));
+}
+
+void Trainer::write_logs() {
+  if (comm_.rank() != 0) return;
+  write_loss_curve(svg_path(config_), history_,
+                   fmt::format("{}: training loss ({} steps)", config_.model.arch_name(), steps_done()));
+}
+
+std::string Trainer::save_checkpoint() {
+  std::string folder;
+  if (comm_.rank() == 0) {
+    TrainCheckpoint c;
+    c.model = params_;
+    c.ema = ema_->weights();
+    c.optimizer = optimizer_->state();
+    c.dit_config = config_.model.to_json();
+    c.step = optimizer_->steps();
+    c.data_epoch = order_.epoch();
+    c.data_cursor = order_.cursor();
+    c.samples_drawn = samples_drawn_;
+    c.seed = config_.seed;
+    folder = train::save_checkpoint(config_.output_dir, c);
+    write_logs();
+    log::info("train: checkpoint {}", folder);
+  }
+  comm_.barrier();
+  return folder;
+}
+
+std::vector<StepStats> Trainer::run() {
+  std::vector<StepStats> all;
+  int64_t saved = -1;
+  while (steps_done() < config_.steps) {
+    all.push_back(step());
+    log_step(all.back());
+    if (config_.checkpoint_every > 0 && steps_done() % config_.checkpoint_every == 0) {
+      save_checkpoint();
+      saved = steps_done();
+    }
+  }
+  if (saved != steps_done()) save_checkpoint();
+  return all;
+}
+
+}  // namespace osp::train

@@ -1,0 +1,93 @@
+#pragma once
+// The DiT trainer of `osp train` (issue 9 "Trainer"): flow-matching SFT with the OSP-Next training
+// schedule (spec/sampling.md §8.3), caption dropout, AdamW with warm-up, gradient clipping,
+// gradient accumulation, EMA, bf16 or fp32 compute with float32 master weights, the model's
+// Skiparse schedule active (the same WanDiT::forward as inference, differentiable), data
+// parallelism over a c10d group, checkpoints with exact resume, and the logs (console, CSV, SVG).
+//
+// Determinism: a global batch is the next R·b indices of the shuffled data order (identical on
+// every rank; rank r takes samples r·b … r·b + b − 1), and every sample draws its caption-dropout
+// coin, σ and noise from its own generator keyed by (seed, its serial number in the run). So R
+// ranks with per-rank batch b see exactly the samples, σ and noise of one rank with batch R·b, and
+// a resumed run draws what the uninterrupted run drew (data position and serial counter are in
+// the checkpoint).
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "osp/models/dit/model.h"
+#include "osp/parallel/communicator.h"
+#include "osp/train/ema.h"
+#include "osp/train/loss_curve.h"
+#include "osp/train/optimizer.h"
+#include "osp/train/sample_source.h"
+#include "osp/train/train_checkpoint.h"
+#include "osp/train/train_config.h"
+
+namespace osp::train {
+
+struct StepStats {
+  int64_t step = 0;        // optimizer steps done after this one (1-based)
+  double loss = 0;         // mean over the step's micro-batches and ranks
+  double lr = 0;
+  double grad_norm = 0;    // before clipping
+  double samples_per_s = 0;
+  double elapsed_s = 0;    // since the trainer started (this process)
+};
+
+class Trainer {
+ public:
+  // Builds the model (random init from init_seed, or model.weights) with float32 master weights.
+  // `comm`: the data-parallel group (default: one rank); rank 0 writes checkpoints and logs.
+  Trainer(TrainConfig config, std::unique_ptr<SampleSource> data, parallel::Communicator comm = {});
+
+  // Continues from a checkpoint folder (or the newest one of an output directory): weights, EMA,
+  // optimizer moments, generator state, data position and step. osp::Error when it does not fit
+  // the model.
+  void resume(const std::string& path);
+
+  // One optimizer step: grad_accum micro-batches of batch_size samples per rank.
+  StepStats step();
+
+  // Steps until config.steps with logs every log_every steps and checkpoints every
+  // checkpoint_every steps and at the end. Returns the stats of the steps run here.
+  std::vector<StepStats> run();
+
+  // Writes a checkpoint of the current state (rank 0; other ranks only wait). Returns its folder.
+  std::string save_checkpoint();
+
+  dit::WanDiT& model() { return *model_; }
+  const Ema& ema() const { return *ema_; }
+  int64_t steps_done() const { return optimizer_->steps(); }
+  const TrainConfig& config() const { return config_; }
+  const std::vector<LossPoint>& loss_history() const { return history_; }
+
+ private:
+  // Mean flow-matching loss of this rank's part of the next global micro-batch (graph recorded).
+  at::Tensor micro_batch_loss();
+  // Averages the gradients (and `loss`) over the ranks in one collective.
+  double all_reduce_gradients(double loss);
+  void log_step(const StepStats& stats);
+  void write_logs();
+
+  TrainConfig config_;
+  std::unique_ptr<SampleSource> data_;
+  parallel::Communicator comm_;
+  std::unique_ptr<dit::WanDiT> model_;
+  std::vector<std::pair<std::string, at::Tensor>> params_;
+  std::unique_ptr<AdamW> optimizer_;
+  std::unique_ptr<Ema> ema_;
+  DataOrder order_;
+  int64_t samples_drawn_ = 0;  // serial number of the next sample of the run
+  at::Tensor null_context_;  // [text_len, text_dim]
+  std::vector<LossPoint> history_;
+  std::chrono::steady_clock::time_point start_;
+  int64_t first_step_ = 0;  // steps_done() when this process started (for the ETA)
+  bool log_started_ = false;  // the CSV holds its header (and a resumed run's earlier rows)
+};
+
+// The trainer's CSV log columns, in order.
+extern const char* const kTrainLogHeader;
+
+}  // namespace osp::train
