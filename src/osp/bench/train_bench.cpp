@@ -27,13 +27,13 @@ dit::DiTConfig bench_model(const std::string& name) {
     c.dim = 256;
     c.ffn_dim = 1024;
     c.num_heads = 4;
-    c.num_layers = 6;
+    c.num_layers = 8;
     c.freq_dim = 256;
     c.text_dim = 256;
     c.text_len = 32;
     c.skiparse_model_type = "dual_end";
     c.sparse_ratio = 2;
-    c.num_full_blocks = 2;
+    c.num_full_blocks = 4;
   } else if (name == "1.3b-2layer") {
     c = dit::DiTConfig::preset("wan2.1-t2v-1.3b");
     c.num_layers = 2;
