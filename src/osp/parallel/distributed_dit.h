@@ -22,6 +22,8 @@ struct ParallelOptions {
   bool shard_weights = false; // --shard-weights
   // dp = world / (cfg·ssp·sp).
   MeshShape mesh(int world_size) const;
+  // Whether any flag asks for more than plain single-process execution.
+  bool requested() const { return sp > 1 || ssp > 1 || cfg_parallel || shard_weights; }
 };
 
 class DistributedDiT {
@@ -40,12 +42,27 @@ class DistributedDiT {
   at::Tensor guided_forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
                             const at::Tensor& negative_context, double scale);
 
+  // The same with text contexts that keep the cross-attention keys/values between the steps of a
+  // generation (dit/text_context.h). Each holds this rank's data-parallel share of the rows (all
+  // rows when dp = 1, as in generation, where B = 1).
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& t, dit::TextContext& context);
+  at::Tensor guided_forward(const at::Tensor& x, const at::Tensor& t, dit::TextContext& context,
+                            dit::TextContext& negative_context, double scale);
+
   const MeshShape& mesh() const { return groups_.shape; }
+  c10::Device device() const { return model_.device(); }
   const MeshGroups& groups() const { return groups_; }
   WeightSharding* weights() { return weights_.get(); }
   CommCounters& counters() { return world_.counters(); }
 
  private:
+  std::pair<int64_t, int64_t> share(int64_t batch) const;  // {first row, rows} of this rank
+  // This rank's share of x and t, the forward on it, and the all-gather of the shares.
+  at::Tensor forward_share(const at::Tensor& x, const at::Tensor& t, dit::TextContext& context_share);
+  // Both guidance branches (or this rank's one under cfg-parallel), guided.
+  template <typename Branch>
+  at::Tensor guide_branches(double scale, Branch&& branch);
+
   World& world_;
   dit::WanDiT& model_;
   MeshGroups groups_;

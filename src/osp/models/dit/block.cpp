@@ -64,24 +64,29 @@ at::Tensor WanBlock::self_attention(at::Tensor modulated, const nn::RopeTable& r
   return nn::linear(nn::prepare_gemm_input(o_flat, precision_, true), *w.o, precision_);
 }
 
-at::Tensor WanBlock::cross_attention(at::Tensor normed, const at::Tensor& context) const {
-  // spec §5 step 4: no RoPE, no mask (all text_len context rows), no gate. The context may have
-  // fewer rows than the queries (Skiparse, skiparse-ssp.md §5.2): k and v are computed once per
-  // sample and the attention maps query row r to context row r mod b.
+CrossKV WanBlock::cross_kv(const at::Tensor& context) const {
+  // spec §5 step 4: no RoPE and no mask on the text side; k through RMSNorm across heads.
   const auto& w = *cross_attn;
-  const bool reduced = precision_.reduced();
   const nn::GemmInput c = nn::prepare_gemm_input(context, precision_);
-  const nn::GemmInput n = nn::prepare_gemm_input(std::move(normed), precision_, /*may_overwrite=*/true);
-  const at::Tensor q =
-      nn::rms_norm(nn::linear(n, *w.q, precision_), w.norm_q->weight, config_.eps, reduced);
   const at::Tensor k =
-      nn::rms_norm(nn::linear(c, *w.k, precision_), w.norm_k->weight, config_.eps, reduced);
-  const at::Tensor v = nn::linear(c, *w.v, precision_);
-  const int64_t heads = config_.num_heads;
+      nn::rms_norm(nn::linear(c, *w.k, precision_), w.norm_k->weight, config_.eps, precision_.reduced());
+  CrossKV kv{heads_view(k, config_.num_heads), heads_view(nn::linear(c, *w.v, precision_), config_.num_heads)};
+  fake_quant_attention_input(kv.k, config_);  // quant_attn (hif8.md §5.5), one scale per tensor
+  fake_quant_attention_input(kv.v, config_);
+  return kv;
+}
+
+at::Tensor WanBlock::cross_attention(at::Tensor normed, const CrossKV& text) const {
+  // spec §5 step 4: no gate; all text_len context rows. The context may have fewer rows than the
+  // queries (Skiparse, skiparse-ssp.md §5.2): k and v exist once per sample and the attention maps
+  // query row r to context row r mod b.
+  const auto& w = *cross_attn;
+  const nn::GemmInput n = nn::prepare_gemm_input(std::move(normed), precision_, /*may_overwrite=*/true);
+  const at::Tensor q = nn::rms_norm(nn::linear(n, *w.q, precision_), w.norm_q->weight, config_.eps, precision_.reduced());
   const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
-  at::Tensor q4 = heads_view(q, heads), k4 = heads_view(k, heads), v4 = heads_view(v, heads);
-  fake_quant_attention_inputs(q4, k4, v4, config_);  // quant_attn (hif8.md §5.5)
-  const at::Tensor o = attention::attention(q4, k4, v4, scale, precision_);
+  at::Tensor q4 = heads_view(q, config_.num_heads);
+  fake_quant_attention_input(q4, config_);
+  const at::Tensor o = attention::attention(q4, text.k, text.v, scale, precision_);
   const at::Tensor o_flat = o.view({o.size(0), o.size(1), config_.dim});
   return nn::linear(nn::prepare_gemm_input(o_flat, precision_, true), *w.o, precision_);
 }
@@ -95,8 +100,13 @@ at::Tensor WanBlock::feed_forward(at::Tensor modulated) const {
 
 at::Tensor WanBlock::forward(at::Tensor x, const at::Tensor& e0, const at::Tensor& context, const nn::RopeTable& rope,
                              bool round_norm1, const at::Tensor& key_mask, ParallelHook* parallel) const {
-  TORCH_CHECK(x.dim() == 3 && e0.size(0) > 0 && x.size(0) % e0.size(0) == 0 && context.size(0) == e0.size(0),
-              "WanBlock: x ", x.sizes(), ", e0 ", e0.sizes(), " and context ", context.sizes(), " do not match");
+  return forward(std::move(x), e0, cross_kv(context), rope, round_norm1, key_mask, parallel);
+}
+
+at::Tensor WanBlock::forward(at::Tensor x, const at::Tensor& e0, const CrossKV& text, const nn::RopeTable& rope,
+                             bool round_norm1, const at::Tensor& key_mask, ParallelHook* parallel) const {
+  TORCH_CHECK(x.dim() == 3 && e0.size(0) > 0 && x.size(0) % e0.size(0) == 0 && text.k.size(0) == e0.size(0),
+              "WanBlock: x ", x.sizes(), ", e0 ", e0.sizes(), " and text keys ", text.k.sizes(), " do not match");
   // m = modulation + e0 in float32 (spec §5), rows [B, D]; with P²·b Skiparse rows, row s·b + i
   // uses sample i's (skiparse-ssp.md §5.2: `b n c -> (r b) n c`, a tiny [B, 6, D] copy).
   at::Tensor m = modulation + e0;
@@ -109,7 +119,7 @@ at::Tensor WanBlock::forward(at::Tensor x, const at::Tensor& e0, const at::Tenso
   nn::add_gated_(x, self_attention(std::move(a), rope, key_mask, parallel), row(kGateSA));
 
   // Step 4: X += CA(norm3(X), context); norm3 is the affine LayerNorm (naming trap, §5).
-  nn::add_residual_(x, cross_attention(nn::layer_norm(x, norm3->weight, norm3->bias, eps), context));
+  nn::add_residual_(x, cross_attention(nn::layer_norm(x, norm3->weight, norm3->bias, eps), text));
 
   // Steps 5–6: X += FFN(norm2(X)·(1+m4)+m3)·m5.
   at::Tensor c = nn::modulated_layer_norm(x, row(kShiftFFN), row(kScaleFFN), eps, false);

@@ -29,6 +29,13 @@ class AttentionWeights : public nn::ParamModule {
   std::shared_ptr<nn::NormWeights> norm_q, norm_k;
 };
 
+// Cross-attention keys and values of one text context, [b, Lt, heads, head_dim] each, after
+// norm_k (spec §5 step 4). They depend only on the prompt and the layer, so a generation computes
+// them once per block (text_context.h), not once per step.
+struct CrossKV {
+  at::Tensor k, v;
+};
+
 class WanBlock : public nn::ParamModule {
  public:
   WanBlock(const DiTConfig& config, Precision precision, const ParamOptions& options);
@@ -46,6 +53,12 @@ class WanBlock : public nn::ParamModule {
   // through ParallelHook::attention (Ulysses all-to-alls around it, skiparse-ssp.md §8).
   at::Tensor forward(at::Tensor x, const at::Tensor& e0, const at::Tensor& context, const nn::RopeTable& rope,
                      bool round_norm1, const at::Tensor& key_mask = {}, ParallelHook* parallel = nullptr) const;
+  // The same with the cross-attention keys/values computed beforehand by cross_kv(context).
+  at::Tensor forward(at::Tensor x, const at::Tensor& e0, const CrossKV& text, const nn::RopeTable& rope,
+                     bool round_norm1, const at::Tensor& key_mask = {}, ParallelHook* parallel = nullptr) const;
+
+  // k = RMSNorm(W_k·c), v = W_v·c of the embedded text context [b, Lt, D] (spec §5 step 4).
+  CrossKV cross_kv(const at::Tensor& context) const;
 
   // Registered in the order of spec §7.
   at::Tensor modulation;  // [1, 6, D]
@@ -56,7 +69,7 @@ class WanBlock : public nn::ParamModule {
  private:
   at::Tensor self_attention(at::Tensor modulated, const nn::RopeTable& rope, const at::Tensor& key_mask,
                             ParallelHook* parallel) const;
-  at::Tensor cross_attention(at::Tensor normed, const at::Tensor& context) const;
+  at::Tensor cross_attention(at::Tensor normed, const CrossKV& text) const;
   at::Tensor feed_forward(at::Tensor modulated) const;
 
   DiTConfig config_;

@@ -205,7 +205,13 @@ nn::RopeTable WanDiT::rope_table(const std::array<int64_t, 3>& grid) const {
 
 at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
                            ParallelHook* parallel) const {
-  validate_inputs(x, t, context);
+  TextContext text(context);
+  return forward(x, t, text, parallel);
+}
+
+at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, TextContext& context,
+                           ParallelHook* parallel) const {
+  validate_inputs(x, t, context.context());
   const auto& p = config_.patch_size;
   const std::array<int64_t, 3> grid = {x.size(2) / p[0], x.size(3) / p[1], x.size(4) / p[2]};
   const nn::RopeTable rope = rope_table(grid);
@@ -224,7 +230,7 @@ at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, const at::T
   at::Tensor stream = embed_patches(x);  // [B, L, D] float32 (bf16 values in bf16 mode)
   if (parallel) stream = parallel->scatter(stream);
   const auto [e, e0] = embed_time(t);
-  const at::Tensor text = embed_text(context);
+  const at::Tensor& text = context.embedded([&] { return embed_text(context.context()); });
   BlockKind layout = BlockKind::kFull;
   for (size_t n = 0; n < blocks.size(); ++n) {
     // skiparse-ssp.md §4: the input transform of block n (entry, switch, or the exit of the
@@ -240,7 +246,8 @@ at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, const at::T
                                     : BlockTables{sparse.group_rope, sparse.group_mask};
     if (parallel) parallel->before_block(static_cast<int64_t>(n), kind);
     // Only block 0 sees a bf16 stream: after its first residual add the stream is float32 (§6).
-    stream = blocks[n]->forward(std::move(stream), e0, text, tables.rope,
+    const CrossKV& text_kv = context.block_kv(n, [&] { return blocks[n]->cross_kv(text); });
+    stream = blocks[n]->forward(std::move(stream), e0, text_kv, tables.rope,
                                 /*round_norm1=*/precision_.reduced() && n == 0, tables.key_mask, parallel);
     if (parallel) parallel->after_block(static_cast<int64_t>(n), kind);
   }

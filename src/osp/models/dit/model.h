@@ -12,6 +12,7 @@
 #include "osp/models/dit/config.h"
 #include "osp/models/dit/parallel_hook.h"
 #include "osp/models/dit/schedule.h"
+#include "osp/models/dit/text_context.h"
 #include "osp/nn/param_module.h"
 #include "osp/nn/rope.h"
 
@@ -61,6 +62,10 @@ class WanDiT : public nn::ParamModule {
   // `parallel` (optional): multi-process execution (osp::parallel, skiparse-ssp.md §8–§9); every
   // rank of its groups calls forward with the same inputs and gets the same output.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
+                     ParallelHook* parallel = nullptr) const;
+  // The same with a TextContext that keeps the embedded text and the cross-attention keys/values
+  // between calls (a sampling loop passes the same one to every step).
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& t, TextContext& context,
                      ParallelHook* parallel = nullptr) const;
 
   const DiTConfig& config() const { return config_; }

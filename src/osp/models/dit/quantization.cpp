@@ -29,12 +29,14 @@ int64_t apply_quant_config(WanDiT& model) {
   return nn::enable_fake_quant(model, spec_of(model.config()), quant::in_quantized_layer_set);
 }
 
+void fake_quant_attention_input(at::Tensor& x, const DiTConfig& config) {
+  if (config.quant_attn == "hif8") x = quant::fake_quant_ste(x, spec_of(config));
+}
+
 void fake_quant_attention_inputs(at::Tensor& q, at::Tensor& k, at::Tensor& v, const DiTConfig& config) {
-  if (config.quant_attn != "hif8") return;
-  const quant::FakeQuantSpec spec = spec_of(config);
-  q = quant::fake_quant_ste(q, spec);
-  k = quant::fake_quant_ste(k, spec);
-  v = quant::fake_quant_ste(v, spec);
+  fake_quant_attention_input(q, config);
+  fake_quant_attention_input(k, config);
+  fake_quant_attention_input(v, config);
 }
 
 int64_t quantize_weights_in_memory(WanDiT& model, quant::WeightFormat format, double target) {

@@ -25,6 +25,9 @@ int64_t apply_quant_config(WanDiT& model);
 // §5.5: with config.quant_attn = "hif8", q, k, v become FQ(·, scale_max_forward) over each whole
 // local tensor (backward: FQ(·, scale_max_backward)); otherwise they are left alone.
 void fake_quant_attention_inputs(at::Tensor& q, at::Tensor& k, at::Tensor& v, const DiTConfig& config);
+// The same for one of them (each tensor has its own scale, so the cached cross-attention k and v
+// are quantized once, when computed).
+void fake_quant_attention_input(at::Tensor& x, const DiTConfig& config);
 
 // Replaces the layer-set weights of `model` by 8-bit codes + per-channel scales (weight8.h
 // convention), freeing the dense weights; what `osp quantize` then loading the file gives. Returns
