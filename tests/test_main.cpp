@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "osp/core/log.h"
+#include "osp/core/preinit_openmp.h"
 #include "osp/core/runtime.h"
 
 int main(int argc, char** argv) {

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
+#include "osp/core/preinit_openmp.h"
 #include "osp/core/runtime.h"
 
 namespace osp::cli {

@@ -19,8 +19,12 @@ void Progress::step(int64_t n) {
 }
 
 bool Progress::due() const {
+  const auto now = std::chrono::steady_clock::now();
+  // Plain lines (logs) only for work that lasts: a tensor load of 0.05 s printed ten lines before.
+  constexpr double kQuietSeconds = 2.0;
+  if (!tty_ && std::chrono::duration<double>(now - start_).count() < kQuietSeconds) return false;
   if (done_ >= total_) return true;
-  double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_render_time_).count();
+  double since = std::chrono::duration<double>(now - last_render_time_).count();
   if (tty_) return since >= 0.1;
   bool tenth_crossed = total_ > 0 && (done_ * 10 / total_) != (last_rendered_ * 10 / total_);
   return tenth_crossed || since >= 10.0;

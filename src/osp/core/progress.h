@@ -1,7 +1,7 @@
 #pragma once
 // Progress of long work: on a TTY a redrawn bar with steps, s/it and ETA (at most 10 redraws a
-// second); otherwise a plain line at every tenth of the work or every 10 s, whichever comes first,
-// so logs stay readable in CI and batch jobs.
+// second); otherwise, once the work has run 2 s, a plain line at every tenth of it or every 10 s,
+// whichever comes first, so logs stay readable in CI and batch jobs.
 #include <chrono>
 #include <cstdint>
 #include <string>
