@@ -223,4 +223,34 @@ TEST_F(ParallelCli, RunsUnderTorchrun) {
   EXPECT_LT(osp::test::rel_error(v, expected), 1e-5);
 }
 
+// `osp generate` under the launcher: the tiny bundle sampled by 2 ranks (SSP, or CFG-parallel)
+// gives the latents of one process; rank 0 alone writes.
+TEST_F(ParallelCli, GenerateOnTwoRanksEqualsOneProcess) {
+  ASSERT_EQ(std::system((std::string(OSP_BINARY) + " --log-level warn init-bundle --out " + path("bundle")).c_str()), 0);
+  const auto generate_args = [&](const std::string& out, const std::string& flags) {
+    return "generate --model " + path("bundle") + " -p \"a red circle moving left\" -W 64 -H 64 --frames 5 " +
+           "--steps 3 --precision fp32 -o " + out + " " + flags;
+  };
+  const std::string single = std::string(OSP_BINARY) + " --log-level warn " +
+                             generate_args(path("single.safetensors"), "") + " > " + path("single.log") + " 2>&1";
+  ASSERT_EQ(std::system(single.c_str()), 0) << read_text(dir_ / "single.log");
+  const at::Tensor expected = osp::io::open_tensor_source(path("single.safetensors"))->load("latents");
+  for (const std::string flags : {"--ssp 2", "--cfg-parallel"}) {
+    const std::string out = path("parallel.safetensors");
+    fs::remove(out);
+    const auto results = launch(2, [&](int) { return generate_args(out, flags); });
+    for (size_t r = 0; r < results.size(); ++r) {
+      ASSERT_EQ(results[r].exit_code, 0) << flags << ", rank " << r << ": " << results[r].output;
+    }
+    const at::Tensor latents = osp::io::open_tensor_source(out)->load("latents");
+    EXPECT_LT(osp::test::rel_error(latents, expected), 1e-5) << flags;
+  }
+  // One video cannot be split by batch: 2 ranks with nothing to split them is an error on both.
+  const auto results = launch(2, [&](int) { return generate_args(path("dp.safetensors"), ""); }, 20);
+  for (const auto& r : results) {
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("data parallelism"), std::string::npos) << r.output;
+  }
+}
+
 }  // namespace

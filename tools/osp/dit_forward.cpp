@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "parallel_flags.h"
 #include "osp/core/error.h"
 #include "osp/core/shape.h"
 #include "osp/core/log.h"
@@ -41,17 +42,7 @@ struct DitForwardOptions {
   parallel::ParallelOptions parallel;
   bool comm_stats = false;
 
-  bool wants_parallel() const {
-    return parallel.sp > 1 || parallel.ssp > 1 || parallel.cfg_parallel || parallel.shard_weights;
-  }
 };
-
-// Several ranks on one machine share its cores: without --threads each takes an equal part.
-void share_cores(const parallel::LaunchEnv& env, int threads_flag) {
-  if (!env.distributed() || threads_flag > 0) return;
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  set_threads(std::max(1, cores / env.world_size));
-}
 
 void run_dit_forward(const DitForwardOptions& o, int threads_flag) {
   Precision precision = Precision::parse(o.precision);
@@ -59,7 +50,7 @@ void run_dit_forward(const DitForwardOptions& o, int threads_flag) {
   // Join the other ranks first: a rank that fails later (bad file, out of memory) then ends the
   // others' next collective instead of leaving them waiting at the rendezvous.
   const parallel::LaunchEnv env = parallel::read_launch_env();
-  share_cores(env, threads_flag);
+  parallel::share_cores(env, threads_flag);
   auto world = parallel::World::bootstrap(env, parallel::default_timeout(), device);
   if (o.parallel.cfg_parallel && o.guidance_scale == 0.0) {
     fail_about("--cfg-parallel", "needs classifier-free guidance (--guidance-scale and negative_context in --in)");
@@ -77,7 +68,7 @@ void run_dit_forward(const DitForwardOptions& o, int threads_flag) {
   load_timer.done();
 
   std::unique_ptr<parallel::DistributedDiT> distributed;
-  if (world->size() > 1 || o.wants_parallel() || o.guidance_scale != 0.0) {
+  if (world->size() > 1 || o.parallel.requested() || o.guidance_scale != 0.0) {
     distributed = std::make_unique<parallel::DistributedDiT>(*world, *model, o.parallel);
     log::info("rank {}/{}: mesh {}", world->rank(), world->size(), distributed->mesh().describe());
   }
@@ -127,16 +118,7 @@ void register_dit_forward(CLI::App& app, const GlobalOptions& global) {
                   "(default: as the config says)");
   cmd->add_option("--guidance-scale", options->guidance_scale,
                   "classifier-free guidance g: IN also holds negative_context; OUT = v_u + g (v_c - v_u)");
-  cmd->add_option("--sp", options->parallel.sp, "Ulysses degree inside sparse blocks (plain Wan: all blocks)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--ssp", options->parallel.ssp, "Sparse Sequence Parallelism degree (divides sparse_ratio^2)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_flag("--cfg-parallel", options->parallel.cfg_parallel,
-                "conditional and unconditional branches on two halves of the ranks (needs --guidance-scale)");
-  cmd->add_flag("--shard-weights", options->parallel.shard_weights,
-                "each rank keeps 1/N of every block and all-gathers it just before use");
+  add_parallel_flags(*cmd, options->parallel);
   cmd->add_flag("--comm-stats", options->comm_stats, "print rank 0's collectives and bytes per block kind");
   cmd->callback([options, &global] {
     apply_global_options(global);

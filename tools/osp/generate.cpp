@@ -1,8 +1,183 @@
-// osp generate: text-to-video (issue 6). Registration stub; the subcommand lands with its issue.
+// osp generate: text to video with a model bundle (src/osp/pipeline/text_to_video.h). Flags left
+// out take the model's defaults: its bundle's "defaults", else OSP-Next's (spec/sampling.md §8.2)
+// for a Skiparse DiT and Wan 2.1's (§8.1) for a plain one.
+#include <filesystem>
+#include <memory>
+#include <optional>
+
 #include "commands.h"
+#include "parallel_flags.h"
+#include "osp/core/error.h"
+#include "osp/core/log.h"
+#include "osp/core/runtime.h"
+#include "osp/models/t5/text_encoding.h"
+#include "osp/parallel/launch_env.h"
+#include "osp/parallel/world.h"
+#include "osp/pipeline/bundle.h"
+#include "osp/pipeline/output_path.h"
+#include "osp/pipeline/text_to_video.h"
 
 namespace osp::cli {
 
-void register_generate(CLI::App& app, const GlobalOptions& global) {}
+namespace {
+
+struct GenerateOptions {
+  std::string prompt;
+  std::optional<std::string> negative;
+  std::string prompts;
+  std::optional<std::string> model;
+  pipeline::ComponentOverrides components;
+  std::optional<int64_t> width, height, frames, steps, fps;
+  std::optional<double> shift, guidance;
+  std::optional<std::string> sampler;
+  uint64_t seed = 1024;
+  std::optional<std::string> noise;
+  std::string output;
+  std::string precision = "bf16";
+  std::string device = "cpu";
+  std::string quant;
+  std::optional<std::string> cache;
+  int64_t tile_size = 0;
+  int64_t tile_overlap = 64;
+  int crf = -1;
+  parallel::ParallelOptions parallel;
+};
+
+// The shipped default model (issue 9), looked for next to the executable's checkout.
+std::optional<std::string> default_model_dir() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  for (fs::path dir = exe.parent_path(); !ec && !dir.empty() && dir != dir.root_path(); dir = dir.parent_path()) {
+    const fs::path candidate = dir / "models" / "osp-next-tiny";
+    if (fs::is_regular_file(candidate / "config.json")) return candidate.string();
+  }
+  return std::nullopt;
+}
+
+bool has_explicit_components(const pipeline::ComponentOverrides& c) {
+  return c.dit || c.text_encoder || c.tokenizer || c.vae;
+}
+
+pipeline::ModelBundle resolve_model(const GenerateOptions& o) {
+  std::optional<std::string> dir = o.model;
+  if (!dir && !has_explicit_components(o.components)) {
+    dir = default_model_dir();
+    if (!dir) {
+      fail_about("--model", "no model given and no default model (models/osp-next-tiny) found; pass --model DIR, or "
+                 "make a tiny random-weights bundle with `osp init-bundle --out DIR`");
+    }
+    log::info("model: {} (default)", *dir);
+  }
+  return pipeline::resolve_bundle(dir, o.components);
+}
+
+pipeline::GenerationParams resolve_params(const GenerateOptions& o, const pipeline::ModelBundle& bundle) {
+  pipeline::GenerationParams p = pipeline::defaults_for(bundle);
+  p.width = o.width.value_or(p.width);
+  p.height = o.height.value_or(p.height);
+  p.frames = o.frames.value_or(p.frames);
+  p.steps = o.steps.value_or(p.steps);
+  p.fps = o.fps.value_or(p.fps);
+  p.shift = o.shift.value_or(p.shift);
+  p.guidance = o.guidance.value_or(p.guidance);
+  p.sampler = o.sampler.value_or(p.sampler);
+  return p;
+}
+
+std::vector<pipeline::GenerationJob> make_jobs(const GenerateOptions& o) {
+  std::vector<std::string> prompts = o.prompts.empty() ? std::vector<std::string>{o.prompt}
+                                                       : t5::read_prompt_file(o.prompts);
+  std::vector<pipeline::GenerationJob> jobs;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    pipeline::GenerationJob job;
+    job.prompt = prompts[i];
+    job.negative_prompt = o.negative;
+    job.seed = o.seed;  // every prompt of a file draws the same noise: its output does not depend on its line
+    job.noise = o.noise;
+    job.output = o.prompts.empty() ? o.output : pipeline::numbered_output(o.output, static_cast<int64_t>(i));
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
+void run_generate(const GenerateOptions& o, int threads_flag) {
+  pipeline::output_kind(o.output);  // a wrong extension fails before anything is read
+  // Under a launcher every rank runs this command; join the others first so that a rank failing
+  // later ends their next collective instead of leaving them at the rendezvous.
+  const parallel::LaunchEnv env = parallel::read_launch_env();
+  parallel::share_cores(env, threads_flag);
+  std::unique_ptr<parallel::World> world;
+  if (env.distributed() || o.parallel.requested()) {
+    world = parallel::World::bootstrap(env, parallel::default_timeout(), parse_device(o.device));
+  }
+  const pipeline::ModelBundle bundle = resolve_model(o);
+  const pipeline::GenerationParams params = resolve_params(o, bundle);
+  pipeline::PipelineOptions options;
+  options.precision = Precision::parse(o.precision);
+  options.device = parse_device(o.device);
+  options.quant = o.quant;
+  options.embedding_cache = o.cache;
+  options.vae_tile_size = o.tile_size;
+  options.vae_tile_overlap = o.tile_overlap;
+  options.crf = o.crf;
+  options.world = world.get();
+  options.parallel = o.parallel;
+  log::info("{}x{}, {} frames, {} {} steps, shift {}, guidance {}, {} ({})", params.width, params.height, params.frames,
+            params.steps, params.sampler, params.shift, params.guidance, options.precision.name(), bundle.layout);
+  const pipeline::GenerationReport report = pipeline::generate(bundle, params, make_jobs(o), options);
+  if (report.failed() > 0) {
+    fail("{} of {} generation(s) failed (see above); the others were written", report.failed(), report.jobs.size());
+  }
+}
+
+}  // namespace
+
+void register_generate(CLI::App& app, const GlobalOptions& global) {
+  auto o = std::make_shared<GenerateOptions>();
+  CLI::App* cmd = app.add_subcommand("generate", "Generate a video from a text prompt");
+  auto* prompt = cmd->add_option("-p,--prompt", o->prompt, "the prompt");
+  auto* prompts = cmd->add_option("--prompts", o->prompts,
+                                  "text file, one prompt per line: one output each, OUT numbered (out_000.mp4, ...)");
+  prompt->excludes(prompts);
+  cmd->add_option("-n,--negative-prompt", o->negative, "negative prompt (default: the official Wan one)");
+  cmd->add_option("-o,--output", o->output,
+                  "output: .mp4, .webm, .gif, a png pattern (frames/%03d.png) or .safetensors (latents + frames)")
+      ->required();
+  cmd->add_option("--model", o->model,
+                  "model bundle directory: an OSP bundle (config.json), a Wan 2.1 release or a diffusers pipeline "
+                  "(default: models/osp-next-tiny)");
+  cmd->add_option("--dit", o->components.dit, "DiT weights (file, index or directory); overrides the bundle's");
+  cmd->add_option("--dit-config", o->components.dit_config, "DiT config.json");
+  cmd->add_option("--text-encoder", o->components.text_encoder, "umT5 encoder weights");
+  cmd->add_option("--text-encoder-config", o->components.text_encoder_config, "umT5 config.json");
+  cmd->add_option("--tokenizer", o->components.tokenizer, "tokenizer folder or spiece.model");
+  cmd->add_option("--vae", o->components.vae, "VAE weights");
+  cmd->add_option("--vae-config", o->components.vae_config, "VAE config.json");
+  cmd->add_option("-W,--width", o->width, "width in pixels, a multiple of 16 (default: the model's)");
+  cmd->add_option("-H,--height", o->height, "height in pixels, a multiple of 16 (default: the model's)");
+  cmd->add_option("--frames", o->frames, "frame count, 4k+1 (default: the model's)");
+  cmd->add_option("--steps", o->steps, "sampling steps (default: the model's)");
+  cmd->add_option("--shift", o->shift, "flow-matching shift (default: the model's)");
+  cmd->add_option("--cfg", o->guidance, "classifier-free guidance scale; 1 = no guidance (default: the model's)");
+  cmd->add_option("--sampler", o->sampler, "unipc, euler or dpm++ (default: the model's)");
+  cmd->add_option("--fps", o->fps, "frame rate of the written video (default: the model's)");
+  cmd->add_option("--seed", o->seed, "noise seed (LibTorch's CPU generator, docs/sampling.md)")->capture_default_str();
+  cmd->add_option("--noise", o->noise, "initial noise from a safetensors file (tensor 'noise'), instead of --seed");
+  cmd->add_option("--precision", o->precision, "bf16 (official mixed precision) or fp32")->capture_default_str();
+  cmd->add_option("--device", o->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  cmd->add_option("--quant", o->quant, "hif8: HiF8 fake quantization (spec/hif8.md §5); none: off (default: config)");
+  cmd->add_option("--cache", o->cache, "prompt-embedding cache directory (read and filled)");
+  cmd->add_option("--vae-tile-size", o->tile_size, "decode in spatial tiles of this many pixels (0: whole frames)")
+      ->capture_default_str();
+  cmd->add_option("--vae-tile-overlap", o->tile_overlap, "overlap of the VAE tiles in pixels")->capture_default_str();
+  cmd->add_option("--crf", o->crf, "video quality, lower is better (H.264 0-51, VP9 0-63; default: the encoder's)");
+  add_parallel_flags(*cmd, o->parallel);
+  cmd->callback([o, &global] {
+    apply_global_options(global);
+    if (o->prompt.empty() && o->prompts.empty()) fail_about("-p", "give a prompt (-p TEXT) or a prompt file (--prompts)");
+    run_generate(*o, global.threads);
+  });
+}
 
 }  // namespace osp::cli

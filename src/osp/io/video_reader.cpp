@@ -51,6 +51,15 @@ class Decoder {
 
   double fps() const { return fps_; }
 
+  std::map<std::string, std::string> metadata() const {
+    std::map<std::string, std::string> tags;
+    const AVDictionaryEntry* entry = nullptr;
+    while ((entry = av_dict_get(input_->metadata, "", entry, AV_DICT_IGNORE_SUFFIX)) != nullptr) {
+      tags[entry->key] = entry->value;
+    }
+    return tags;
+  }
+
   // Next picture uint8 [H, W, 3] and its time in seconds; false at the end.
   bool next(at::Tensor& picture, double& seconds) {
     Frame frame = make_frame();
@@ -161,7 +170,7 @@ Video read_video(const std::string& path, const VideoReadOptions& options) {
   for (const at::Tensor& p : pictures) {
     if (p.sizes() != pictures[0].sizes()) fail_about(path, "frame size changes inside the video; pass --width and --height");
   }
-  return {ffmpeg::from_rgb24(at::stack(pictures)), out_fps};
+  return {ffmpeg::from_rgb24(at::stack(pictures)), out_fps, decoder.metadata()};
 }
 
 }  // namespace osp::io

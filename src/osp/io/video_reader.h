@@ -4,6 +4,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace osp::io {
@@ -18,6 +19,7 @@ struct VideoReadOptions {
 struct Video {
   at::Tensor frames;  // [3, T, H, W] float32 in [−1, 1], RGB
   double fps = 0;     // frames per second of `frames`
+  std::map<std::string, std::string> metadata;  // the container's tags (e.g. what osp generate wrote)
 };
 
 // Throws osp::Error naming `path` when it cannot be opened or decoded, has no video stream, or

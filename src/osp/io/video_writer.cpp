@@ -151,7 +151,11 @@ class ContainerWriter final : public VideoWriter::Impl {
     rc = avio_open(&raw->pb, tmp_.c_str(), AVIO_FLAG_WRITE);
     if (rc < 0) fail_about(path_, "cannot create {}: {}", tmp_, error_text(rc));
     opened_ = true;
-    rc = avformat_write_header(raw, nullptr);
+    for (const auto& [key, value] : options_.metadata) av_dict_set(&raw->metadata, key.c_str(), value.c_str(), 0);
+    AVDictionary* muxer_options = nullptr;
+    if (std::string(target_.muxer) == "mp4") av_dict_set(&muxer_options, "movflags", "use_metadata_tags", 0);
+    rc = avformat_write_header(raw, &muxer_options);
+    av_dict_free(&muxer_options);
     if (rc < 0) fail_about(path_, "cannot write the {} header: {}", target_.muxer, error_text(rc));
   }
 

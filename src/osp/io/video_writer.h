@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace osp::io {
 
@@ -18,6 +20,9 @@ struct VideoWriteOptions {
   // Quality as a constant rate factor, lower is better: H.264 0–51 (default 17, visually near
   // lossless), VP9 0–63 (default 30). −1: the default. Ignored for gif and png.
   int crf = -1;
+  // Container tags (mp4, webm; ignored for gif and png), e.g. the generation parameters. mp4 keeps
+  // arbitrary keys (movflags use_metadata_tags).
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 // The format for a path: a '%' pattern → png sequence; else by extension (.mp4, .webm, .gif).

@@ -1,8 +1,11 @@
 #include "osp/parallel/launch_env.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 #include "osp/core/error.h"
+#include "osp/core/runtime.h"
 
 namespace osp::parallel {
 namespace {
@@ -69,6 +72,12 @@ LaunchEnv read_launch_env(const EnvLookup& env) {
     }
   }
   return result;
+}
+
+void share_cores(const LaunchEnv& env, int threads_flag) {
+  if (!env.distributed() || threads_flag > 0) return;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  set_threads(std::max(1, cores / env.world_size));
 }
 
 }  // namespace osp::parallel

@@ -31,4 +31,8 @@ std::optional<std::string> process_env(const std::string& name);
 // [0, world size), port outside 1..65535).
 LaunchEnv read_launch_env(const EnvLookup& env = process_env);
 
+// Several ranks on one machine share its cores: unless --threads was given (threads_flag > 0),
+// each rank of a distributed run takes an equal part of the cores.
+void share_cores(const LaunchEnv& env, int threads_flag);
+
 }  // namespace osp::parallel

@@ -234,8 +234,8 @@ ModelBundle resolve_bundle(const std::optional<std::string>& directory, const Co
   return bundle;
 }
 
-GenerationParams generation_defaults(const ModelBundle& bundle) {
-  GenerationParams p;
+GenerationParams generation_defaults(const ModelBundle& bundle, GenerationParams base) {
+  GenerationParams p = std::move(base);
   const BundleDefaults& d = bundle.defaults;
   p.width = d.width.value_or(p.width);
   p.height = d.height.value_or(p.height);

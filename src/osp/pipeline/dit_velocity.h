@@ -5,6 +5,10 @@
 
 #include "osp/diffusion/velocity.h"
 #include "osp/models/dit/model.h"
+#include "osp/parallel/distributed_dit.h"
+
+#include <memory>
+#include <vector>
 
 namespace osp::pipeline {
 
@@ -12,11 +16,22 @@ namespace osp::pipeline {
 // float dtype; the DiT reads it as float32 on its device) and context [1, L, text_dim]. The model
 // timestep is passed exactly as the grid holds it (float64: integral for the Wan grids, the float32
 // 1000·σ for OSP-Next). Returns float32 v on x's device. `model` must outlive the callback.
-diffusion::VelocityFn dit_velocity(const dit::WanDiT& model, at::Tensor context);
+// The callback owns a dit::TextContext: the embedded text and the cross-attention keys/values are
+// computed on the first step and reused by the others (`reuse_text` false: every step recomputes
+// them, the baseline of `osp bench generate`). `text` (optional) receives that TextContext.
+diffusion::VelocityFn dit_velocity(const dit::WanDiT& model, at::Tensor context, bool reuse_text = true,
+                                   std::shared_ptr<dit::TextContext>* text = nullptr);
 
 // Guided velocity (spec/sampling.md §6): v_u + g·(v_c − v_u) with the prompt's and the negative
 // prompt's contexts; g == 1 runs only the conditional forward.
 diffusion::VelocityFn guided_dit_velocity(const dit::WanDiT& model, at::Tensor context, at::Tensor negative_context,
-                                          double guidance);
+                                          double guidance, bool reuse_text = true,
+                                          std::vector<std::shared_ptr<dit::TextContext>>* texts = nullptr);
+
+// The guided velocity of a DiT spread over the ranks of a launcher (parallel/distributed_dit.h):
+// every rank calls it with the same x and gets the same v. Same text-context reuse as above.
+diffusion::VelocityFn distributed_dit_velocity(parallel::DistributedDiT& model, at::Tensor context,
+                                               at::Tensor negative_context, double guidance, bool reuse_text = true,
+                                               std::vector<std::shared_ptr<dit::TextContext>>* texts = nullptr);
 
 }  // namespace osp::pipeline

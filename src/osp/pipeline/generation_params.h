@@ -18,6 +18,9 @@ struct GenerationParams {
   int64_t fps = 16;       // of the written video (§8.1)
 };
 
+// The OSP-Next inference defaults (spec/sampling.md §8.2): Euler on the float grid, shift 7.
+GenerationParams osp_next_defaults();
+
 // Throws osp::Error naming the flag for: width/height not positive multiples of 16 (with the
 // nearest valid sizes), frames not 4k + 1 (with the nearest valid counts), steps < 1, a shift that
 // is not positive, a guidance scale that is negative or not finite, fps < 1, and an unknown sampler

@@ -116,19 +116,17 @@ json defaults_json(const BundleDefaults& d) {
           {"shift", *d.shift},   {"guidance", *d.guidance}, {"sampler", *d.sampler}, {"fps", *d.fps}};
 }
 
-json bundle_config(uint64_t seed) {
+json bundle_config(const RandomBundleSpec& spec) {
   const auto component = [](const std::string& name) {
     return json{{"path", name}, {"config", name + "/config.json"}};
   };
   return {{"_class_name", "OspNextBundle"},
-          {"_about", fmt::format("Tiny random-weights text-to-video bundle written by `osp init-bundle --seed {}` "
-                                 "for smoke tests: its videos are noise-like patterns, not pictures of the prompt.",
-                                 seed)},
+          {"_about", spec.about},
           {"dit", component("dit")},
           {"text_encoder", component("text_encoder")},
           {"tokenizer", "tokenizer"},
           {"vae", component("vae")},
-          {"defaults", defaults_json(tiny_bundle_defaults())}};
+          {"defaults", defaults_json(spec.defaults)}};
 }
 
 }  // namespace
@@ -191,18 +189,35 @@ BundleDefaults tiny_bundle_defaults() {
   return d;
 }
 
-std::vector<WrittenFile> write_tiny_bundle(const std::string& dir, const TinyBundleOptions& options) {
+RandomBundleSpec tiny_bundle_spec() {
+  RandomBundleSpec spec;
+  spec.text_encoder = &tiny_text_encoder_config;
+  spec.vae = tiny_vae_config();
+  spec.dit = &tiny_dit_config;
+  spec.defaults = tiny_bundle_defaults();
+  spec.about = "Tiny random-weights text-to-video bundle written by `osp init-bundle` for smoke tests: its videos are "
+               "noise-like patterns, not pictures of the prompt.";
+  return spec;
+}
+
+std::vector<WrittenFile> write_random_bundle(const std::string& dir, const RandomBundleSpec& spec,
+                                             const TinyBundleOptions& options) {
   c10::InferenceMode guard;
   prepare_directory(dir, options.overwrite);
   BundleWriter out(dir, options.seed);
   const int64_t vocab_size = write_tokenizer(out);
-  const t5::T5Config text_encoder = tiny_text_encoder_config(vocab_size);
-  const vae::VaeConfig vae = tiny_vae_config();
+  const t5::T5Config text_encoder = spec.text_encoder(vocab_size);
   write_text_encoder(out, text_encoder, component_seed(options.seed, 0));
-  write_dit(out, tiny_dit_config(text_encoder, vae), component_seed(options.seed, 1));
-  write_vae(out, vae, component_seed(options.seed, 2));
-  out.json_file("config.json", bundle_config(options.seed));  // last: names only complete files
+  write_dit(out, spec.dit(text_encoder, spec.vae), component_seed(options.seed, 1));
+  write_vae(out, spec.vae, component_seed(options.seed, 2));
+  RandomBundleSpec described = spec;
+  described.about += fmt::format(" (seed {})", options.seed);
+  out.json_file("config.json", bundle_config(described));  // last: names only complete files
   return out.written();
+}
+
+std::vector<WrittenFile> write_tiny_bundle(const std::string& dir, const TinyBundleOptions& options) {
+  return write_random_bundle(dir, tiny_bundle_spec(), options);
 }
 
 }  // namespace osp::pipeline

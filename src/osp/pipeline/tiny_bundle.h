@@ -12,6 +12,7 @@
 //   vae/diffusion_pytorch_model.safetensors + config.json   Wan VAE (AutoencoderKLWan config)
 // Weights are stored in bf16 (the loaders convert to each precision's dtype): 2.6 MiB in all.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,24 @@ vae::VaeConfig tiny_vae_config();
 dit::DiTConfig tiny_dit_config(const t5::T5Config& text_encoder, const vae::VaeConfig& vae);
 BundleDefaults tiny_bundle_defaults();
 constexpr int64_t kTinyVocabSize = 384;  // SentencePiece pieces
+
+// Any random-weights bundle in the layout above: what `osp bench generate` writes for its
+// 1.3B-width case. The text encoder's config follows the trained tokenizer's size and the DiT's
+// the encoder's and the VAE's (text_dim, in/out channels).
+struct RandomBundleSpec {
+  std::function<t5::T5Config(int64_t vocab_size)> text_encoder;
+  vae::VaeConfig vae;
+  std::function<dit::DiTConfig(const t5::T5Config&, const vae::VaeConfig&)> dit;
+  BundleDefaults defaults;
+  std::string about;  // the config's "_about" line
+};
+
+// The tiny bundle's spec (the functions above).
+RandomBundleSpec tiny_bundle_spec();
+
+// Writes `spec`'s bundle into `dir` as write_tiny_bundle does (same checks, same order).
+std::vector<WrittenFile> write_random_bundle(const std::string& dir, const RandomBundleSpec& spec,
+                                             const TinyBundleOptions& options);
 
 // Writes the bundle into `dir` (created when missing), every file atomically, config.json last
 // (a bundle that config.json names is complete). Throws osp::Error naming `dir` when it is a

@@ -1,0 +1,260 @@
+#include "osp/pipeline/text_to_video.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <set>
+
+#include "osp/core/error.h"
+#include "osp/core/log.h"
+#include "osp/core/progress.h"
+#include "osp/core/runtime.h"
+#include "osp/core/timer.h"
+#include "osp/diffusion/negative_prompt.h"
+#include "osp/diffusion/noise.h"
+#include "osp/diffusion/sample.h"
+#include "osp/models/dit/config.h"
+#include "osp/models/dit/loader.h"
+#include "osp/models/dit/quantization.h"
+#include "osp/models/t5/config.h"
+#include "osp/models/t5/loader.h"
+#include "osp/models/vae/config.h"
+#include "osp/models/vae/loader.h"
+#include "osp/pipeline/dit_velocity.h"
+#include "osp/pipeline/output_path.h"
+#include "osp/pipeline/prompt_encoding.h"
+#include "osp/pipeline/video_output.h"
+
+namespace osp::pipeline {
+namespace {
+
+struct ComponentConfigs {
+  dit::DiTConfig dit;
+  vae::VaeConfig vae;
+  t5::T5Config t5;
+};
+
+// The three configs, read without loading any weights.
+ComponentConfigs read_configs(const ModelBundle& bundle) {
+  ComponentConfigs c;
+  c.dit = dit::DiTConfig::from_file(dit::find_config(bundle.dit.path, bundle.dit.config));
+  const vae::VaePaths vae_paths = vae::resolve_vae_paths(bundle.vae.path, bundle.vae.config);
+  c.vae = vae_paths.config.empty() ? vae::VaeConfig::wan21() : vae::VaeConfig::from_file(vae_paths.config);
+  const t5::T5Paths t5_paths = t5::resolve_t5_paths(bundle.text_encoder.path, bundle.text_encoder.config);
+  c.t5 = t5_paths.config ? t5::T5Config::from_file(*t5_paths.config) : t5::T5Config();
+  return c;
+}
+
+// The components must be parts of one model.
+void check_compatible(const ComponentConfigs& c) {
+  if (c.dit.in_dim != c.vae.z_dim || c.dit.out_dim != c.vae.z_dim) {
+    fail("the DiT reads {} and writes {} latent channels (in_dim, out_dim) but the VAE has z_dim {}: "
+         "--dit and --vae are not parts of one model", c.dit.in_dim, c.dit.out_dim, c.vae.z_dim);
+  }
+  if (c.dit.text_dim != c.t5.d_model) {
+    fail("the DiT expects text embeddings of width {} (text_dim) but the text encoder makes {} (d_model): "
+         "--dit and --text-encoder are not parts of one model", c.dit.text_dim, c.t5.d_model);
+  }
+  if (c.t5.text_len > c.dit.text_len) {
+    fail("the text encoder yields {} tokens per prompt but the DiT takes at most {} (text_len)", c.t5.text_len,
+         c.dit.text_len);
+  }
+}
+
+std::string negative_of(const GenerationJob& job) {
+  return diffusion::negative_prompt_or_default(job.negative_prompt.value_or(""));
+}
+
+// The latent dtype between steps: OSP-Next keeps bf16 in its bf16 runs (spec/sampling.md §8.2),
+// Wan float32 (§4).
+c10::ScalarType state_dtype(const dit::DiTConfig& config, const Precision& precision) {
+  return config.is_sparse() && precision.reduced() ? c10::kBFloat16 : c10::kFloat;
+}
+
+Metadata metadata_of(const GenerationJob& job, const GenerationParams& p, const PipelineOptions& options,
+                     const ModelBundle& bundle) {
+  return {{"title", job.prompt},
+          {"prompt", job.prompt},
+          {"negative_prompt", negative_of(job)},
+          {"seed", job.noise ? "noise file " + *job.noise : std::to_string(job.seed)},
+          {"size", fmt::format("{}x{}", p.width, p.height)},
+          {"frames", std::to_string(p.frames)},
+          {"steps", std::to_string(p.steps)},
+          {"shift", fmt::format("{}", p.shift)},
+          {"guidance", fmt::format("{}", p.guidance)},
+          {"sampler", p.sampler},
+          {"precision", options.precision.name()},
+          {"model", bundle.root.empty() ? bundle.dit.path : bundle.root},
+          {"encoder", "osp-next 0.1.0"}};
+}
+
+double gib(size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0); }
+
+void log_report(const GenerationReport& r) {
+  const StageSeconds& s = r.seconds;
+  log::info("stage times: text {:.2f} s, load DiT {:.2f} s, sampling {:.2f} s, load VAE {:.2f} s, decode {:.2f} s, "
+            "write {:.2f} s; peak memory {:.2f} GiB",
+            s.text, s.load_dit, s.sampling, s.load_vae, s.decode, s.write, gib(r.peak_rss_bytes));
+  log::info("cross-attention keys/values: {} computed, {} reused", r.text_kv_computed, r.text_kv_reused);
+}
+
+// Runs `work` for every job still alive; an osp::Error or LibTorch error ends that job only.
+template <typename Work>
+void for_each_live_job(GenerationReport& report, Work&& work) {
+  for (size_t i = 0; i < report.jobs.size(); ++i) {
+    JobOutcome& outcome = report.jobs[i];
+    if (!outcome.ok()) continue;
+    try {
+      work(i);
+    } catch (const std::exception& e) {
+      const std::string what = e.what();
+      outcome.error = what.substr(0, what.find('\n'));
+      log::warn("{}: {}", outcome.output, outcome.error);
+    }
+  }
+}
+
+// One video is one batch row: the ranks must all work on it (no data parallelism).
+void check_mesh(const PipelineOptions& options, const GenerationParams& params) {
+  if (options.world == nullptr) return;
+  if (options.parallel.cfg_parallel && params.guidance == 1.0) {
+    fail_about("--cfg-parallel", "splits the two guidance branches, but --cfg 1 runs only one");
+  }
+  const parallel::MeshShape shape = options.parallel.mesh(options.world->size());
+  if (shape.dp != 1) {
+    fail_about("--sp", "{} ranks with cfg {} × skiparse_sp {} × sp {} leave data parallelism {}, but one video cannot "
+               "be split by batch: choose --sp, --ssp and --cfg-parallel so that their product is the number of ranks",
+               options.world->size(), shape.cfg, shape.ssp, shape.sp, shape.dp);
+  }
+}
+
+bool writes_outputs(const PipelineOptions& options) { return options.world == nullptr || options.world->rank() == 0; }
+
+// A blank line of a prompt file is almost certainly a mistake: that job fails, the others run.
+void mark_empty_prompts(const std::vector<GenerationJob>& jobs, GenerationReport& report) {
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (jobs[i].prompt.find_first_not_of(" \t\r\n") != std::string::npos) continue;
+    report.jobs[i].error = fmt::format("prompt {} is empty", i + 1);
+    log::warn("{}: {}", report.jobs[i].output, report.jobs[i].error);
+  }
+}
+
+}  // namespace
+
+int64_t GenerationReport::failed() const {
+  int64_t n = 0;
+  for (const JobOutcome& job : jobs) n += job.ok() ? 0 : 1;
+  return n;
+}
+
+GenerationParams defaults_for(const ModelBundle& bundle) {
+  const dit::DiTConfig config = dit::DiTConfig::from_file(dit::find_config(bundle.dit.path, bundle.dit.config));
+  return generation_defaults(bundle, config.is_sparse() ? osp_next_defaults() : GenerationParams{});
+}
+
+void check_generation(const ModelBundle& bundle, const GenerationParams& params,
+                      const std::vector<GenerationJob>& jobs) {
+  validate(params);
+  if (jobs.empty()) fail_about("-p", "no prompt given");
+  std::set<std::string> outputs;
+  for (const GenerationJob& job : jobs) {
+    output_kind(job.output);
+    check_output_writable(job.output);
+    if (!outputs.insert(job.output).second) fail_about(job.output, "two prompts would write the same file");
+  }
+  check_compatible(read_configs(bundle));
+}
+
+GenerationReport generate(const ModelBundle& bundle, const GenerationParams& params,
+                          const std::vector<GenerationJob>& jobs, const PipelineOptions& options) {
+  check_generation(bundle, params, jobs);
+  check_mesh(options, params);
+  GenerationReport report;
+  for (const GenerationJob& job : jobs) report.jobs.push_back({job.output, ""});
+  mark_empty_prompts(jobs, report);
+  if (report.failed() == static_cast<int64_t>(jobs.size())) fail_about("-p", "every prompt is empty");
+
+  // Stage 2: text.
+  StageTimer text_timer("text encoding");
+  std::vector<std::string> texts;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const GenerationJob& job = jobs[i];
+    if (!report.jobs[i].ok()) continue;
+    texts.push_back(job.prompt);
+    if (params.guidance != 1.0) texts.push_back(negative_of(job));  // g = 1 never reads it (§6)
+  }
+  const std::map<std::string, at::Tensor> contexts =
+      encode_prompts(bundle, texts, {options.precision, options.device, options.embedding_cache});
+  report.seconds.text = text_timer.done();
+
+  // Stage 3: sampling.
+  StageTimer load_timer("load DiT");
+  auto model = dit::load_dit(bundle.dit.path, bundle.dit.config, options.precision, options.device,
+                             dit::quant_flag_override(options.quant));
+  report.seconds.load_dit = load_timer.done();
+  std::unique_ptr<parallel::DistributedDiT> distributed;
+  if (options.world != nullptr) {
+    distributed = std::make_unique<parallel::DistributedDiT>(*options.world, *model, options.parallel);
+    log::info("rank {}/{}: mesh {}", options.world->rank(), options.world->size(), distributed->mesh().describe());
+  }
+  diffusion::SampleOptions sampling;
+  sampling.sampler = diffusion::parse_sampler(params.sampler);
+  sampling.steps = params.steps;
+  sampling.shift = params.shift;
+  sampling.state_dtype = state_dtype(model->config(), options.precision);
+  const std::vector<int64_t> shape =
+      diffusion::latent_shape(params.frames, params.height, params.width, model->config().in_dim);
+  std::vector<at::Tensor> latents(jobs.size());
+  StageTimer sampling_timer("sampling");
+  for_each_live_job(report, [&](size_t i) {
+    const GenerationJob& job = jobs[i];
+    const at::Tensor noise = job.noise ? diffusion::load_noise(*job.noise, shape) : diffusion::initial_noise(shape, job.seed);
+    std::vector<std::shared_ptr<dit::TextContext>> texts_used;
+    const at::Tensor negative = params.guidance != 1.0 ? contexts.at(negative_of(job)) : at::Tensor();
+    const at::Tensor& context = contexts.at(job.prompt);
+    const diffusion::VelocityFn velocity =
+        distributed ? distributed_dit_velocity(*distributed, context, negative, params.guidance, options.reuse_text_kv,
+                                               &texts_used)
+                    : guided_dit_velocity(*model, context, negative, params.guidance, options.reuse_text_kv, &texts_used);
+    std::unique_ptr<Progress> progress;  // on rank 0 only
+    if (writes_outputs(options)) {
+      progress = std::make_unique<Progress>(
+          jobs.size() > 1 ? fmt::format("sampling {}/{}", i + 1, jobs.size()) : "sampling", params.steps);
+    }
+    latents[i] = diffusion::sample(noise.to(sampling.state_dtype), velocity, sampling, progress.get()).to(at::kFloat);
+    if (progress) progress->finish();
+    for (const auto& text : texts_used) {
+      report.text_kv_computed += text->kv_computed();
+      report.text_kv_reused += text->kv_reused();
+    }
+  });
+  report.seconds.sampling = sampling_timer.done();
+  distributed.reset();
+  model.reset();  // the DiT leaves memory before the VAE arrives
+  if (!writes_outputs(options)) {
+    report.peak_rss_bytes = peak_rss_bytes();
+    return report;
+  }
+
+  // Stage 4: decode and write.
+  StageTimer vae_timer("load VAE");
+  const auto vae = vae::load_vae(bundle.vae.path, bundle.vae.config, options.device);
+  report.seconds.load_vae = vae_timer.done();
+  OutputOptions output;
+  output.fps = static_cast<double>(params.fps);
+  output.crf = options.crf;
+  output.tile_size = options.vae_tile_size;
+  output.tile_overlap = options.vae_tile_overlap;
+  for_each_live_job(report, [&](size_t i) {
+    const OutputSeconds seconds = decode_and_write(*vae, latents[i].to(vae->device()), jobs[i].output,
+                                                   metadata_of(jobs[i], params, options, bundle), output);
+    report.seconds.decode += seconds.decode;
+    report.seconds.write += seconds.write;
+    log::info("wrote {}", jobs[i].output);
+  });
+  report.peak_rss_bytes = peak_rss_bytes();
+  log_report(report);
+  return report;
+}
+
+}  // namespace osp::pipeline

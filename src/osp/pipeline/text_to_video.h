@@ -1,0 +1,88 @@
+#pragma once
+// Text to video (issue 6): prompts in, video files out, one large component in memory at a time.
+//
+//   1. checks: parameters, output paths (writable), component compatibility (DiT in_dim = VAE
+//      z_dim, DiT text_dim = encoder d_model), all before any model is loaded;
+//   2. text: every distinct prompt and negative prompt through the umT5 encoder once (cache
+//      first); the encoder is freed;
+//   3. sampling: the DiT is loaded, each job's noise is integrated with the chosen sampler and
+//      classifier-free guidance, the cross-attention keys/values of each text computed once per
+//      job (dit/text_context.h); the DiT is freed;
+//   4. decode and write: the VAE decodes each latent straight into the output file.
+//
+// A job that fails in stages 3–4 (its noise file, its output) is reported in its outcome and the
+// other jobs still run; errors that concern every job throw osp::Error before the first model.
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "osp/core/precision.h"
+#include "osp/parallel/distributed_dit.h"
+#include "osp/pipeline/bundle.h"
+#include "osp/pipeline/generation_params.h"
+
+namespace osp::pipeline {
+
+struct PipelineOptions {
+  Precision precision{PrecisionMode::kBf16};  // DiT and text encoder; the VAE runs in float32
+  c10::Device device = c10::kCPU;
+  std::string quant;                       // --quant: "" as the DiT config says, "hif8", "none"
+  std::optional<std::string> embedding_cache;
+  bool reuse_text_kv = true;               // false: recompute cross-attention K/V every step
+  int64_t vae_tile_size = 0;               // 0: untiled, streamed into the writer
+  int64_t vae_tile_overlap = 64;
+  int crf = -1;
+  // Under a launcher: the DiT runs across the world's ranks with this mesh (docs/distributed.md;
+  // dp must be 1: one video is one batch row). Every rank encodes the text and samples; rank 0
+  // alone loads the VAE and writes.
+  parallel::World* world = nullptr;
+  parallel::ParallelOptions parallel;
+};
+
+struct GenerationJob {
+  std::string prompt;
+  std::optional<std::string> negative_prompt;  // unset or empty: the default (spec/sampling.md §7)
+  uint64_t seed = 1024;                         // §8.2
+  std::optional<std::string> noise;             // initial noise from a safetensors file
+  std::string output;
+};
+
+struct JobOutcome {
+  std::string output;
+  std::string error;  // empty: written
+  bool ok() const { return error.empty(); }
+};
+
+struct StageSeconds {
+  double text = 0;      // tokenizer, encoder load and forward (or cache reads)
+  double load_dit = 0;
+  double sampling = 0;
+  double load_vae = 0;
+  double decode = 0;
+  double write = 0;
+};
+
+struct GenerationReport {
+  std::vector<JobOutcome> jobs;
+  StageSeconds seconds;
+  size_t peak_rss_bytes = 0;
+  int64_t text_kv_computed = 0;  // block key/value pairs computed (dit/text_context.h)
+  int64_t text_kv_reused = 0;    // ... and served from the per-job cache
+  int64_t failed() const;
+};
+
+// The defaults for the bundle's model: OSP-Next (§8.2) for a Skiparse DiT config, Wan 2.1 (§8.1)
+// otherwise, overlaid with the bundle's own "defaults".
+GenerationParams defaults_for(const ModelBundle& bundle);
+
+// Checks what can be checked without loading a model (see above). Throws osp::Error.
+void check_generation(const ModelBundle& bundle, const GenerationParams& params, const std::vector<GenerationJob>& jobs);
+
+// Runs check_generation (and the mesh check under a launcher), then the stages. Logs stage timings and peak memory at the end.
+GenerationReport generate(const ModelBundle& bundle, const GenerationParams& params,
+                          const std::vector<GenerationJob>& jobs, const PipelineOptions& options);
+
+}  // namespace osp::pipeline

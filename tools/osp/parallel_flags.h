@@ -1,0 +1,11 @@
+#pragma once
+// The multi-process flags shared by `osp dit-forward` and `osp generate` (docs/distributed.md).
+#include <CLI/CLI.hpp>
+
+#include "osp/parallel/distributed_dit.h"
+
+namespace osp::cli {
+
+void add_parallel_flags(CLI::App& cmd, parallel::ParallelOptions& options);
+
+}  // namespace osp::cli
