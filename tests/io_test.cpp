@@ -190,6 +190,22 @@ TEST(IoWriter, RoundTripsEveryDtypeAndMetadata) {
   }
 }
 
+// Tensors over 64 MiB are copied in row slices whose file pages are released as they go
+// (io::copy_releasing): the result must equal the whole tensor, converted or not, with a row
+// count that does not divide into whole slices.
+TEST(IoWriter, LargeTensorsAreCopiedInSlicesExactly) {
+  ScratchDir dir;
+  at::Generator gen = at::detail::createCPUGenerator(7);
+  const at::Tensor big = at::randn({1201, 16384}, gen);  // 75 MiB of float32: two slices and a remainder
+  const at::Tensor odd = at::randn({3, 7}, gen);
+  const std::string path = dir / "big.safetensors";
+  write_safetensors(path, {{"odd", odd}, {"big", big}});
+  SafetensorsFile file(path);
+  EXPECT_TRUE(at::equal(file.load("big"), big));
+  EXPECT_TRUE(at::equal(file.load("big", at::kBFloat16), big.to(at::kBFloat16)));
+  EXPECT_TRUE(at::equal(file.load("odd"), odd));
+}
+
 TEST(IoWriter, Float8DecodesExactly) {
   ScratchDir dir;
   const std::string path = dir / "f8.safetensors";

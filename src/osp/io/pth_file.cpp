@@ -32,7 +32,8 @@ at::Tensor PthFile::load(const std::string& name, std::optional<c10::ScalarType>
                        dtype);
   }
   const uint64_t first = t.storage->data_offset + static_cast<uint64_t>(t.offset) * element;
-  at::Tensor out = copy_tensor(file_.data() + first, t.dtype, t.shape, t.stride, dtype);
+  at::Tensor out = t.contiguous() ? copy_releasing(file_, first, t.dtype, t.shape, dtype)
+                                                    : copy_tensor(file_.data() + first, t.dtype, t.shape, t.stride, dtype);
   file_.release(t.storage->data_offset, t.storage->size);
   return out;
 }

@@ -12,9 +12,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path)
 at::Tensor SafetensorsFile::load(const std::string& name, std::optional<c10::ScalarType> dtype) const {
   const SafetensorsEntry& t = header_.tensors[index_of(name)];
   const uint64_t offset = header_.data_start + t.begin;
-  at::Tensor out = copy_tensor(file_.data() + offset, t.decl.dtype, t.decl.shape, dtype);
-  file_.release(offset, t.end - t.begin);
-  return out;
+  return copy_releasing(file_, offset, t.decl.dtype, t.decl.shape, dtype);
 }
 
 }  // namespace osp::io

@@ -3,7 +3,9 @@
 #include <c10/util/irange.h>
 #include <c10/util/strides.h>
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "osp/io/float8.h"
 #include "osp/io/torch_dtype.h"
@@ -55,6 +57,34 @@ at::Tensor copy_tensor(const uint8_t* first, DType stored, at::IntArrayRef shape
 
 at::Tensor copy_tensor(const uint8_t* first, DType stored, at::IntArrayRef shape, std::optional<at::ScalarType> dtype) {
   return copy_tensor(first, stored, shape, c10::contiguous_strides(shape), dtype);
+}
+
+at::Tensor copy_releasing(const MappedFile& file, uint64_t offset, DType stored, at::IntArrayRef shape,
+                          std::optional<at::ScalarType> dtype) {
+  constexpr uint64_t kSliceBytes = uint64_t{64} << 20;
+  int64_t numel = 1;
+  for (const int64_t n : shape) numel *= n;
+  const uint64_t bytes = static_cast<uint64_t>(numel) * dtype_size(stored);
+  if (shape.empty() || shape[0] <= 1 || bytes <= kSliceBytes) {
+    at::Tensor out = copy_tensor(file.data() + offset, stored, shape, dtype);
+    file.release(offset, bytes);
+    return out;
+  }
+  const int64_t rows = shape[0];
+  const uint64_t row_bytes = bytes / static_cast<uint64_t>(rows);
+  const int64_t per_slice = std::max<int64_t>(1, static_cast<int64_t>(kSliceBytes / std::max<uint64_t>(row_bytes, 1)));
+  std::vector<int64_t> slice_shape(shape.begin(), shape.end());
+  at::Tensor out;
+  for (int64_t first = 0; first < rows; first += per_slice) {
+    const int64_t count = std::min(per_slice, rows - first);
+    slice_shape[0] = count;
+    const uint64_t slice_offset = offset + static_cast<uint64_t>(first) * row_bytes;
+    const at::Tensor part = copy_tensor(file.data() + slice_offset, stored, slice_shape, dtype);
+    if (!out.defined()) out = at::empty(shape, part.options());
+    out.narrow(0, first, count).copy_(part);
+    file.release(slice_offset, static_cast<uint64_t>(count) * row_bytes);
+  }
+  return out;
 }
 
 }  // namespace osp::io
