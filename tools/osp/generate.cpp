@@ -27,9 +27,7 @@ struct GenerateOptions {
   std::string prompts;
   std::optional<std::string> model;
   pipeline::ComponentOverrides components;
-  std::optional<int64_t> width, height, frames, steps, fps;
-  std::optional<double> shift, guidance;
-  std::optional<std::string> sampler;
+  pipeline::BundleDefaults flags;  // the generation flags given; the model's defaults fill the rest
   uint64_t seed = 1024;
   std::optional<std::string> noise;
   std::string output;
@@ -72,18 +70,6 @@ pipeline::ModelBundle resolve_model(const GenerateOptions& o) {
   return pipeline::resolve_bundle(dir, o.components);
 }
 
-pipeline::GenerationParams resolve_params(const GenerateOptions& o, const pipeline::ModelBundle& bundle) {
-  pipeline::GenerationParams p = pipeline::defaults_for(bundle);
-  p.width = o.width.value_or(p.width);
-  p.height = o.height.value_or(p.height);
-  p.frames = o.frames.value_or(p.frames);
-  p.steps = o.steps.value_or(p.steps);
-  p.fps = o.fps.value_or(p.fps);
-  p.shift = o.shift.value_or(p.shift);
-  p.guidance = o.guidance.value_or(p.guidance);
-  p.sampler = o.sampler.value_or(p.sampler);
-  return p;
-}
 
 std::vector<pipeline::GenerationJob> make_jobs(const GenerateOptions& o) {
   std::vector<std::string> prompts = o.prompts.empty() ? std::vector<std::string>{o.prompt}
@@ -112,7 +98,7 @@ void run_generate(const GenerateOptions& o, int threads_flag) {
     world = parallel::World::bootstrap(env, parallel::default_timeout(), parse_device(o.device));
   }
   const pipeline::ModelBundle bundle = resolve_model(o);
-  const pipeline::GenerationParams params = resolve_params(o, bundle);
+  const pipeline::GenerationParams params = pipeline::overlay(pipeline::defaults_for(bundle), o.flags);
   pipeline::PipelineOptions options;
   options.precision = Precision::parse(o.precision);
   options.device = parse_device(o.device);
@@ -154,14 +140,14 @@ void register_generate(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--tokenizer", o->components.tokenizer, "tokenizer folder or spiece.model");
   cmd->add_option("--vae", o->components.vae, "VAE weights");
   cmd->add_option("--vae-config", o->components.vae_config, "VAE config.json");
-  cmd->add_option("-W,--width", o->width, "width in pixels, a multiple of 16 (default: the model's)");
-  cmd->add_option("-H,--height", o->height, "height in pixels, a multiple of 16 (default: the model's)");
-  cmd->add_option("--frames", o->frames, "frame count, 4k+1 (default: the model's)");
-  cmd->add_option("--steps", o->steps, "sampling steps (default: the model's)");
-  cmd->add_option("--shift", o->shift, "flow-matching shift (default: the model's)");
-  cmd->add_option("--cfg", o->guidance, "classifier-free guidance scale; 1 = no guidance (default: the model's)");
-  cmd->add_option("--sampler", o->sampler, "unipc, euler or dpm++ (default: the model's)");
-  cmd->add_option("--fps", o->fps, "frame rate of the written video (default: the model's)");
+  cmd->add_option("-W,--width", o->flags.width, "width in pixels, a multiple of 16 (default: the model's)");
+  cmd->add_option("-H,--height", o->flags.height, "height in pixels, a multiple of 16 (default: the model's)");
+  cmd->add_option("--frames", o->flags.frames, "frame count, 4k+1 (default: the model's)");
+  cmd->add_option("--steps", o->flags.steps, "sampling steps (default: the model's)");
+  cmd->add_option("--shift", o->flags.shift, "flow-matching shift (default: the model's)");
+  cmd->add_option("--cfg", o->flags.guidance, "classifier-free guidance scale; 1 = no guidance (default: the model's)");
+  cmd->add_option("--sampler", o->flags.sampler, "unipc, euler or dpm++ (default: the model's)");
+  cmd->add_option("--fps", o->flags.fps, "frame rate of the written video (default: the model's)");
   cmd->add_option("--seed", o->seed, "noise seed (LibTorch's CPU generator, docs/sampling.md)")->capture_default_str();
   cmd->add_option("--noise", o->noise, "initial noise from a safetensors file (tensor 'noise'), instead of --seed");
   cmd->add_option("--precision", o->precision, "bf16 (official mixed precision) or fp32")->capture_default_str();

@@ -235,8 +235,11 @@ ModelBundle resolve_bundle(const std::optional<std::string>& directory, const Co
 }
 
 GenerationParams generation_defaults(const ModelBundle& bundle, GenerationParams base) {
+  return overlay(std::move(base), bundle.defaults);
+}
+
+GenerationParams overlay(GenerationParams base, const BundleDefaults& d) {
   GenerationParams p = std::move(base);
-  const BundleDefaults& d = bundle.defaults;
   p.width = d.width.value_or(p.width);
   p.height = d.height.value_or(p.height);
   p.frames = d.frames.value_or(p.frames);

@@ -67,6 +67,9 @@ ModelBundle parse_bundle_config(const nlohmann::json& config, const std::string&
 // every missing component and its flag, or a component path that does not exist.
 ModelBundle resolve_bundle(const std::optional<std::string>& directory, const ComponentOverrides& overrides = {});
 
+// `base` with every field that `overrides` sets replaced (a bundle's defaults, or the command line's).
+GenerationParams overlay(GenerationParams base, const BundleDefaults& overrides);
+
 // `base` (the Wan 2.1 defaults of spec/sampling.md §8.1 unless given) overlaid with the bundle's.
 GenerationParams generation_defaults(const ModelBundle& bundle, GenerationParams base = {});
 
