@@ -20,7 +20,7 @@
 #include "osp/models/t5/tokenizer.h"
 #include "osp/models/vae/codec.h"
 #include "osp/models/vae/loader.h"
-#include "osp/train/atomic_file.h"
+#include "osp/io/atomic_file.h"
 #include "osp/train/manifest.h"
 
 namespace osp::train {
@@ -227,7 +227,7 @@ DataCacheReport cache_dataset(const DataCacheOptions& o) {
 
   const std::vector<at::Tensor> null_context = encode_captions(encoders, {""}, 1);
   io::write_safetensors((fs::path(o.out) / "null_context.safetensors").string(), {{"context", null_context[0]}});
-  write_file_atomically((fs::path(o.out) / "cache.json").string(), report_json(o, report).dump(2) + "\n");
+  io::write_file_atomically((fs::path(o.out) / "cache.json").string(), report_json(o, report).dump(2) + "\n");
   write_manifest((fs::path(o.out) / "manifest.jsonl").string(), shards.lines());
   return report;
 }

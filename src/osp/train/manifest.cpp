@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "osp/core/error.h"
-#include "osp/train/atomic_file.h"
+#include "osp/io/atomic_file.h"
 
 namespace osp::train {
 namespace {
@@ -100,7 +100,7 @@ Manifest read_manifest(const std::string& path) {
 void write_manifest(const std::string& path, const std::vector<json>& lines) {
   std::string text;
   for (const json& line : lines) text += line.dump() + '\n';
-  write_file_atomically(path, text);
+  io::write_file_atomically(path, text);
 }
 
 std::string relative_to(const std::string& path, const std::string& dir) {

@@ -11,7 +11,7 @@
 #include "osp/core/error.h"
 #include "osp/core/progress.h"
 #include "osp/io/video_writer.h"
-#include "osp/train/atomic_file.h"
+#include "osp/io/atomic_file.h"
 #include "osp/train/manifest.h"
 
 namespace osp::train {
@@ -66,7 +66,7 @@ nlohmann::ordered_json shapes_manifest_line(const std::string& video, const Shap
 void write_caption_corpus(const std::string& path) {
   std::string text;
   for (const std::string& caption : all_captions()) text += caption + '\n';
-  write_file_atomically(path, text);
+  io::write_file_atomically(path, text);
 }
 
 std::string shapes_video_name(int64_t index) { return fmt::format("videos/{:06d}.mp4", index); }
