@@ -6,9 +6,7 @@
 // (docs/distributed.md) and rank 0 writes OUT.
 #include <c10/core/InferenceMode.h>
 
-#include <algorithm>
 #include <cstdio>
-#include <thread>
 
 #include "commands.h"
 #include "parallel_flags.h"

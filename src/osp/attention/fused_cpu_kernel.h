@@ -256,26 +256,6 @@ void attend_tile(const FusedProblem& p, int64_t b, int64_t n, int64_t qtile, int
   }
 }
 
-// Splits [0, items) into at::get_num_threads() contiguous ranges, one std::thread each (the
-// caller runs the first). Not at::parallel_for: Debian's LibTorch 1.13 (OpenMP backend) runs it
-// on one thread on these machines even after at::set_num_threads(2) — measured: the fused kernel
-// took the same 0.54 s with --threads 1 and 2 while OpenBLAS GEMMs scaled 2×.
-template <class F>
-void run_in_threads(int64_t items, F&& body) {
-  const int64_t threads = std::clamp<int64_t>(at::get_num_threads(), 1, std::max<int64_t>(items, 1));
-  const auto range = [&](int64_t t) { return std::make_pair(items * t / threads, items * (t + 1) / threads); };
-  std::vector<std::thread> workers;
-  for (int64_t t = 1; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      const auto [begin, end] = range(t);
-      body(begin, end);
-    });
-  }
-  const auto [begin, end] = range(0);
-  body(begin, end);
-  for (std::thread& w : workers) w.join();
-}
-
 template <class V, class T>
 void run_typed(const FusedProblem& p) {
   constexpr int64_t C = 2 * V::kWidth;
@@ -293,14 +273,14 @@ void run_typed(const FusedProblem& p) {
     const int64_t count = std::min(group, heads - h0);
     float* base = packed.get();
     const int64_t half = per_head / 2;
-    run_in_threads(count * key_tiles, [&](int64_t begin, int64_t end) {
+    at::parallel_for(0, count * key_tiles, 1, [&](int64_t begin, int64_t end) {
       for (int64_t item = begin; item < end; ++item) {
         const int64_t g = item / key_tiles, h = h0 + g;
         float* kt = base + g * per_head;
         pack_key_tile<T>(p, h / p.heads, h % p.heads, item % key_tiles, dp, C, kt, kt + half);
       }
     });
-    run_in_threads(count * query_tiles, [&](int64_t begin, int64_t end) {
+    at::parallel_for(0, count * query_tiles, 1, [&](int64_t begin, int64_t end) {
       TileScratch scratch(dp);
       for (int64_t item = begin; item < end; ++item) {
         const int64_t g = item / query_tiles, h = h0 + g;

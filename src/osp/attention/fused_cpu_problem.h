@@ -11,7 +11,6 @@
 #include <cstring>
 #include <limits>
 #include <new>
-#include <thread>
 #include <utility>
 #include <vector>
 
