@@ -113,6 +113,7 @@ TEST_F(GenerateCli, BadFlagsFailAtOnceNamingTheFlag) {
   expect_cli_error(base + "--frames 16" + out, "17");
   expect_cli_error(base + "--steps 0" + out, "--steps");
   expect_cli_error(base + "--sampler heun" + out, "unipc");
+  expect_cli_error(base + "--cfg-parallel --cfg 1" + out, "--cfg-parallel");
   expect_cli_error(base + "-o " + (dir / "no_such_dir/o.mp4"), "does not exist");
   expect_cli_error(base + "-o " + (dir / "o.avi"), "cannot tell the format");
   expect_cli_error(base + "--dit " + (dir / "missing.safetensors") + out, "missing.safetensors");
