@@ -2,10 +2,11 @@
 #include <gtest/gtest.h>
 
 #include "osp/core/log.h"
-#include "osp/core/preinit_openmp.h"
+#include "osp/core/passive_openmp.h"
 #include "osp/core/runtime.h"
 
 int main(int argc, char** argv) {
+  osp::detail::prefer_passive_openmp_waits(argv);
   ::testing::InitGoogleTest(&argc, argv);
   osp::log::set_level("warn");
   osp::set_threads(0);

@@ -8,7 +8,7 @@
 #include "commands.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
-#include "osp/core/preinit_openmp.h"
+#include "osp/core/passive_openmp.h"
 #include "osp/core/runtime.h"
 
 namespace osp::cli {
@@ -32,6 +32,7 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 }  // namespace osp::cli
 
 int main(int argc, char** argv) {
+  osp::detail::prefer_passive_openmp_waits(argv);
   using namespace osp::cli;
   CLI::App app{"OSP-Next: sparse text-to-video diffusion (Wan 2.1 DiT, Skiparse-2D, HiF8)", "osp"};
   app.require_subcommand(1);
