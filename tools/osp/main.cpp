@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   register_init_bundle(app, global);
   register_data(app, global);
   register_train(app, global);
+  register_eval(app, global);
 
   try {
     app.parse(argc, argv);
