@@ -1,0 +1,351 @@
+// The Shapes evaluator (src/osp/train/shapes_measure.h, shapes_prompts.h, contact_sheet.h,
+// io/png_image.h): the measurement recovers every attribute of rendered clips (canonical and
+// jittered layouts, clean and noisy + blurred), finds no object in a blank clip, its centroid and
+// line fit agree with explicit float64 loops; prompt files and the committed held-out file; the
+// contact sheet and its PNG.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "expect_error.h"
+#include "file_bytes.h"
+#include "scratch_dir.h"
+#include "osp/io/png_image.h"
+#include "osp/io/video_reader.h"
+#include "osp/train/contact_sheet.h"
+#include "osp/train/shapes_dataset.h"
+#include "osp/train/shapes_eval.h"
+#include "osp/train/shapes_measure.h"
+#include "osp/train/shapes_prompts.h"
+#include "osp/train/shapes_render.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace osp::train;
+using osp::test::expect_error;
+using osp::test::ScratchDir;
+
+// Every (shape, colour, background, motion) of the grammar, in enum order.
+std::vector<ShapeAttributes> every_combination() {
+  std::vector<ShapeAttributes> all;
+  for (const std::string& caption : all_captions()) all.push_back(*parse_caption(caption));
+  return all;
+}
+
+std::string describe(const ShapeAttributes& a, const ClipMeasurement& m) {
+  return caption_for(a) + " -> " + measured_color_name(m.object) + " on " + color_name(m.background) + ", " +
+         measured_motion_name(m.motion) + " (mask " + std::to_string(m.mask_fraction) + ", dx " +
+         std::to_string(m.fit.dx) + ", dy " + std::to_string(m.fit.dy) + ", area x" + std::to_string(m.fit.area_ratio) +
+         ")";
+}
+
+// Counts the clips whose three attributes are all measured right; prints the first few misses.
+template <typename MakeClip>
+int64_t count_recovered(const std::vector<ShapeAttributes>& cases, MakeClip&& make_clip) {
+  int64_t right = 0, printed = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const ClipMeasurement m = measure_clip(make_clip(i, cases[i]));
+    if (check_attributes(cases[i], m).all()) {
+      ++right;
+    } else if (printed++ < 5) {
+      ADD_FAILURE() << describe(cases[i], m);
+    }
+  }
+  return right;
+}
+
+// A 3 × 3 box blur of every frame (edges replicated) — a soft, slightly smeared sample.
+at::Tensor box_blur(const at::Tensor& clip) {
+  const int64_t h = clip.size(2), w = clip.size(3);
+  const at::Tensor padded = at::replication_pad2d(clip, {1, 1, 1, 1});
+  at::Tensor sum = at::zeros_like(clip);
+  for (int64_t dy = 0; dy < 3; ++dy) {
+    for (int64_t dx = 0; dx < 3; ++dx) sum += padded.narrow(2, dy, h).narrow(3, dx, w);
+  }
+  return sum / 9.0;
+}
+
+TEST(ShapesMeasure, RecoversEveryAttributeOfEveryCanonicalRender) {
+  const std::vector<ShapeAttributes> all = every_combination();
+  ASSERT_EQ(all.size(), 1344u);
+  const int64_t right = count_recovered(all, [](size_t, const ShapeAttributes& a) { return render_clip(a, 64, 9); });
+  EXPECT_EQ(right, 1344);
+}
+
+TEST(ShapesMeasure, RecoversEveryAttributeOfJitteredDatasetClips) {
+  // The dataset's own clips (sample_layout), at the dataset's size and frame count.
+  std::vector<ShapeAttributes> cases;
+  std::vector<ClipLayout> layouts;
+  for (int64_t i = 0; i < 672; ++i) {
+    const ShapesClip clip = sample_clip(77, i, Split::kAll);
+    cases.push_back(clip.attributes);
+    layouts.push_back(clip.layout);
+  }
+  const int64_t right =
+      count_recovered(cases, [&](size_t i, const ShapeAttributes& a) { return render_clip(a, 64, 17, layouts[i]); });
+  EXPECT_EQ(right, 672);
+}
+
+TEST(ShapesMeasure, NoisyBlurredRendersStillMeasureAtLeast99Percent) {
+  // Every (colour, background, motion) triple once, the shape cycling; jittered layout, 3 × 3 box
+  // blur, then Gaussian noise σ = 0.1 (in [−1, 1] units: 12.75 of 255).
+  std::vector<ShapeAttributes> cases;
+  for (const ShapeAttributes& a : every_combination()) {
+    if (a.shape == static_cast<Shape>((static_cast<int>(a.color) + static_cast<int>(a.motion)) % kShapeCount)) cases.push_back(a);
+  }
+  ASSERT_EQ(cases.size(), 336u);
+  at::manual_seed(5);
+  const int64_t right = count_recovered(cases, [](size_t i, const ShapeAttributes& a) {
+    ShapesRandom rng = ShapesRandom::for_clip(91, i);
+    const at::Tensor clip = box_blur(render_clip(a, 64, 17, sample_layout(rng, a.motion)));
+    return clip + 0.1 * at::randn(clip.sizes());
+  });
+  EXPECT_GE(right, 333) << "of 336";  // ≥ 99 %
+}
+
+TEST(ShapesMeasure, Uint8FramesMeasureLikeFloatFrames) {
+  const ShapeAttributes a{Shape::kDiamond, Color::kCyan, Color::kMagenta, Motion::kShrinking};
+  const at::Tensor f = render_clip(a, 32, 9);
+  const at::Tensor u8 = ((f + 1) * 127.5).round().to(at::kByte);
+  const ClipMeasurement mf = measure_clip(f), mu = measure_clip(u8);
+  EXPECT_TRUE(check_attributes(a, mu).all()) << describe(a, mu);
+  EXPECT_EQ(mf.object, mu.object);
+  EXPECT_EQ(mf.motion, mu.motion);
+  EXPECT_NEAR(mf.fit.area_ratio, mu.fit.area_ratio, 0.02);
+}
+
+TEST(ShapesMeasure, BlankClipHasNoObjectAndNoMotion) {
+  for (Color c : {Color::kBlack, Color::kYellow}) {
+    const osp::train::Rgb p = color_rgb(c);
+    const at::Tensor rgb = at::tensor({double(p.r), double(p.g), double(p.b)}, at::kFloat).view({3, 1, 1, 1});
+    at::Tensor clip = (rgb / 127.5 - 1).expand({3, 9, 32, 32}).contiguous();
+    ClipMeasurement m = measure_clip(clip);
+    EXPECT_EQ(m.background, c);
+    EXPECT_FALSE(m.object.has_value());
+    EXPECT_FALSE(m.motion.has_value());
+    EXPECT_EQ(m.mask_fraction, 0.0);
+    EXPECT_FALSE(check_attributes({Shape::kCircle, Color::kRed, c, Motion::kLeft}, m).color);
+    // Light noise does not make an object either.
+    at::manual_seed(3);
+    m = measure_clip(clip + 0.1 * at::randn(clip.sizes()));
+    EXPECT_FALSE(m.object.has_value()) << m.mask_fraction;
+  }
+}
+
+TEST(ShapesMeasure, StaticObjectHasUnknownMotion) {
+  ClipLayout layout = canonical_layout(Motion::kRight);
+  layout.travel = 0;
+  const ShapeAttributes a{Shape::kSquare, Color::kWhite, Color::kBlue, Motion::kRight};
+  const ClipMeasurement m = measure_clip(render_clip(a, 32, 9, layout));
+  EXPECT_EQ(m.object, Color::kWhite);
+  EXPECT_FALSE(m.motion.has_value()) << m.fit.translation_score << " " << m.fit.scale_score;
+}
+
+// Centroid and area per frame with explicit float64 loops over the pixels.
+ObjectTrack reference_track(const at::Tensor& mask) {
+  const at::Tensor m = mask.to(at::kByte).contiguous();
+  const int64_t t_count = m.size(0), h = m.size(1), w = m.size(2);
+  const uint8_t* p = m.data_ptr<uint8_t>();
+  ObjectTrack track;
+  for (int64_t t = 0; t < t_count; ++t) {
+    double n = 0, sx = 0, sy = 0;
+    for (int64_t y = 0; y < h; ++y) {
+      for (int64_t x = 0; x < w; ++x) {
+        if (!p[(t * h + y) * w + x]) continue;
+        n += 1, sx += x + 0.5, sy += y + 0.5;
+      }
+    }
+    track.area.push_back(n);
+    track.x.push_back(n > 0 ? sx / n : NAN);
+    track.y.push_back(n > 0 ? sy / n : NAN);
+  }
+  return track;
+}
+
+TEST(ShapesMeasure, CentroidTrackMatchesExplicitLoops) {
+  at::manual_seed(11);
+  const ShapeAttributes a{Shape::kTriangle, Color::kGreen, Color::kRed, Motion::kUp};
+  const at::Tensor rgb = frames_to_rgb255(render_clip(a, 48, 9));
+  const at::Tensor masks[] = {object_mask(rgb, border_median(rgb, 1), 104), at::rand({5, 17, 23}) > 0.7,
+                              at::zeros({3, 8, 8}, at::kBool)};
+  for (const at::Tensor& mask : masks) {
+    const ObjectTrack fast = object_track(mask), ref = reference_track(mask);
+    ASSERT_EQ(fast.area.size(), ref.area.size());
+    for (size_t t = 0; t < ref.area.size(); ++t) {
+      EXPECT_EQ(fast.area[t], ref.area[t]);
+      if (ref.area[t] == 0) {
+        EXPECT_TRUE(std::isnan(fast.x[t]) && std::isnan(fast.y[t]));
+      } else {
+        EXPECT_NEAR(fast.x[t], ref.x[t], 1e-12 * ref.x[t]);
+        EXPECT_NEAR(fast.y[t], ref.y[t], 1e-12 * ref.y[t]);
+      }
+    }
+  }
+}
+
+TEST(ShapesMeasure, LineFitMatchesLeastSquaresOfLinearAlgebra) {
+  // Random tracks against the normal equations solved by LibTorch in float64; a frame below the
+  // pixel minimum is left out of both.
+  at::manual_seed(2);
+  for (int trial = 0; trial < 5; ++trial) {
+    const int64_t n = 9;
+    ObjectTrack track;
+    std::vector<int64_t> used;
+    for (int64_t t = 0; t < n; ++t) {
+      track.x.push_back(at::rand({1}).item<double>() * 40);
+      track.y.push_back(at::rand({1}).item<double>() * 40);
+      track.area.push_back(t == 3 ? 2.0 : 20 + at::rand({1}).item<double>() * 200);
+      if (t != 3) used.push_back(t);
+    }
+    const MotionFit fit = fit_motion(track, 3);
+    ASSERT_EQ(fit.frames_used, n - 1);
+    const int64_t k = static_cast<int64_t>(used.size());
+    at::Tensor design = at::ones({k, 2}, at::kDouble), values = at::zeros({k, 3}, at::kDouble);
+    double mean_area = 0;
+    for (int64_t i = 0; i < k; ++i) {
+      const auto t = static_cast<size_t>(used[static_cast<size_t>(i)]);
+      design[i][1] = static_cast<double>(t);
+      values[i][0] = track.x[t];
+      values[i][1] = track.y[t];
+      values[i][2] = std::log(track.area[t]);
+      mean_area += track.area[t] / static_cast<double>(k);
+    }
+    // (AᵀA)⁻¹ Aᵀ v: row 1 holds the slopes.
+    const at::Tensor coef = at::matmul(at::inverse(at::matmul(design.t(), design)), at::matmul(design.t(), values));
+    const double span = n - 1;
+    EXPECT_NEAR(fit.dx, coef[1][0].item<double>() * span, 1e-9);
+    EXPECT_NEAR(fit.dy, coef[1][1].item<double>() * span, 1e-9);
+    EXPECT_NEAR(std::log(fit.area_ratio), coef[1][2].item<double>() * span, 1e-9);
+    EXPECT_NEAR(fit.translation_score, std::hypot(fit.dx, fit.dy) / std::sqrt(mean_area), 1e-9);
+  }
+}
+
+TEST(ShapesMeasure, BadFramesNameTheProblem) {
+  expect_error([] { measure_clip(at::zeros({4, 2, 8, 8})); }, {"frames", "[3, T, H, W]", "[4, 2, 8, 8]"});
+  expect_error([] { measure_clip(at::zeros({3, 2, 2, 8})); }, {"frames", "3 × 3"});
+  expect_error([] { measure_clip(at::zeros({3, 2, 8, 8}, at::kInt)); }, {"frames", "uint8"});
+}
+
+// ---- prompt files ----
+
+TEST(ShapesPrompts, ReadsCaptionsSkippingBlankAndCommentLines) {
+  ScratchDir dir;
+  const std::string path = dir / "p.txt";
+  std::ofstream(path) << "# held out\n\na red circle moving left on a black background\r\n"
+                         "  a blue square growing on a white background  \n";
+  const auto prompts = read_shapes_prompts(path);
+  ASSERT_EQ(prompts.size(), 2u);
+  EXPECT_EQ(prompts[0].line, 3);
+  EXPECT_EQ(prompts[0].caption, "a red circle moving left on a black background");
+  EXPECT_EQ(prompts[1].line, 4);
+  EXPECT_EQ(prompts[1].attributes, (ShapeAttributes{Shape::kSquare, Color::kBlue, Color::kWhite, Motion::kGrowing}));
+}
+
+TEST(ShapesPrompts, ALineThatIsNoCaptionNamesFileAndLine) {
+  ScratchDir dir;
+  const std::string path = dir / "p.txt";
+  std::ofstream(path) << "a red circle moving left on a black background\n# ok\na red circle on a red background\n";
+  expect_error([&] { read_shapes_prompts(path); }, {path + ":3: not a Shapes caption", "a red circle on a red background"});
+  std::ofstream(dir / "empty.txt") << "# nothing\n\n";
+  expect_error([&] { read_shapes_prompts(dir / "empty.txt"); }, {"empty.txt", "no caption"});
+  expect_error([&] { read_shapes_prompts(dir / "missing.txt"); }, {"missing.txt", "cannot open"});
+}
+
+TEST(ShapesPrompts, HeldoutPromptsAreEveryShapeOfEveryHeldoutTriple) {
+  const std::vector<ShapeAttributes> heldout = split_prompt_attributes(Split::kHeldout);
+  ASSERT_EQ(heldout.size(), 96u);
+  for (size_t i = 0; i < heldout.size(); ++i) {
+    const ShapeAttributes& triple = heldout_combinations()[i / 4];
+    EXPECT_EQ(heldout[i].shape, static_cast<Shape>(i % 4));
+    EXPECT_TRUE(heldout[i].color == triple.color && heldout[i].background == triple.background &&
+                heldout[i].motion == triple.motion);
+  }
+  const auto train = split_prompt_attributes(Split::kTrain), all = split_prompt_attributes(Split::kAll);
+  EXPECT_EQ(train.size(), 1248u);
+  EXPECT_EQ(all.size(), 1344u);
+  for (const ShapeAttributes& a : train) EXPECT_FALSE(is_heldout(a));
+
+  // The written file reads back as the same captions.
+  ScratchDir dir;
+  write_shapes_prompts(dir / "h.txt", Split::kHeldout);
+  const auto read = read_shapes_prompts(dir / "h.txt");
+  ASSERT_EQ(read.size(), 96u);
+  for (size_t i = 0; i < read.size(); ++i) EXPECT_EQ(read[i].attributes, heldout[i]);
+}
+
+TEST(ShapesPrompts, CommittedHeldoutFileIsTheGeneratedOne) {
+  // The quality gate's file in the repository (tests/fixtures/make_fixtures.py → the checkout root).
+  const fs::path root = fs::path(OSP_FIXTURE_SCRIPT).parent_path().parent_path().parent_path();
+  const fs::path file = root / "configs" / "eval" / "shapes-heldout.txt";
+  ASSERT_TRUE(fs::exists(file)) << file;
+  EXPECT_EQ(osp::test::read_bytes(file.string()), shapes_prompt_text(Split::kHeldout))
+      << "regenerate with: osp eval prompts --split heldout --out configs/eval/shapes-heldout.txt";
+}
+
+// ---- contact sheet and PNG ----
+
+TEST(ShapesContactSheet, CellsHoldFirstMiddleLastFramesInAGrid) {
+  EXPECT_EQ(sheet_frame_indices(17, 3), (std::vector<int64_t>{0, 8, 16}));
+  EXPECT_EQ(sheet_frame_indices(5, 5), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(sheet_frame_indices(2, 3), (std::vector<int64_t>{0, 1}));
+  EXPECT_EQ(sheet_frame_indices(9, 1), (std::vector<int64_t>{4}));
+  at::manual_seed(4);
+  std::vector<at::Tensor> clips;
+  for (int i = 0; i < 5; ++i) clips.push_back(at::rand({3, 9, 8, 10}) * 2 - 1);
+  ContactSheetLayout layout;
+  layout.columns = 2;
+  const at::Tensor sheet = contact_sheet(clips, {true, false, true, true, false}, layout);
+  // 2 columns of (3 × 10 + 2 gaps + 2 × 2 border) + 3 × 4 gaps; 3 rows of (8 + 4) + 4 × 4.
+  ASSERT_EQ(sheet.sizes(), (std::vector<int64_t>{3, 3 * 12 + 16, 2 * 36 + 12}));
+  for (int i = 0; i < 5; ++i) {
+    const int64_t top = 4 + (i / 2) * 16, left = 4 + (i % 2) * 40;
+    for (int k = 0; k < 3; ++k) {
+      const at::Tensor cell = sheet.narrow(1, top + 2, 8).narrow(2, left + 2 + k * 11, 10);
+      EXPECT_TRUE(cell.equal(clips[static_cast<size_t>(i)].select(1, k * 4))) << i << " " << k;
+    }
+    // The border: green for passed, red for failed.
+    const double green = sheet[1][top][left].item<double>(), red = sheet[0][top][left].item<double>();
+    EXPECT_EQ(green > red, i != 1 && i != 4) << i;
+  }
+  expect_error([&] { contact_sheet({clips[0], at::zeros({3, 9, 8, 12})}); }, {"one size"});
+  expect_error([&] { contact_sheet(clips, {true}); }, {"1 marks for 5 clips"});
+}
+
+TEST(ShapesContactSheet, PngReadsBackExactly) {
+  ScratchDir dir;
+  at::manual_seed(6);
+  const at::Tensor image = (at::randint(0, 256, {3, 13, 21}).to(at::kFloat) / 127.5 - 1);
+  const std::string path = dir / "sheet.png";
+  osp::io::write_png(path, image);
+  const auto bytes = osp::test::read_bytes(path);
+  EXPECT_EQ(bytes.substr(1, 3), "PNG");
+  const osp::io::Video back = osp::io::read_video(path);
+  ASSERT_EQ(back.frames.sizes(), (std::vector<int64_t>{3, 1, 13, 21}));
+  EXPECT_LT((back.frames.select(1, 0) - image).abs().max().item<double>(), 1e-5);
+  expect_error([&] { osp::io::write_png(dir / "bad.png", at::zeros({2, 4, 4})); }, {"bad.png", "[3, H, W]"});
+}
+
+// ---- scoring ----
+
+TEST(ShapesEvalScore, SummaryCountsEachAttributeAndFailuresCountAsWrong) {
+  std::vector<ShapesEvalSample> samples(3);
+  samples[0].correct = {true, true, true};
+  samples[1].correct = {true, false, true};
+  samples[2].error = "generation failed";
+  const ShapesEvalSummary s = summarize(samples);
+  EXPECT_EQ(s.color.correct, 2);
+  EXPECT_EQ(s.background.correct, 1);
+  EXPECT_EQ(s.motion.correct, 2);
+  EXPECT_EQ(s.all.correct, 1);
+  EXPECT_EQ(s.all.total, 3);
+  EXPECT_NEAR(s.color.percent(), 200.0 / 3, 1e-9);
+  const auto j = sample_json(samples[2]);
+  EXPECT_EQ(j["error"], "generation failed");
+  EXPECT_FALSE(j["correct"]["color"].get<bool>());
+}
+
+}  // namespace
