@@ -229,7 +229,7 @@ TEST(TrainLoop, ResumeContinuesExactly) {
   std::string other = micro_config((dir.path() / "d").string(), "", run);
   other.replace(other.find("num_layers: 2"), 13, "num_layers: 1");
   Trainer mismatch = make_trainer(other);
-  osp::test::expect_error([&] { mismatch.resume((dir.path() / "a").string()); }, {"DiT config differs"});
+  osp::test::expect_error([&] { mismatch.resume((dir.path() / "a").string()); }, {"model config differs"});
 }
 
 TEST(TrainLoop, BfloatRunTrainsFloatMasterWeights) {

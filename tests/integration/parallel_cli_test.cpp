@@ -3,8 +3,6 @@
 // loopback: outputs equal the single-process run, rank 0 alone writes, --comm-stats reports, and a
 // rank that fails makes every rank exit non-zero within the timeout.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,6 +15,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "../reference_dit.h"
+#include "launch_ranks.h"
 #include "osp/io/safetensors_writer.h"
 #include "osp/io/tensor_source.h"
 
@@ -24,31 +23,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A port nobody listens on right now (bound to 0, read back, released).
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t length = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-struct RankResult {
-  int exit_code = -1;
-  std::string output;
-};
+using osp::test::RankResult;
+using osp::test::read_text;
 
 class ParallelCli : public ::testing::Test {
  protected:
@@ -98,25 +74,8 @@ class ParallelCli : public ::testing::Test {
   // args(rank) gives each rank's arguments; OSP_DIST_TIMEOUT = timeout_s.
   std::vector<RankResult> launch(int ranks, const std::function<std::string(int)>& args, int timeout_s = 60,
                                  int started = -1) {
-    const int port = free_port();
-    std::string script;
-    for (int r = 0; r < (started < 0 ? ranks : started); ++r) {
-      script += "(RANK=" + std::to_string(r) + " WORLD_SIZE=" + std::to_string(ranks) + " LOCAL_RANK=" +
-                std::to_string(r) + " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) +
-                " OSP_DIST_TIMEOUT=" + std::to_string(timeout_s) + " " + OSP_BINARY + " --log-level warn " + args(r) +
-                " > " + path("log" + std::to_string(r)) + " 2>&1; echo $? > " + path("rc" + std::to_string(r)) +
-                ") & ";
-    }
-    script += "wait";
-    EXPECT_EQ(std::system(script.c_str()), 0);
-    std::vector<RankResult> results;
-    for (int r = 0; r < (started < 0 ? ranks : started); ++r) {
-      RankResult result;
-      const std::string rc = read_text(dir_ / ("rc" + std::to_string(r)));
-      result.exit_code = rc.empty() ? -1 : std::stoi(rc);
-      result.output = read_text(dir_ / ("log" + std::to_string(r)));
-      results.push_back(result);
-    }
+    std::vector<RankResult> results = osp::test::launch_ranks(dir_, ranks, args, timeout_s, started);
+    EXPECT_EQ(results.size(), static_cast<size_t>(started < 0 ? ranks : started)) << "the launch script failed";
     return results;
   }
 

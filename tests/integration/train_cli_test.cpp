@@ -1,11 +1,15 @@
 // osp train on the command line: a bad config fails before training (exit 1, the field named), a
-// short synthetic run writes checkpoints and logs, and --resume continues it.
+// short synthetic run writes checkpoints and logs, --resume continues it, and two processes started
+// as torchrun starts them train like one process with the double batch.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "launch_ranks.h"
 #include "run_osp.h"
+#include "../test_util.h"
+#include "osp/io/tensor_source.h"
 #include "../scratch_dir.h"
 
 namespace {
@@ -14,14 +18,16 @@ namespace fs = std::filesystem;
 
 std::string write_config(const osp::test::ScratchDir& dir, const std::string& name, const std::string& run) {
   const std::string path = dir / name;
+  const bool output_given = run.find("output_dir") != std::string::npos;
   std::ofstream(path) << "model:\n"
                          "  fields: {dim: 32, ffn_dim: 48, num_heads: 2, num_layers: 2, freq_dim: 32, text_dim: 24,\n"
                          "           text_len: 8, in_dim: 4, out_dim: 4}\n"
                          "data:\n"
                          "  synthetic: {samples: 4, frames: 1, height: 4, width: 4, text_tokens: 3}\n"
                          "optimizer: {lr: 1.0e-3, warmup_steps: 1}\n"
-                         "batch_size: 2\nprecision: fp32\ncheckpoint_every: 2\noutput_dir: out\n"
-                      << run;
+                         "precision: fp32\ncheckpoint_every: 2\n"
+                      << (run.find("batch_size") == std::string::npos ? "batch_size: 2\n" : "")
+                      << (output_given ? "" : "output_dir: out\n") << run;
   return path;
 }
 
@@ -47,6 +53,24 @@ TEST(TrainCli, RunsAndResumes) {
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_NE(second.output.find("resumed at step 2"), std::string::npos) << second.output;
   EXPECT_TRUE(fs::exists(dir.path() / "out" / "checkpoints" / "step-00000004" / "ema.safetensors"));
+}
+
+TEST(TrainCli, TwoLaunchedProcessesEqualOneWithTheDoubleBatch) {
+  const osp::test::ScratchDir dir;
+  const std::string one = write_config(dir, "one.yaml", "steps: 2\nbatch_size: 2\nseed: 4\noutput_dir: one\n");
+  const osp::test::RunResult single = osp::test::run_osp("train --config " + one);
+  ASSERT_EQ(single.exit_code, 0) << single.output;
+  const std::string two = write_config(dir, "two.yaml", "steps: 2\nbatch_size: 1\nseed: 4\noutput_dir: two\n");
+  const auto ranks = osp::test::launch_ranks(dir.path(), 2, [&](int) { return "train --config " + two; });
+  ASSERT_EQ(ranks.size(), 2u);
+  for (size_t r = 0; r < ranks.size(); ++r) ASSERT_EQ(ranks[r].exit_code, 0) << "rank " << r << ": " << ranks[r].output;
+  const auto expected = osp::io::open_tensor_source(dir / "one/checkpoints/step-00000002/model.safetensors");
+  const auto actual = osp::io::open_tensor_source(dir / "two/checkpoints/step-00000002/model.safetensors");
+  ASSERT_EQ(expected->names(), actual->names());
+  for (const std::string& name : expected->names()) {
+    const at::Tensor a = actual->load(name), e = expected->load(name);
+    EXPECT_LT((a - e).abs().max().item<double>(), 1e-5 * (1 + e.abs().max().item<double>())) << name;
+  }
 }
 
 }  // namespace

@@ -1,12 +1,17 @@
-// osp init-bundle: writes a tiny random-weights text-to-video model bundle (pipeline/tiny_bundle.h)
-// that `osp generate --model DIR` runs without any download: smoke tests and the README's first
-// command until a trained tiny model ships.
+// osp init-bundle: writes a tiny text-to-video model bundle (pipeline/tiny_bundle.h) that
+// `osp generate --model DIR` runs without any download: random weights for smoke tests, or, with
+// --captions shapes and trained --dit / --vae checkpoints of `osp train`, the shipped
+// osp-next-tiny (train/shapes_bundle.h).
 #include <memory>
 
 #include "commands.h"
 #include "osp/core/log.h"
 #include "osp/core/timer.h"
+#include <filesystem>
+
+#include "osp/core/error.h"
 #include "osp/pipeline/tiny_bundle.h"
+#include "osp/train/shapes_bundle.h"
 
 namespace osp::cli {
 
@@ -16,20 +21,40 @@ struct InitBundleOptions {
   std::string out;
   uint64_t seed = 0;
   bool force = false;
+  std::string captions = "tiny";
+  std::string dit, vae;             // checkpoint folders of `osp train`
+  std::string dit_weights = "ema";  // ema | model
 };
+
+// A checkpoint folder of `osp train` (train_checkpoint.h) as a trained component.
+pipeline::TrainedComponent checkpoint_component(const std::string& folder, const std::string& weights,
+                                                const std::string& flag) {
+  namespace fs = std::filesystem;
+  const fs::path dir(folder);
+  const fs::path file = dir / (weights + ".safetensors"), config = dir / "config.json";
+  if (!fs::is_regular_file(file) || !fs::is_regular_file(config)) {
+    fail_about(flag, "{} is not a checkpoint folder of `osp train` (no {} or config.json)", folder, file.filename().string());
+  }
+  return {file.string(), config.string()};
+}
 
 void run_init_bundle(const InitBundleOptions& o) {
   StageTimer timer("init-bundle");
-  const auto files = pipeline::write_tiny_bundle(o.out, {o.seed, o.force});
+  pipeline::RandomBundleSpec spec = o.captions == "shapes" ? train::shapes_bundle_spec() : pipeline::tiny_bundle_spec();
+  if (!o.dit.empty()) spec.trained_dit = checkpoint_component(o.dit, o.dit_weights, "--dit");
+  if (!o.vae.empty()) spec.trained_vae = checkpoint_component(o.vae, "model", "--vae");
+  const auto files = pipeline::write_random_bundle(o.out, spec, {o.seed, o.force});
   int64_t total = 0;
   for (const auto& file : files) {
     log::info("  {:<48} {:>9.1f} KiB", file.path, file.bytes / 1024.0);
     total += file.bytes;
   }
   timer.done();
-  log::info("wrote a tiny random-weights bundle to {} ({} files, {:.2f} MiB, seed {}); its videos are noise-like "
-            "patterns. Try: osp generate --model {} -p \"a red circle moving left\" -o out.mp4",
-            o.out, files.size(), total / (1024.0 * 1024.0), o.seed, o.out);
+  const bool trained = spec.trained_dit && spec.trained_vae;
+  log::info("wrote a tiny {} bundle to {} ({} files, {:.2f} MiB, seed {}){}. Try: osp generate --model {} -p \"a red "
+            "circle moving left on a black background\" -o out.mp4",
+            trained ? "trained" : "random-weights", o.out, files.size(), total / (1024.0 * 1024.0), o.seed,
+            trained ? "" : "; its random parts make noise-like patterns", o.out);
 }
 
 }  // namespace
@@ -41,6 +66,15 @@ void register_init_bundle(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--out", options->out, "bundle directory to create (must be empty or missing)")->required();
   cmd->add_option("--seed", options->seed, "seed of the random weights (same seed, same bytes)")->capture_default_str();
   cmd->add_flag("--force", options->force, "write into a non-empty directory, replacing the bundle's files");
+  cmd->add_option("--captions", options->captions,
+                  "tokenizer and text length: tiny (built-in caption corpus) or shapes (the Shapes grammar, text_len 32)")
+      ->check(CLI::IsMember({"tiny", "shapes"}))
+      ->capture_default_str();
+  cmd->add_option("--dit", options->dit, "use this `osp train` checkpoint folder's DiT instead of random weights");
+  cmd->add_option("--dit-weights", options->dit_weights, "which weights of the DiT checkpoint: ema or model")
+      ->check(CLI::IsMember({"ema", "model"}))
+      ->capture_default_str();
+  cmd->add_option("--vae", options->vae, "use this `osp train` checkpoint folder's VAE instead of random weights");
   cmd->callback([options, &global] {
     apply_global_options(global);
     run_init_bundle(*options);

@@ -1,5 +1,5 @@
 // osp train --config FILE.yaml [--resume DIR]: flow-matching SFT of a DiT (train/trainer.h) on a
-// cached manifest of `osp data cache` (or synthetic latents), on one process or data-parallel under
+// cached manifest of `osp data cache` (or synthetic latents), or a VAE on video clips, on one process or data-parallel under
 // a launcher (torchrun / mpirun / Slurm environment). The whole config is checked before anything
 // is built: an unknown field or an impossible value ends with "error: FILE: field: …" and exit 1.
 #include "commands.h"
@@ -29,7 +29,7 @@ void run_train(const TrainCliOptions& o, const GlobalOptions& global) {
   if (env.distributed()) world = parallel::World::bootstrap(env, parallel::default_timeout());
 
   StageTimer timer("train");
-  train::Trainer trainer(config, train::open_samples(config), world ? world->global() : parallel::Communicator());
+  train::Trainer trainer(config, train::make_objective(config), world ? world->global() : parallel::Communicator());
   if (!o.resume.empty()) trainer.resume(o.resume);
   const std::vector<train::StepStats> stats = trainer.run();
   timer.done();
@@ -43,7 +43,7 @@ void run_train(const TrainCliOptions& o, const GlobalOptions& global) {
 
 void register_train(CLI::App& app, const GlobalOptions& global) {
   auto options = std::make_shared<TrainCliOptions>();
-  CLI::App* cmd = app.add_subcommand("train", "Train a DiT (flow matching, spec/sampling.md §8.3) from a YAML config");
+  CLI::App* cmd = app.add_subcommand("train", "Train a DiT (flow matching, spec/sampling.md §8.3) or a VAE (L1 + KL) from a YAML config");
   cmd->add_option("--config", options->config, "training config (YAML, docs/training.md)")->required();
   cmd->add_option("--resume", options->resume,
                   "continue from a checkpoint folder, or the newest checkpoint of an output folder");

@@ -11,6 +11,7 @@
 #include "osp/bench/table.h"
 #include "osp/core/error.h"
 #include "osp/core/runtime.h"
+#include "osp/train/dit_objective.h"
 #include "osp/train/trainer.h"
 
 namespace osp::bench {
@@ -82,7 +83,9 @@ void run_train_bench(const TrainBenchOptions& o) {
     for (const std::string& precision : o.precisions) {
       const train::TrainConfig config = bench_config(name, precision, o);
       reset_peak_rss();
-      train::Trainer trainer(config, train::open_samples(config));
+      auto objective = std::make_unique<train::DiTObjective>(config, train::open_samples(config));
+      dit::WanDiT& model = objective->model();
+      train::Trainer trainer(config, std::move(objective));
       trainer.step();  // warm-up
       const auto start = std::chrono::steady_clock::now();
       for (int s = 0; s < o.steps; ++s) trainer.step();
@@ -96,7 +99,7 @@ void run_train_bench(const TrainBenchOptions& o) {
       const at::Tensor context = at::randn({1, d.text_tokens, d.text_dim});
       const double forward_s = time_mean_seconds(o.steps, [&] {
         c10::InferenceMode guard;
-        trainer.model().forward(x, t, context);
+        model.forward(x, t, context);
       });
       const auto& m = config.model;
       const int64_t tokens = d.frames * (d.height / m.patch_size[1]) * (d.width / m.patch_size[2]);

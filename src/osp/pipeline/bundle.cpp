@@ -94,8 +94,9 @@ BundleDefaults parse_defaults(const json& value, const std::string& source) {
     else if (k == "shift") d.shift = number_field(v, source, key);
     else if (k == "guidance") d.guidance = number_field(v, source, key);
     else if (k == "sampler") d.sampler = string_field(v, source, key);
+    else if (k == "negative_prompt") d.negative_prompt = string_field(v, source, key);
     else if (k.rfind('_', 0) != 0) {
-      fail_about(source, "unknown field '{}' (expected width, height, frames, steps, shift, guidance, sampler, fps)",
+      fail_about(source, "unknown field '{}' (expected width, height, frames, steps, shift, guidance, sampler, fps, negative_prompt)",
                  key);
     }
   }
@@ -248,6 +249,7 @@ GenerationParams overlay(GenerationParams base, const BundleDefaults& d) {
   p.shift = d.shift.value_or(p.shift);
   p.guidance = d.guidance.value_or(p.guidance);
   p.sampler = d.sampler.value_or(p.sampler);
+  if (d.negative_prompt) p.negative_prompt = d.negative_prompt;
   return p;
 }
 

@@ -38,6 +38,7 @@ struct BundleDefaults {
   std::optional<int64_t> width, height, frames, steps, fps;
   std::optional<double> shift, guidance;
   std::optional<std::string> sampler;
+  std::optional<std::string> negative_prompt;  // "" allowed: the empty caption
 };
 
 struct ModelBundle {

@@ -2,6 +2,7 @@
 // The user-facing parameters of one text-to-video generation and their validation, done before any
 // model is loaded so that bad flags fail at once with a message naming the flag.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -16,6 +17,9 @@ struct GenerationParams {
   double guidance = 5.0;  // --cfg
   std::string sampler = "unipc";
   int64_t fps = 16;       // of the written video (§8.1)
+  // The negative prompt of jobs that give none; unset: spec/sampling.md §7's default. A bundle
+  // trained with empty-caption dropout sets "" (its unconditional input is the empty caption).
+  std::optional<std::string> negative_prompt;
 };
 
 // The OSP-Next inference defaults (spec/sampling.md §8.2): Euler on the float grid, shift 7.

@@ -45,24 +45,13 @@ ComponentConfigs read_configs(const ModelBundle& bundle) {
   return c;
 }
 
-// The components must be parts of one model.
-void check_compatible(const ComponentConfigs& c) {
-  if (c.dit.in_dim != c.vae.z_dim || c.dit.out_dim != c.vae.z_dim) {
-    fail("the DiT reads {} and writes {} latent channels (in_dim, out_dim) but the VAE has z_dim {}: "
-         "--dit and --vae are not parts of one model", c.dit.in_dim, c.dit.out_dim, c.vae.z_dim);
-  }
-  if (c.dit.text_dim != c.t5.d_model) {
-    fail("the DiT expects text embeddings of width {} (text_dim) but the text encoder makes {} (d_model): "
-         "--dit and --text-encoder are not parts of one model", c.dit.text_dim, c.t5.d_model);
-  }
-  if (c.t5.text_len > c.dit.text_len) {
-    fail("the text encoder yields {} tokens per prompt but the DiT takes at most {} (text_len)", c.t5.text_len,
-         c.dit.text_len);
-  }
-}
+void check_compatible(const ComponentConfigs& c) { check_components_fit(c.dit, c.t5, c.vae); }
 
-std::string negative_of(const GenerationJob& job) {
-  return diffusion::negative_prompt_or_default(job.negative_prompt.value_or(""));
+// The job's negative prompt (-n), else the model's default (bundle defaults), else §7's default.
+std::string negative_of(const GenerationJob& job, const GenerationParams& params) {
+  if (job.negative_prompt && !job.negative_prompt->empty()) return *job.negative_prompt;
+  if (params.negative_prompt) return *params.negative_prompt;
+  return diffusion::negative_prompt_or_default("");
 }
 
 // The latent dtype between steps: OSP-Next keeps bf16 in its bf16 runs (spec/sampling.md §8.2),
@@ -75,7 +64,7 @@ Metadata metadata_of(const GenerationJob& job, const GenerationParams& p, const 
                      const ModelBundle& bundle) {
   return {{"title", job.prompt},
           {"prompt", job.prompt},
-          {"negative_prompt", negative_of(job)},
+          {"negative_prompt", negative_of(job, p)},
           {"seed", job.noise ? "noise file " + *job.noise : std::to_string(job.seed)},
           {"size", fmt::format("{}x{}", p.width, p.height)},
           {"frames", std::to_string(p.frames)},
@@ -152,6 +141,21 @@ GenerationParams defaults_for(const ModelBundle& bundle) {
   return generation_defaults(bundle, config.is_sparse() ? osp_next_defaults() : GenerationParams{});
 }
 
+void check_components_fit(const dit::DiTConfig& dit, const t5::T5Config& t5, const vae::VaeConfig& vae) {
+  if (dit.in_dim != vae.z_dim || dit.out_dim != vae.z_dim) {
+    fail("the DiT reads {} and writes {} latent channels (in_dim, out_dim) but the VAE has z_dim {}: "
+         "--dit and --vae are not parts of one model", dit.in_dim, dit.out_dim, vae.z_dim);
+  }
+  if (dit.text_dim != t5.d_model) {
+    fail("the DiT expects text embeddings of width {} (text_dim) but the text encoder makes {} (d_model): "
+         "--dit and --text-encoder are not parts of one model", dit.text_dim, t5.d_model);
+  }
+  if (t5.text_len > dit.text_len) {
+    fail("the text encoder yields {} tokens per prompt but the DiT takes at most {} (text_len)", t5.text_len,
+         dit.text_len);
+  }
+}
+
 void check_generation(const ModelBundle& bundle, const GenerationParams& params,
                       const std::vector<GenerationJob>& jobs) {
   validate(params);
@@ -181,7 +185,7 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
     const GenerationJob& job = jobs[i];
     if (!report.jobs[i].ok()) continue;
     texts.push_back(job.prompt);
-    if (params.guidance != 1.0) texts.push_back(negative_of(job));  // g = 1 never reads it (§6)
+    if (params.guidance != 1.0) texts.push_back(negative_of(job, params));  // g = 1 never reads it (§6)
   }
   const std::map<std::string, at::Tensor> contexts =
       encode_prompts(bundle, texts, {options.precision, options.device, options.embedding_cache});
@@ -210,7 +214,7 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
     const GenerationJob& job = jobs[i];
     const at::Tensor noise = job.noise ? diffusion::load_noise(*job.noise, shape) : diffusion::initial_noise(shape, job.seed);
     std::vector<std::shared_ptr<dit::TextContext>> texts_used;
-    const at::Tensor negative = params.guidance != 1.0 ? contexts.at(negative_of(job)) : at::Tensor();
+    const at::Tensor negative = params.guidance != 1.0 ? contexts.at(negative_of(job, params)) : at::Tensor();
     const at::Tensor& context = contexts.at(job.prompt);
     const diffusion::VelocityFn velocity =
         distributed ? distributed_dit_velocity(*distributed, context, negative, params.guidance, options.reuse_text_kv,

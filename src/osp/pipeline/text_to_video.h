@@ -22,6 +22,9 @@
 #include "osp/core/precision.h"
 #include "osp/parallel/distributed_dit.h"
 #include "osp/pipeline/bundle.h"
+#include "osp/models/dit/config.h"
+#include "osp/models/t5/config.h"
+#include "osp/models/vae/config.h"
 #include "osp/pipeline/generation_params.h"
 
 namespace osp::pipeline {
@@ -77,6 +80,10 @@ struct GenerationReport {
 // The defaults for the bundle's model: OSP-Next (§8.2) for a Skiparse DiT config, Wan 2.1 (§8.1)
 // otherwise, overlaid with the bundle's own "defaults".
 GenerationParams defaults_for(const ModelBundle& bundle);
+
+// The components are parts of one model: DiT in/out_dim = VAE z_dim, DiT text_dim = encoder
+// d_model, encoder text_len ≤ DiT text_len. osp::Error naming the mismatch.
+void check_components_fit(const dit::DiTConfig& dit, const t5::T5Config& t5, const vae::VaeConfig& vae);
 
 // Checks what can be checked without loading a model (see above). Throws osp::Error.
 void check_generation(const ModelBundle& bundle, const GenerationParams& params, const std::vector<GenerationJob>& jobs);

@@ -10,6 +10,8 @@
 #include "osp/core/error.h"
 #include "osp/io/atomic_file.h"
 #include "osp/io/safetensors_writer.h"
+#include "osp/io/tensor_source.h"
+#include "osp/models/dit/loader.h"
 #include "osp/models/dit/model.h"
 #include "osp/models/dit/random_weights.h"
 #include "osp/models/t5/encoder.h"
@@ -17,7 +19,9 @@
 #include "osp/models/t5/tokenizer.h"
 #include "osp/models/t5/tokenizer_training.h"
 #include "osp/models/vae/model.h"
+#include "osp/models/vae/loader.h"
 #include "osp/models/vae/random_weights.h"
+#include "osp/pipeline/text_to_video.h"
 #include "osp/pipeline/tiny_corpus.h"
 
 namespace osp::pipeline {
@@ -83,8 +87,9 @@ NamedTensors parameters_of(const torch::nn::Module& module) {
 }
 
 // The tokenizer; returns its vocabulary size.
-int64_t write_tokenizer(BundleWriter& out) {
-  out.bytes("tokenizer/spiece.model", t5::train_t5_sentencepiece(tiny_caption_corpus(), kTinyVocabSize));
+int64_t write_tokenizer(BundleWriter& out, const RandomBundleSpec& spec) {
+  out.bytes("tokenizer/spiece.model", spec.tokenizer ? spec.tokenizer()
+                                                     : t5::train_t5_sentencepiece(tiny_caption_corpus(), kTinyVocabSize));
   return t5::Tokenizer((out.dir() / "tokenizer").string()).vocab_size();
 }
 
@@ -97,23 +102,35 @@ void write_text_encoder(BundleWriter& out, const t5::T5Config& config, uint64_t 
   out.json_file("text_encoder/config.json", config.to_json());
 }
 
-void write_dit(BundleWriter& out, const dit::DiTConfig& config, uint64_t seed) {
+void write_dit(BundleWriter& out, const dit::DiTConfig& config, uint64_t seed,
+               const std::optional<TrainedComponent>& trained) {
   dit::WanDiT model(config, Precision{});
-  dit::randomize_weights_unit_gain(model, seed);
+  if (trained) {
+    dit::load_weights(model, *io::open_tensor_source(trained->weights));
+  } else {
+    dit::randomize_weights_unit_gain(model, seed);
+  }
   out.weights("dit/diffusion_pytorch_model.safetensors", parameters_of(model), at::kBFloat16);
   out.json_file("dit/config.json", config.to_json());
 }
 
-void write_vae(BundleWriter& out, const vae::VaeConfig& config, uint64_t seed) {
+void write_vae(BundleWriter& out, const vae::VaeConfig& config, uint64_t seed,
+               const std::optional<TrainedComponent>& trained) {
   vae::WanVAE model(config);
-  vae::randomize_weights(model, seed);
+  if (trained) {
+    vae::load_weights(model, *io::open_tensor_source(trained->weights));
+  } else {
+    vae::randomize_weights(model, seed);
+  }
   out.weights("vae/diffusion_pytorch_model.safetensors", parameters_of(model), at::kBFloat16);
   out.json_file("vae/config.json", config.to_json());
 }
 
 json defaults_json(const BundleDefaults& d) {
-  return {{"width", *d.width},   {"height", *d.height},     {"frames", *d.frames},   {"steps", *d.steps},
-          {"shift", *d.shift},   {"guidance", *d.guidance}, {"sampler", *d.sampler}, {"fps", *d.fps}};
+  json j = {{"width", *d.width},   {"height", *d.height},     {"frames", *d.frames},   {"steps", *d.steps},
+            {"shift", *d.shift},   {"guidance", *d.guidance}, {"sampler", *d.sampler}, {"fps", *d.fps}};
+  if (d.negative_prompt) j["negative_prompt"] = *d.negative_prompt;
+  return j;
 }
 
 json bundle_config(const RandomBundleSpec& spec) {
@@ -205,11 +222,15 @@ std::vector<WrittenFile> write_random_bundle(const std::string& dir, const Rando
   c10::InferenceMode guard;
   prepare_directory(dir, options.overwrite);
   BundleWriter out(dir, options.seed);
-  const int64_t vocab_size = write_tokenizer(out);
+  const int64_t vocab_size = write_tokenizer(out, spec);
   const t5::T5Config text_encoder = spec.text_encoder(vocab_size);
   write_text_encoder(out, text_encoder, component_seed(options.seed, 0));
-  write_dit(out, spec.dit(text_encoder, spec.vae), component_seed(options.seed, 1));
-  write_vae(out, spec.vae, component_seed(options.seed, 2));
+  const dit::DiTConfig dit = spec.trained_dit ? dit::DiTConfig::from_file(spec.trained_dit->config)
+                                              : spec.dit(text_encoder, spec.vae);
+  const vae::VaeConfig vae = spec.trained_vae ? vae::VaeConfig::from_file(spec.trained_vae->config) : spec.vae;
+  check_components_fit(dit, text_encoder, vae);
+  write_dit(out, dit, component_seed(options.seed, 1), spec.trained_dit);
+  write_vae(out, vae, component_seed(options.seed, 2), spec.trained_vae);
   RandomBundleSpec described = spec;
   described.about += fmt::format(" (seed {})", options.seed);
   out.json_file("config.json", bundle_config(described));  // last: names only complete files

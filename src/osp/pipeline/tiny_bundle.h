@@ -44,12 +44,21 @@ constexpr int64_t kTinyVocabSize = 384;  // SentencePiece pieces
 // Any random-weights bundle in the layout above: what `osp bench generate` writes for its
 // 1.3B-width case. The text encoder's config follows the trained tokenizer's size and the DiT's
 // the encoder's and the VAE's (text_dim, in/out channels).
+// A trained component replacing the random one: weights (loaded into the model the config
+// describes, which checks every name and shape) and its config.json.
+struct TrainedComponent {
+  std::string weights, config;
+};
+
 struct RandomBundleSpec {
   std::function<t5::T5Config(int64_t vocab_size)> text_encoder;
   vae::VaeConfig vae;
   std::function<dit::DiTConfig(const t5::T5Config&, const vae::VaeConfig&)> dit;
   BundleDefaults defaults;
   std::string about;  // the config's "_about" line
+  // The bytes of tokenizer/spiece.model; unset: BPE on tiny_caption_corpus(), kTinyVocabSize.
+  std::function<std::string()> tokenizer;
+  std::optional<TrainedComponent> trained_dit, trained_vae;  // replace the random DiT / VAE
 };
 
 // The tiny bundle's spec (the functions above).

@@ -82,7 +82,7 @@ std::string save_checkpoint(const std::string& output_dir, const TrainCheckpoint
   io::write_safetensors((tmp_dir / "model.safetensors").string(), contiguous_cpu(c.model));
   io::write_safetensors((tmp_dir / "ema.safetensors").string(), contiguous_cpu(c.ema));
   io::write_safetensors((tmp_dir / "optimizer.safetensors").string(), contiguous_cpu(c.optimizer));
-  io::write_file_atomically((tmp_dir / "config.json").string(), c.dit_config.dump(2) + "\n");
+  io::write_file_atomically((tmp_dir / "config.json").string(), c.model_config.dump(2) + "\n");
   const nlohmann::json state = {{"step", c.step},
                                 {"data", {{"epoch", c.data_epoch}, {"cursor", c.data_cursor}}},
                                 {"rng", {{"seed", c.seed}, {"samples_drawn", c.samples_drawn}}}};
@@ -108,7 +108,7 @@ TrainCheckpoint load_checkpoint(const std::string& path) {
     c.seed = state.at("rng").at("seed").get<uint64_t>();
     c.samples_drawn = state.at("rng").at("samples_drawn").get<int64_t>();
     std::ifstream config(dir / "config.json");
-    c.dit_config = nlohmann::json::parse(config);
+    c.model_config = nlohmann::json::parse(config);
   } catch (const nlohmann::json::exception& e) {
     fail_about(dir.string(), "broken checkpoint state (state.json / config.json): {}", e.what());
   }

@@ -3,7 +3,7 @@
 //   step-NNNNNNNN/model.safetensors      trained weights, float32, canonical Wan names
 //                 ema.safetensors        EMA weights, same names
 //                 optimizer.safetensors  AdamW moments ("<name>.exp_avg", "<name>.exp_avg_sq")
-//                 config.json            the DiT config (the folder loads as a model: weights + config)
+//                 config.json            the model config (the folder loads as that model: weights + config)
 //                 state.json             step, data position, the random-number state, seed
 // The random-number state is a counter: every training sample draws its caption-dropout coin, σ
 // and noise from a generator keyed by (seed, the sample's serial number), so (seed, samples
@@ -24,7 +24,7 @@ using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
 struct TrainCheckpoint {
   NamedTensors model, ema, optimizer;
-  nlohmann::json dit_config;
+  nlohmann::json model_config;
   int64_t step = 0;             // optimizer steps done
   int64_t data_epoch = 0, data_cursor = 0;
   int64_t samples_drawn = 0;  // serial number of the next training sample (the RNG counter)

@@ -102,6 +102,12 @@ json to_json(const YAML::Node& node) {
   return text;
 }
 
+// A component config's error under `where`, unless its message already names the config file.
+[[noreturn]] void rethrow_under(const Error& e, const std::string& where) {
+  if (std::string(e.what()).rfind(where.substr(0, where.find(':')), 0) == 0) throw e;
+  throw Error(where, e.what());
+}
+
 std::string resolve(const std::string& path, const std::string& base_dir) {
   if (path.empty() || fs::path(path).is_absolute()) return path;
   return (fs::path(base_dir) / path).lexically_normal().string();
@@ -121,12 +127,65 @@ void read_model(Section s, const std::string& base_dir, TrainConfig& c) {
       c.model = dit::DiTConfig::from_json(to_json(fields), c.source + ": model.fields");
     }
   } catch (const Error& e) {
-    throw Error(c.source + ": model", e.what());
+    rethrow_under(e, c.source + ": model");
   }
   if (!c.model.unknown_fields.empty()) s.fail_field("fields", "unknown DiT field {}", c.model.unknown_fields.front());
   c.model_weights = resolve(s.get<std::string>("weights", ""), base_dir);
   c.init_seed = s.get<uint64_t>("init_seed", 0);
   s.finish();
+}
+
+// A VAE config from YAML fields: the diffusers AutoencoderKLWan names (models/vae/config.h);
+// unknown names are errors here (a training config is checked strictly), and a model trained from
+// scratch starts with latents_mean 0 and latents_std 1 (the checkpoint measures the real ones).
+vae::VaeConfig vae_from_fields(Section& s, const YAML::Node& fields, const std::string& source) {
+  if (!fields.IsMap()) s.fail_field("fields", "must be a mapping of VAE config fields");
+  json j = to_json(fields);
+  const json known = vae::VaeConfig().to_json();
+  for (const auto& item : j.items()) {
+    if (!known.contains(item.key()) && item.key() != "dim") s.fail_field("fields", "unknown VAE field {}", item.key());
+  }
+  const int64_t z = j.contains("z_dim") && j["z_dim"].is_number_integer() ? j["z_dim"].get<int64_t>() : 16;
+  if (!j.contains("latents_mean")) j["latents_mean"] = std::vector<double>(static_cast<size_t>(std::max<int64_t>(z, 1)), 0.0);
+  if (!j.contains("latents_std")) j["latents_std"] = std::vector<double>(static_cast<size_t>(std::max<int64_t>(z, 1)), 1.0);
+  return vae::VaeConfig::from_json(j, source + ": vae.fields");
+}
+
+void read_vae(Section s, const std::string& base_dir, TrainConfig& c) {
+  const int given = int(s.has("config")) + int(s.has("fields"));
+  if (given != 1) s.fail_field("", "give exactly one of config (a VAE config.json) or fields");
+  try {
+    c.vae = s.has("config") ? vae::VaeConfig::from_file(resolve(s.get<std::string>("config", ""), base_dir))
+                            : vae_from_fields(s, s.node("fields"), c.source);
+  } catch (const Error& e) {
+    rethrow_under(e, c.source + ": vae");
+  }
+  c.kl_weight = s.get<double>("kl_weight", c.kl_weight);
+  if (!(c.kl_weight >= 0)) s.fail_field("kl_weight", "must be ≥ 0, got {}", c.kl_weight);
+  c.model_weights = resolve(s.get<std::string>("weights", ""), base_dir);
+  c.init_seed = s.get<uint64_t>("init_seed", 0);
+  s.finish();
+}
+
+// data.videos (VAE training): a manifest of video clips and the clip geometry.
+void read_video_data(Section& s, const std::string& base_dir, TrainConfig& c) {
+  c.videos = resolve(s.get<std::string>("videos", ""), base_dir);
+  c.clip_frames = s.get<int64_t>("frames", c.clip_frames);
+  c.clip_size = s.get<int64_t>("size", c.clip_size);
+  c.clip_fps = s.get<double>("fps", c.clip_fps);
+  if (c.clip_frames < 1 || (c.clip_frames - 1) % c.vae->time_factor() != 0) {
+    s.fail_field("frames", "must be {}k + 1 (the VAE's temporal factor), got {}", c.vae->time_factor(), c.clip_frames);
+  }
+  if (c.clip_size < 1 || c.clip_size % c.vae->space_factor() != 0) {
+    s.fail_field("size", "must be a positive multiple of {} (the VAE's spatial factor), got {}",
+                 c.vae->space_factor(), c.clip_size);
+  }
+  if (!(c.clip_fps >= 0)) s.fail_field("fps", "must be ≥ 0 (0: the files' rate), got {}", c.clip_fps);
+  c.clip_crop = s.get<int64_t>("crop", c.clip_crop);
+  if (c.clip_crop < 0 || c.clip_crop > c.clip_size || c.clip_crop % c.vae->space_factor() != 0) {
+    s.fail_field("crop", "must be 0 (whole clips) or a multiple of {} up to size {}, got {}", c.vae->space_factor(),
+                 c.clip_size, c.clip_crop);
+  }
 }
 
 void read_synthetic(Section s, TrainConfig& c) {
@@ -157,6 +216,12 @@ void read_synthetic(Section s, TrainConfig& c) {
 }
 
 void read_data(Section s, const std::string& base_dir, TrainConfig& c) {
+  if (c.trains_vae()) {
+    if (!s.has("videos")) s.fail_field("videos", "is required to train a VAE (a manifest of video clips)");
+    read_video_data(s, base_dir, c);
+    s.finish();
+    return;
+  }
   const int given = int(s.has("manifest")) + int(s.has("synthetic"));
   if (given != 1) s.fail_field("", "give exactly one of manifest (a cached manifest of `osp data cache`) or synthetic");
   c.manifest = resolve(s.get<std::string>("manifest", ""), base_dir);
@@ -212,9 +277,13 @@ void read_run(Section& s, TrainConfig& c, const std::string& base_dir) {
   c.log_every = at_least("log_every", s.get<int64_t>("log_every", c.log_every), 1);
   c.threads = static_cast<int>(at_least("threads", s.get<int64_t>("threads", 0), 0));
   try {
-    c.precision = Precision::parse(s.get<std::string>("precision", c.precision.name()), "precision");
+    const std::string fallback = c.trains_vae() ? "fp32" : c.precision.name();
+    c.precision = Precision::parse(s.get<std::string>("precision", fallback), "precision");
   } catch (const Error& e) {
     throw Error(c.source, e.what());
+  }
+  if (c.trains_vae() && c.precision.name() != "fp32") {
+    s.fail_field("precision", "the VAE trains in fp32 (its only precision), got {}", c.precision.name());
   }
   c.output_dir = resolve(s.get<std::string>("output_dir", ""), base_dir);
   if (c.output_dir.empty()) s.fail_field("output_dir", "is required (checkpoints, logs and the loss curve go there)");
@@ -233,9 +302,13 @@ TrainConfig TrainConfig::from_yaml(const std::string& text, const std::string& s
   TrainConfig c;
   c.source = source;
   Section top(root, "", source);
-  if (!top.has("model")) top.fail_field("model", "is required");
+  if (top.has("model") == top.has("vae")) top.fail_field("model", "give exactly one of model (a DiT) or vae");
   if (!top.has("data")) top.fail_field("data", "is required");
-  read_model(top.section("model"), base_dir, c);
+  if (top.has("vae")) {
+    read_vae(top.section("vae"), base_dir, c);
+  } else {
+    read_model(top.section("model"), base_dir, c);
+  }
   read_data(top.section("data"), base_dir, c);
   read_optimizer(top.section("optimizer"), c);
   read_run(top, c, base_dir);
@@ -249,6 +322,10 @@ TrainConfig TrainConfig::from_file(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return from_yaml(text.str(), path, fs::path(path).parent_path().string().empty() ? "." : fs::path(path).parent_path().string());
+}
+
+std::string TrainConfig::model_name() const {
+  return trains_vae() ? fmt::format("wan vae (base {}, z {})", vae->base_dim, vae->z_dim) : model.arch_name();
 }
 
 }  // namespace osp::train

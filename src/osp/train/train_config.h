@@ -8,6 +8,10 @@
 //   data:       { manifest: cache/manifest.jsonl }                            # `osp data cache` output
 //            or { synthetic: {samples: 8, channels: 4, frames: 2, height: 8, width: 8,
 //                             text_tokens: 5, text_dim: 24, seed: 0} }        # tests, benchmarks
+// or, to train a VAE instead of a DiT (vae_objective.h):
+//   vae:        { config: FILE.json | fields: {base_dim: 16, z_dim: 8, ...},  # exactly one
+//                 kl_weight: 1e-6, weights: FILE, init_seed: 0 }
+//   data:       { videos: shapes/manifest.jsonl, frames: 9, size: 64, fps: 16, crop: 32 }
 //   optimizer:  { lr: 1e-4, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.0,
 //                 warmup_steps: 0, grad_clip: 1.0 }
 //   steps, batch_size (per rank), grad_accum, ema_decay, precision (bf16 | fp32),
@@ -18,6 +22,7 @@
 
 #include "osp/core/precision.h"
 #include "osp/models/dit/config.h"
+#include "osp/models/vae/config.h"
 #include "osp/train/optimizer.h"
 
 namespace osp::train {
@@ -36,11 +41,18 @@ struct TrainConfig {
   std::string source = "config";  // the file, for messages
 
   dit::DiTConfig model;
+  std::optional<vae::VaeConfig> vae;  // set: the run trains this VAE (the `vae:` section), not a DiT
+  double kl_weight = 1e-6;            // vae.kl_weight
   std::string model_weights;  // initial weights (empty: random, init_seed)
   uint64_t init_seed = 0;
 
   std::string manifest;                    // cached manifest (data.manifest)
   std::optional<SyntheticData> synthetic;  // data.synthetic
+  std::string videos;                      // data.videos: a video manifest (VAE training)
+  int64_t clip_frames = 9;                 // data.frames (4k + 1)
+  int64_t clip_size = 64;                  // data.size: square clips of size × size pixels
+  int64_t clip_crop = 0;                   // data.crop: train on random crop × crop windows (0: whole)
+  double clip_fps = 16;                    // data.fps (0: the files' rate)
 
   AdamWOptions optimizer;
   int64_t warmup_steps = 0;
@@ -63,6 +75,10 @@ struct TrainConfig {
   static TrainConfig from_yaml(const std::string& text, const std::string& source = "config",
                                const std::string& base_dir = ".");
   static TrainConfig from_file(const std::string& path);
+
+  bool trains_vae() const { return vae.has_value(); }
+  // "wan vae" or the DiT's arch name: for logs and the loss curve's title.
+  std::string model_name() const;
 };
 
 }  // namespace osp::train

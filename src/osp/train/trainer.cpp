@@ -1,22 +1,17 @@
 #include "osp/train/trainer.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <sstream>
 
 #include "osp/core/error.h"
 #include "osp/core/log.h"
-#include "osp/core/shape.h"
-#include "osp/diffusion/training_schedule.h"
 #include "osp/io/atomic_file.h"
-#include "osp/io/tensor_source.h"
-#include "osp/models/dit/loader.h"
-#include "osp/models/dit/random_weights.h"
+#include "osp/train/dit_objective.h"
+#include "osp/train/vae_objective.h"
 
 namespace osp::train {
 
@@ -28,33 +23,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// splitmix64: well-mixed generator seeds from (seed, serial) (counter-based randomness).
-uint64_t mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-at::Generator sample_generator(uint64_t seed, int64_t serial) {
-  return at::detail::createCPUGenerator(mix(mix(seed) ^ static_cast<uint64_t>(serial)));
-}
-
-// Context rows zero-padded to text_len (the model pads the same way, spec/wan-dit.md §3 step 3).
-at::Tensor pad_context(const at::Tensor& context, const dit::DiTConfig& c, const std::string& what) {
-  if (context.numel() == 0) return at::zeros({c.text_len, c.text_dim}, at::kFloat);  // no null context: zeros
-  if (context.dim() != 2 || context.size(1) != c.text_dim || context.size(0) > c.text_len) {
-    fail_about(what, "context {} does not fit the model (expected [≤ {}, {}])", shape_string(context.sizes()),
-               c.text_len, c.text_dim);
-  }
-  return at::constant_pad_nd(context.to(at::kFloat), {0, 0, 0, c.text_len - context.size(0)}, 0);
-}
-
-// One sample of a micro-batch with its random draws (§8.3 steps 1–2, the caption-dropout coin).
-struct Draw {
-  at::Tensor x0, noise, sigma, context;  // [C, T, H, W], same, [1], [text_len, text_dim]
-};
 
 std::string format_eta(double seconds) {
   const int64_t s = static_cast<int64_t>(std::max(0.0, seconds));
@@ -85,19 +53,34 @@ std::vector<std::string> csv_rows_until(const std::string& path, int64_t last_st
   return rows;
 }
 
+// A checkpoint's config.json against the training config's model: equal up to the statistics that
+// a checkpoint measures (objective.h checkpoint_config).
+bool same_architecture(nlohmann::json saved, nlohmann::json expected) {
+  for (const char* measured : {"latents_mean", "latents_std"}) {
+    saved.erase(measured);
+    expected.erase(measured);
+  }
+  return saved == expected;
+}
+
 }  // namespace
 
+std::unique_ptr<Objective> make_objective(const TrainConfig& config) {
+  if (config.trains_vae()) return std::make_unique<VaeObjective>(config);
+  return std::make_unique<DiTObjective>(config, open_samples(config));
+}
+
 Trainer::Trainer(TrainConfig config, std::unique_ptr<SampleSource> data, parallel::Communicator comm)
-    : config_(std::move(config)), data_(std::move(data)), comm_(std::move(comm)), order_(data_->size(), config_.seed) {
-  model_ = std::make_unique<dit::WanDiT>(config_.model, config_.precision);
-  if (!config_.model_weights.empty()) {
-    dit::load_weights(*model_, *io::open_tensor_source(config_.model_weights));
-  } else {
-    dit::randomize_weights(*model_, config_.init_seed);
-  }
+    : Trainer(config, std::make_unique<DiTObjective>(config, std::move(data)), std::move(comm)) {}
+
+Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, parallel::Communicator comm)
+    : config_(std::move(config)),
+      objective_(std::move(objective)),
+      comm_(std::move(comm)),
+      order_(objective_->data_size(), config_.seed) {
   // Float32 master weights: in bf16 mode the GEMMs round them to bf16 operands (nn/gemm.h), like
   // autocast over float32 parameters, while AdamW updates stay exact.
-  for (const auto& item : model_->named_parameters()) {
+  for (const auto& item : objective_->module().named_parameters()) {
     at::Tensor p = item.value();
     if (p.scalar_type() != at::kFloat) p.set_data(p.detach().to(at::kFloat));
     {
@@ -110,21 +93,20 @@ Trainer::Trainer(TrainConfig config, std::unique_ptr<SampleSource> data, paralle
   }
   optimizer_ = std::make_unique<AdamW>(params_, config_.optimizer);
   ema_ = std::make_unique<Ema>(params_, config_.ema_decay);
-  null_context_ = pad_context(data_->null_context(), config_.model, "null context");
   start_ = Clock::now();
   if (comm_.rank() == 0) {
     std::error_code ec;
     fs::create_directories(config_.output_dir, ec);
     if (ec) fail_about(config_.output_dir, "cannot create the output folder: {}", ec.message());
   }
-  log::info("train: {} ({} parameters), {}, {} rank(s) × batch {} × accumulation {}", config_.model.arch_name(),
-            config_.model.parameter_count(), data_->describe(), comm_.size(), config_.batch_size, config_.grad_accum);
+  log::info("train: {}, {} rank(s) × batch {} × accumulation {}", objective_->describe(), comm_.size(),
+            config_.batch_size, config_.grad_accum);
 }
 
 void Trainer::resume(const std::string& path) {
   const TrainCheckpoint c = load_checkpoint(path);
-  if (c.dit_config != config_.model.to_json()) {
-    fail_about(path, "the checkpoint's DiT config differs from the training config's model");
+  if (!same_architecture(c.model_config, objective_->model_config())) {
+    fail_about(path, "the checkpoint's model config differs from the training config's model");
   }
   for (auto& [name, p] : params_) copy_by_name(c.model, name, p, "model weight");
   ema_->load(c.ema);
@@ -146,48 +128,13 @@ void Trainer::resume(const std::string& path) {
 
 at::Tensor Trainer::micro_batch_loss() {
   const int64_t b = config_.batch_size, global = b * comm_.size();
-  std::vector<int64_t> indices;
-  for (int64_t i = 0; i < global; ++i) indices.push_back(order_.next());
-  // This rank's samples with their draws, grouped by latent shape (one forward per shape).
-  std::map<std::vector<int64_t>, std::vector<Draw>> groups;
-  for (int64_t i = comm_.rank() * b; i < (comm_.rank() + 1) * b; ++i) {
-    const TrainSample sample = data_->get(indices[static_cast<size_t>(i)]);
-    const std::string what = fmt::format("sample {}", indices[static_cast<size_t>(i)]);
-    if (sample.latents.dim() != 4 || sample.latents.size(0) != config_.model.in_dim) {
-      fail_about(what, "latents {} are not [{}, T, H, W]", shape_string(sample.latents.sizes()), config_.model.in_dim);
-    }
-    at::Generator g = sample_generator(config_.seed, samples_drawn_ + i);
-    Draw d;
-    const bool dropped = at::rand({1}, g, at::kDouble).item<double>() < config_.caption_dropout;
-    d.x0 = sample.latents.to(at::kFloat);
-    // spec/sampling.md §8.3 steps 1–2: logit-normal σ with the dynamic shift of this latent size.
-    d.sigma = diffusion::sample_training_sigmas(1, d.x0.size(2), d.x0.size(3), g);
-    d.noise = at::normal(0.0, 1.0, d.x0.sizes(), g, at::TensorOptions().dtype(at::kFloat));
-    d.context = dropped ? null_context_ : pad_context(sample.context, config_.model, what);
-    groups[d.x0.sizes().vec()].push_back(std::move(d));
+  std::vector<SampleRef> mine;
+  for (int64_t i = 0; i < global; ++i) {
+    const int64_t index = order_.next();
+    if (i >= comm_.rank() * b && i < (comm_.rank() + 1) * b) mine.push_back({index, samples_drawn_ + i});
   }
   samples_drawn_ += global;
-
-  at::Tensor squares;
-  int64_t elements = 0;
-  for (const auto& [shape, draws] : groups) {
-    std::vector<at::Tensor> x0, noise, sigma, context;
-    for (const Draw& d : draws) {
-      x0.push_back(d.x0);
-      noise.push_back(d.noise);
-      sigma.push_back(d.sigma);
-      context.push_back(d.context);
-    }
-    const at::Tensor X0 = at::stack(x0), N = at::stack(noise), S = at::cat(sigma);
-    // §8.3 steps 3–4: x_σ = σ·ε + (1 − σ)·x0, timestep 1000·σ, target ε − x0, squared error in fp32.
-    const at::Tensor v = model_->forward(diffusion::interpolate(X0, N, S), diffusion::training_timesteps(S),
-                                         at::stack(context));
-    const at::Tensor diff = v.to(at::kFloat) - diffusion::velocity_target(X0, N);
-    const at::Tensor sum = diff.pow(2).sum();
-    squares = squares.defined() ? squares + sum : sum;
-    elements += diff.numel();
-  }
-  return squares / static_cast<double>(elements);
+  return objective_->loss(mine);
 }
 
 double Trainer::all_reduce_gradients(double loss) {
@@ -254,7 +201,7 @@ void Trainer::log_step(const StepStats& s) {
 void Trainer::write_logs() {
   if (comm_.rank() != 0) return;
   write_loss_curve(svg_path(config_), history_,
-                   fmt::format("{}: training loss ({} steps)", config_.model.arch_name(), steps_done()));
+                   fmt::format("{}: training loss ({} steps)", config_.model_name(), steps_done()));
 }
 
 std::string Trainer::save_checkpoint() {
@@ -264,7 +211,7 @@ std::string Trainer::save_checkpoint() {
     c.model = params_;
     c.ema = ema_->weights();
     c.optimizer = optimizer_->state();
-    c.dit_config = config_.model.to_json();
+    c.model_config = objective_->checkpoint_config();
     c.step = optimizer_->steps();
     c.data_epoch = order_.epoch();
     c.data_cursor = order_.cursor();

@@ -1,9 +1,8 @@
 #pragma once
-// The DiT trainer of `osp train` (issue 9 "Trainer"): flow-matching SFT with the OSP-Next training
-// schedule (spec/sampling.md §8.3), caption dropout, AdamW with warm-up, gradient clipping,
-// gradient accumulation, EMA, bf16 or fp32 compute with float32 master weights, the model's
-// Skiparse schedule active (the same WanDiT::forward as inference, differentiable), data
-// parallelism over a c10d group, checkpoints with exact resume, and the logs (console, CSV, SVG).
+// The trainer of `osp train` (issue 9 "Trainer"): AdamW with warm-up, gradient clipping, gradient
+// accumulation, EMA, float32 master weights, data parallelism over a c10d group, checkpoints with
+// exact resume, and the logs (console, CSV, SVG), around an objective (objective.h): the DiT's
+// flow matching (spec/sampling.md §8.3, dit_objective.h) or the VAE's L1 + KL (vae_objective.h).
 //
 // Determinism: a global batch is the next R·b indices of the shuffled data order (identical on
 // every rank; rank r takes samples r·b … r·b + b − 1), and every sample draws its caption-dropout
@@ -16,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "osp/models/dit/model.h"
+#include "osp/train/objective.h"
 #include "osp/parallel/communicator.h"
 #include "osp/train/ema.h"
 #include "osp/train/loss_curve.h"
@@ -38,8 +37,10 @@ struct StepStats {
 
 class Trainer {
  public:
-  // Builds the model (random init from init_seed, or model.weights) with float32 master weights.
-  // `comm`: the data-parallel group (default: one rank); rank 0 writes checkpoints and logs.
+  // Trains `objective`'s module with float32 master weights. `comm`: the data-parallel group
+  // (default: one rank); rank 0 writes checkpoints and logs.
+  Trainer(TrainConfig config, std::unique_ptr<Objective> objective, parallel::Communicator comm = {});
+  // The DiT trainer on `data` (DiTObjective).
   Trainer(TrainConfig config, std::unique_ptr<SampleSource> data, parallel::Communicator comm = {});
 
   // Continues from a checkpoint folder (or the newest one of an output directory): weights, EMA,
@@ -57,14 +58,14 @@ class Trainer {
   // Writes a checkpoint of the current state (rank 0; other ranks only wait). Returns its folder.
   std::string save_checkpoint();
 
-  dit::WanDiT& model() { return *model_; }
+  nn::ParamModule& model() { return objective_->module(); }
   const Ema& ema() const { return *ema_; }
   int64_t steps_done() const { return optimizer_->steps(); }
   const TrainConfig& config() const { return config_; }
   const std::vector<LossPoint>& loss_history() const { return history_; }
 
  private:
-  // Mean flow-matching loss of this rank's part of the next global micro-batch (graph recorded).
+  // Mean loss of this rank's part of the next global micro-batch (graph recorded).
   at::Tensor micro_batch_loss();
   // Averages the gradients (and `loss`) over the ranks in one collective.
   double all_reduce_gradients(double loss);
@@ -72,20 +73,21 @@ class Trainer {
   void write_logs();
 
   TrainConfig config_;
-  std::unique_ptr<SampleSource> data_;
+  std::unique_ptr<Objective> objective_;
   parallel::Communicator comm_;
-  std::unique_ptr<dit::WanDiT> model_;
   std::vector<std::pair<std::string, at::Tensor>> params_;
   std::unique_ptr<AdamW> optimizer_;
   std::unique_ptr<Ema> ema_;
   DataOrder order_;
   int64_t samples_drawn_ = 0;  // serial number of the next sample of the run
-  at::Tensor null_context_;  // [text_len, text_dim]
   std::vector<LossPoint> history_;
   std::chrono::steady_clock::time_point start_;
   int64_t first_step_ = 0;  // steps_done() when this process started (for the ETA)
   bool log_started_ = false;  // the CSV holds its header (and a resumed run's earlier rows)
 };
+
+// The objective a config names: the VAE's (a `vae:` section) or the DiT's on its data.
+std::unique_ptr<Objective> make_objective(const TrainConfig& config);
 
 // The trainer's CSV log columns, in order.
 extern const char* const kTrainLogHeader;

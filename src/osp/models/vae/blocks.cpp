@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "osp/attention/dense.h"
+#include "osp/nn/autograd.h"
 
 namespace osp::vae {
 namespace {
@@ -35,6 +36,10 @@ at::Tensor tokens_to_frames(const at::Tensor& t, at::IntArrayRef shape) {
   return t.view({shape[0], shape[2], shape[3], shape[4], shape[1]}).permute({0, 4, 1, 2, 3});
 }
 
+// SiLU in place at inference; out of place while autograd records a graph (VAE training), whose
+// backward needs the input that the in-place form overwrites (nn/autograd.h).
+at::Tensor silu_activation(at::Tensor h) { return nn::records_graph(h) ? at::silu(h) : at::silu_(h); }
+
 }  // namespace
 
 RmsNormWeights::RmsNormWeights(int64_t channels, int64_t trailing_ones, const at::TensorOptions& options) {
@@ -45,13 +50,15 @@ RmsNormWeights::RmsNormWeights(int64_t channels, int64_t trailing_ones, const at
 
 at::Tensor rms_norm_channels(const at::Tensor& x, const at::Tensor& gamma) {
   const int64_t c = x.size(1);
-  const at::Tensor denom = at::norm(x, 2, {1}, /*keepdim=*/true).clamp_min_(kNormEps);
+  const bool graph = nn::records_graph(x, gamma);
+  at::Tensor norm = at::norm(x, 2, {1}, /*keepdim=*/true);
+  const at::Tensor denom = graph ? norm.clamp_min(kNormEps) : norm.clamp_min_(kNormEps);
   at::Tensor y = x / denom;
   // gamma [C, 1, 1, 1] broadcasts over [B, C, T, H, W]; [C, 1, 1] over [B, C, H, W] frames.
   const at::Tensor scale = gamma.reshape({c}).mul(std::sqrt(static_cast<double>(c)));
   std::vector<int64_t> view(static_cast<size_t>(x.dim()), 1);
   view[1] = c;
-  return y.mul_(scale.view(view));
+  return graph ? y.mul(scale.view(view)) : y.mul_(scale.view(view));
 }
 
 ResidualBlockWeights::ResidualBlockWeights(int64_t in, int64_t out, int64_t& next_slot,
@@ -70,11 +77,9 @@ ResidualBlockWeights::ResidualBlockWeights(int64_t in, int64_t out, int64_t& nex
 }
 
 at::Tensor residual_block(const at::Tensor& x, const ResidualBlockWeights& w, FeatureCache& cache) {
-  at::Tensor h = rms_norm_channels(x, w.norm1->gamma);
-  at::silu_(h);
+  at::Tensor h = silu_activation(rms_norm_channels(x, w.norm1->gamma));
   h = causal_conv3d(h, *w.conv1, cache);
-  h = rms_norm_channels(h, w.norm2->gamma);
-  at::silu_(h);
+  h = silu_activation(rms_norm_channels(h, w.norm2->gamma));
   h = causal_conv3d(h, *w.conv2, cache);  // dropout 0 (§1)
   return h.add_(w.shortcut ? causal_conv3d(x, *w.shortcut, cache) : x);
 }
@@ -154,9 +159,7 @@ HeadWeights::HeadWeights(int64_t in, int64_t out, int64_t& next_slot, const at::
 }
 
 at::Tensor head(const at::Tensor& x, const HeadWeights& w, FeatureCache& cache) {
-  at::Tensor h = rms_norm_channels(x, w.norm->gamma);
-  at::silu_(h);
-  return causal_conv3d(h, *w.conv, cache);
+  return causal_conv3d(silu_activation(rms_norm_channels(x, w.norm->gamma)), *w.conv, cache);
 }
 
 }  // namespace osp::vae

@@ -33,8 +33,8 @@ void record(const FeatureCache& cache, RunStats* stats) {
 
 }  // namespace
 
-at::Tensor WanVAE::encode_region(const at::Tensor& video, const std::function<void()>& on_chunk,
-                                 RunStats* stats) const {
+at::Tensor WanVAE::encode_moments(const at::Tensor& video, const std::function<void()>& on_chunk,
+                                  RunStats* stats) const {
   const int64_t frames = video.size(2);
   const int64_t step = config_.time_factor();
   FeatureCache cache(encoder->cache_slots());
@@ -50,16 +50,27 @@ at::Tensor WanVAE::encode_region(const at::Tensor& video, const std::function<vo
   outputs.clear();
   h = causal_conv3d(h, *conv1, cache);
   if (stats) stats->flops += cache.flops;
-  // mu = channels [0, z); the log-variance half is unused (no sampling at encode time, §3).
-  const at::Tensor mu = h.narrow(1, 0, config_.z_dim);
-  return (mu - mean_).mul_(inv_std_);
+  return h;
 }
 
+at::Tensor WanVAE::encode_region(const at::Tensor& video, const std::function<void()>& on_chunk,
+                                 RunStats* stats) const {
+  // mu = channels [0, z); the log-variance half is unused (no sampling at encode time, §3).
+  return normalize(encode_moments(video, on_chunk, stats).narrow(1, 0, config_.z_dim));
+}
+
+at::Tensor WanVAE::normalize(const at::Tensor& mu) const { return (mu - mean_).mul_(inv_std_); }
+
+// §6: mu = z / (1/std) + mean.
+at::Tensor WanVAE::denormalize(const at::Tensor& latents) const { return latents.div(inv_std_).add_(mean_); }
+
 void WanVAE::decode_region(const at::Tensor& latents, const FrameSink& sink, RunStats* stats) const {
-  // §6: mu = z / (1/std) + mean, then conv2 on the whole latent.
-  at::Tensor x = latents.div(inv_std_).add_(mean_);
+  decode_raw(denormalize(latents), sink, stats);
+}
+
+void WanVAE::decode_raw(const at::Tensor& mu, const FrameSink& sink, RunStats* stats) const {
   FeatureCache cache(decoder->cache_slots());
-  x = causal_conv3d(x, *conv2, cache);  // 1×1×1: no slot
+  const at::Tensor x = causal_conv3d(mu, *conv2, cache);  // §6: conv2 on the whole latent (1×1×1: no slot)
   for (int64_t i = 0; i < x.size(2); ++i) {
     at::Tensor frames = decoder->forward_chunk(x.narrow(2, i, 1), cache);
     record(cache, stats);

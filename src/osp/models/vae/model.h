@@ -36,10 +36,23 @@ class WanVAE : public nn::ParamModule {
   at::Tensor encode_region(const at::Tensor& video, const std::function<void()>& on_chunk = {},
                            RunStats* stats = nullptr) const;
 
+  // The same chunked encode up to conv1: the posterior's moments [B, 2·z_dim, k + 1, H/8, W/8],
+  // mu in channels [0, z), log-variance in [z, 2z) (§3), not normalized. Differentiable (training).
+  at::Tensor encode_moments(const at::Tensor& video, const std::function<void()>& on_chunk = {},
+                            RunStats* stats = nullptr) const;
+
+  // §6 latent normalization of mu (or of a posterior sample) and its inverse.
+  at::Tensor normalize(const at::Tensor& mu) const;
+  at::Tensor denormalize(const at::Tensor& latents) const;
+
   // normalized latents [B, z_dim, n, h, w] → un-normalize (§6), conv2, then the decoder one latent
   // frame per chunk (§5); each chunk's frames go to `sink` as soon as they exist, so that nothing
   // but the feature cache outlives a chunk.
   void decode_region(const at::Tensor& latents, const FrameSink& sink, RunStats* stats = nullptr) const;
+
+  // decode_region from un-normalized latents (denormalize(latents)): the training path, where the
+  // decoder sees posterior samples before any normalization constants exist.
+  void decode_raw(const at::Tensor& mu, const FrameSink& sink, RunStats* stats = nullptr) const;
 
   const VaeConfig& config() const { return config_; }
   c10::Device device() const { return device_; }

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Reproduces models/osp-next-tiny (issue 9) from nothing but this checkout, on CPU: the Shapes data,
+# the VAE (two stages), the frozen text encoder and tokenizer, the latent/text cache, the DiT, the
+# bundle and its evaluation. Run from the repository root after scripts/build.sh; the steps and
+# their wall times are in models/osp-next-tiny/README.md. OSP=path/to/osp overrides the binary.
+set -euo pipefail
+OSP=${OSP:-build/osp}
+CLIPS=${CLIPS:-1600}   # clips of the 6000 written that the DiT's cache holds
+
+"$OSP" data shapes --out data/shapes --count 6000 --seed 7
+"$OSP" train --config configs/train/tiny-vae.yaml
+"$OSP" train --config configs/train/tiny-vae-stage2.yaml --resume runs/tiny-vae
+VAE=runs/tiny-vae/checkpoints/step-00000400
+
+# The frozen text encoder (random umT5 weights, seed 0) and the Shapes tokenizer: the same files
+# the final bundle holds, so the cached embeddings are the ones generation computes.
+"$OSP" init-bundle --out runs/tiny-init --captions shapes --seed 0 --force
+head -n "$CLIPS" data/shapes/manifest.jsonl > data/shapes/manifest-dit.jsonl
+"$OSP" data cache --manifest data/shapes/manifest-dit.jsonl --vae "$VAE/model.safetensors" \
+  --vae-config "$VAE/config.json" --text-encoder runs/tiny-init/text_encoder --tokenizer runs/tiny-init/tokenizer \
+  --out data/tiny-cache --size 64 --frames 17 --buckets 1:1
+
+"$OSP" train --config configs/train/tiny-dit.yaml
+DIT=$(ls -d runs/tiny-dit/checkpoints/step-* | tail -n 1)
+"$OSP" init-bundle --out models/osp-next-tiny --captions shapes --seed 0 --dit "$DIT" --vae "$VAE" --force
+"$OSP" eval shapes --model models/osp-next-tiny --prompts configs/eval/shapes-heldout.txt --out runs/eval-heldout

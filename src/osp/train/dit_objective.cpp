@@ -1,0 +1,91 @@
+#include "osp/train/dit_objective.h"
+
+#include <map>
+
+#include "osp/core/error.h"
+#include "osp/core/shape.h"
+#include "osp/diffusion/training_schedule.h"
+#include "osp/io/tensor_source.h"
+#include "osp/models/dit/loader.h"
+#include "osp/models/dit/random_weights.h"
+#include "osp/train/sample_random.h"
+
+namespace osp::train {
+namespace {
+
+// Context rows zero-padded to text_len (the model pads the same way, spec/wan-dit.md §3 step 3).
+at::Tensor pad_context(const at::Tensor& context, const dit::DiTConfig& c, const std::string& what) {
+  if (context.numel() == 0) return at::zeros({c.text_len, c.text_dim}, at::kFloat);  // no null context: zeros
+  if (context.dim() != 2 || context.size(1) != c.text_dim || context.size(0) > c.text_len) {
+    fail_about(what, "context {} does not fit the model (expected [≤ {}, {}])", shape_string(context.sizes()),
+               c.text_len, c.text_dim);
+  }
+  return at::constant_pad_nd(context.to(at::kFloat), {0, 0, 0, c.text_len - context.size(0)}, 0);
+}
+
+// One sample with its random draws (§8.3 steps 1–2, the caption-dropout coin).
+struct Draw {
+  at::Tensor x0, noise, sigma, context;  // [C, T, H, W], same, [1], [text_len, text_dim]
+};
+
+}  // namespace
+
+DiTObjective::DiTObjective(const TrainConfig& config, std::unique_ptr<SampleSource> data)
+    : config_(config), data_(std::move(data)) {
+  model_ = std::make_unique<dit::WanDiT>(config_.model, config_.precision);
+  if (!config_.model_weights.empty()) {
+    dit::load_weights(*model_, *io::open_tensor_source(config_.model_weights));
+  } else {
+    dit::randomize_weights(*model_, config_.init_seed);
+  }
+  null_context_ = pad_context(data_->null_context(), config_.model, "null context");
+}
+
+std::string DiTObjective::describe() const {
+  return fmt::format("{} ({} parameters), {}", config_.model.arch_name(), config_.model.parameter_count(),
+                     data_->describe());
+}
+
+at::Tensor DiTObjective::loss(const std::vector<SampleRef>& samples) {
+  // The samples with their draws, grouped by latent shape (one forward per shape).
+  std::map<std::vector<int64_t>, std::vector<Draw>> groups;
+  for (const SampleRef& ref : samples) {
+    const TrainSample sample = data_->get(ref.index);
+    const std::string what = fmt::format("sample {}", ref.index);
+    if (sample.latents.dim() != 4 || sample.latents.size(0) != config_.model.in_dim) {
+      fail_about(what, "latents {} are not [{}, T, H, W]", shape_string(sample.latents.sizes()), config_.model.in_dim);
+    }
+    at::Generator g = sample_generator(config_.seed, ref.serial);
+    Draw d;
+    const bool dropped = at::rand({1}, g, at::kDouble).item<double>() < config_.caption_dropout;
+    d.x0 = sample.latents.to(at::kFloat);
+    // spec/sampling.md §8.3 steps 1–2: logit-normal σ with the dynamic shift of this latent size.
+    d.sigma = diffusion::sample_training_sigmas(1, d.x0.size(2), d.x0.size(3), g);
+    d.noise = at::normal(0.0, 1.0, d.x0.sizes(), g, at::TensorOptions().dtype(at::kFloat));
+    d.context = dropped ? null_context_ : pad_context(sample.context, config_.model, what);
+    groups[d.x0.sizes().vec()].push_back(std::move(d));
+  }
+
+  at::Tensor squares;
+  int64_t elements = 0;
+  for (const auto& [shape, draws] : groups) {
+    std::vector<at::Tensor> x0, noise, sigma, context;
+    for (const Draw& d : draws) {
+      x0.push_back(d.x0);
+      noise.push_back(d.noise);
+      sigma.push_back(d.sigma);
+      context.push_back(d.context);
+    }
+    const at::Tensor X0 = at::stack(x0), N = at::stack(noise), S = at::cat(sigma);
+    // §8.3 steps 3–4: x_σ = σ·ε + (1 − σ)·x0, timestep 1000·σ, target ε − x0, squared error in fp32.
+    const at::Tensor v = model_->forward(diffusion::interpolate(X0, N, S), diffusion::training_timesteps(S),
+                                         at::stack(context));
+    const at::Tensor diff = v.to(at::kFloat) - diffusion::velocity_target(X0, N);
+    const at::Tensor sum = diff.pow(2).sum();
+    squares = squares.defined() ? squares + sum : sum;
+    elements += diff.numel();
+  }
+  return squares / static_cast<double>(elements);
+}
+
+}  // namespace osp::train

@@ -1,0 +1,35 @@
+#pragma once
+// The DiT's training objective (spec/sampling.md §8.3): flow matching on cached latents with the
+// logit-normal σ and the dynamic shift of the latent size, target ε − x0, and caption dropout to
+// the empty caption's context (classifier-free guidance training). The model is the same
+// WanDiT::forward as inference, differentiable, with its Skiparse schedule active.
+#include <memory>
+
+#include "osp/models/dit/model.h"
+#include "osp/train/objective.h"
+#include "osp/train/sample_source.h"
+#include "osp/train/train_config.h"
+
+namespace osp::train {
+
+class DiTObjective : public Objective {
+ public:
+  // Builds the model (random init from init_seed, or model.weights), parameters float32.
+  DiTObjective(const TrainConfig& config, std::unique_ptr<SampleSource> data);
+
+  nn::ParamModule& module() override { return *model_; }
+  int64_t data_size() const override { return data_->size(); }
+  at::Tensor loss(const std::vector<SampleRef>& samples) override;
+  nlohmann::json model_config() override { return config_.model.to_json(); }
+  std::string describe() const override;
+
+  dit::WanDiT& model() { return *model_; }
+
+ private:
+  TrainConfig config_;
+  std::unique_ptr<SampleSource> data_;
+  std::unique_ptr<dit::WanDiT> model_;
+  at::Tensor null_context_;  // [text_len, text_dim]
+};
+
+}  // namespace osp::train

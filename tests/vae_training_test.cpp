@@ -1,0 +1,173 @@
+// VAE training (train/vae_objective.h, the `vae:` form of `osp train`): the graph-recording VAE
+// path computes the inference path's numbers, its gradients match central differences of the loss,
+// the KL term matches its closed form, a short run lowers the loss and writes a loadable
+// checkpoint with measured latent statistics, and VAE configs are checked field by field.
+#include <gtest/gtest.h>
+
+#include <ATen/core/grad_mode.h>
+#include <c10/core/InferenceMode.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "expect_error.h"
+#include "scratch_dir.h"
+#include "test_util.h"
+#include "osp/io/tensor_source.h"
+#include "osp/models/vae/loader.h"
+#include "osp/models/vae/random_weights.h"
+#include "osp/train/shapes_dataset.h"
+#include "osp/train/train_config.h"
+#include "osp/train/trainer.h"
+#include "osp/train/vae_objective.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using osp::train::TrainConfig;
+
+// A micro VAE that keeps the tests fast: 3 levels (space factor 4), one temporal downsample (time
+// factor 2), base width 4, 2 latent channels.
+const char* const kVaeFields =
+    "  fields: {base_dim: 4, z_dim: 2, dim_mult: [1, 2, 2], num_res_blocks: 1, temperal_downsample: [true, false]}\n";
+
+std::string vae_config(const std::string& manifest, const std::string& output_dir, const std::string& extra = "") {
+  return std::string("vae:\n") + kVaeFields + "  kl_weight: 0.01\n" + "data:\n  videos: " + manifest +
+         "\n  frames: 5\n  size: 16\n" + "optimizer: {lr: 3.0e-3, warmup_steps: 2}\n" +
+         "steps: 20\nbatch_size: 2\nema_decay: 0\nlog_every: 100\noutput_dir: " + output_dir + "\n" + extra;
+}
+
+// Eight 16×16 Shapes clips of 5 frames (train split) and their manifest.
+std::string write_clips(const fs::path& dir) {
+  osp::train::ShapesDatasetOptions o;
+  o.out = dir.string();
+  o.count = 8;
+  o.seed = 3;
+  o.size = 16;
+  o.frames = 5;
+  o.progress = false;
+  osp::train::write_shapes_dataset(o);
+  return (dir / "manifest.jsonl").string();
+}
+
+void add_to_parameters(osp::nn::ParamModule& m, const at::Tensor& delta) {
+  at::NoGradGuard no_grad;
+  int64_t offset = 0;
+  for (auto& p : m.parameters()) {
+    p.add_(delta.narrow(0, offset, p.numel()).view_as(p));
+    offset += p.numel();
+  }
+}
+
+TEST(VaeTraining, GraphPathEqualsInferencePath) {
+  osp::vae::VaeConfig c = osp::vae::VaeConfig::wan21();
+  c.base_dim = 4;
+  c.z_dim = 2;
+  c.dim_mult = {1, 2, 2};
+  c.num_res_blocks = 1;
+  c.temperal_downsample = {true, false};
+  c.latents_mean = {0.3, -0.2};
+  c.latents_std = {1.5, 0.7};
+  osp::vae::WanVAE vae(c);
+  osp::vae::randomize_weights(vae, 4);
+  const at::Tensor video = osp::test::randn({1, 3, 9, 16, 16}, 5).clamp(-1, 1);
+  at::Tensor inference_latents;
+  std::vector<at::Tensor> inference_frames, graph_frames;
+  {
+    c10::InferenceMode guard;
+    inference_latents = vae.encode_region(video);
+    vae.decode_region(inference_latents, [&](const at::Tensor& f) { inference_frames.push_back(f.clone()); });
+  }
+  for (auto& p : vae.parameters()) p.requires_grad_(true);
+  const at::Tensor moments = vae.encode_moments(video);
+  ASSERT_TRUE(moments.requires_grad());
+  const at::Tensor latents = vae.normalize(moments.narrow(1, 0, c.z_dim));
+  EXPECT_LT(osp::test::rel_error(latents.detach(), inference_latents), 1e-6);
+  vae.decode_raw(vae.denormalize(latents), [&](const at::Tensor& f) { graph_frames.push_back(f); });
+  const at::Tensor graph_video = at::cat(graph_frames, 2);
+  EXPECT_LT(osp::test::rel_error(graph_video.detach(), at::cat(inference_frames, 2)), 1e-5);
+  graph_video.pow(2).sum().backward();  // the graph is complete: no in-place op broke it
+  for (const auto& p : vae.parameters()) EXPECT_TRUE(p.grad().defined());
+}
+
+TEST(VaeTraining, KlMatchesItsClosedForm) {
+  const at::Tensor mu = osp::test::randn({2, 3, 4}, 1, 0.7), logvar = osp::test::randn({2, 3, 4}, 2, 0.5);
+  const at::Tensor kl = osp::train::gaussian_kl(mu, logvar);
+  auto m = mu.to(at::kDouble), lv = logvar.to(at::kDouble);
+  // KL(N(m, s²) ‖ N(0, 1)) = log(1/s) + (s² + m²)/2 − ½, s² = exp(lv).
+  const at::Tensor expected = -0.5 * lv + 0.5 * (lv.exp() + m.pow(2)) - 0.5;
+  EXPECT_LT(osp::test::rel_error(kl.to(at::kDouble), expected), 1e-6);
+  EXPECT_GT(kl.min().item<double>(), -1e-7);  // never negative
+}
+
+TEST(VaeTraining, GradientMatchesCentralDifferences) {
+  const osp::test::ScratchDir dir;
+  const TrainConfig config = TrainConfig::from_yaml(vae_config(write_clips(dir.path()), dir / "out"));
+  osp::train::VaeObjective objective(config);
+  osp::nn::ParamModule& m = objective.module();
+  for (auto& p : m.parameters()) p.requires_grad_(true);
+  const std::vector<osp::train::SampleRef> samples = {{1, 10}, {4, 11}};
+  objective.loss(samples).backward();
+  std::vector<at::Tensor> grads;
+  for (const auto& p : m.parameters()) grads.push_back(p.grad().reshape(-1));
+  const at::Tensor grad = at::cat(grads).to(at::kDouble);
+  // Directional derivative along a random unit direction of all parameters.
+  at::Tensor d = osp::test::randn({grad.numel()}, 7);
+  d = d / d.norm();
+  const double eps = 1e-3;
+  add_to_parameters(m, eps * d);
+  const double plus = objective.loss(samples).item<double>();
+  add_to_parameters(m, -2 * eps * d);
+  const double minus = objective.loss(samples).item<double>();
+  add_to_parameters(m, eps * d);
+  const double numeric = (plus - minus) / (2 * eps);
+  const double analytic = (grad * d.to(at::kDouble)).sum().item<double>();
+  EXPECT_NEAR(numeric, analytic, 2e-2 * std::abs(analytic) + 1e-5) << "numeric " << numeric << " analytic " << analytic;
+  EXPECT_GT(std::abs(analytic), 1e-4);  // a direction that actually changes the loss
+}
+
+TEST(VaeTraining, ShortRunLowersTheLossAndWritesALoadableCheckpoint) {
+  const osp::test::ScratchDir dir;
+  const TrainConfig config = TrainConfig::from_yaml(vae_config(write_clips(dir.path()), dir / "out"));
+  osp::train::Trainer trainer(config, osp::train::make_objective(config));
+  const auto stats = trainer.run();
+  ASSERT_EQ(stats.size(), 20u);
+  double first = 0, last = 0;
+  for (size_t i = 0; i < 4; ++i) first += stats[i].loss / 4;
+  for (size_t i = 16; i < 20; ++i) last += stats[i].loss / 4;
+  EXPECT_LT(last, 0.9 * first) << "first " << first << " last " << last;
+
+  const fs::path checkpoint = dir.path() / "out" / "checkpoints" / "step-00000020";
+  const auto loaded = osp::vae::load_vae((checkpoint / "model.safetensors").string(), (checkpoint / "config.json").string());
+  const osp::vae::VaeConfig& c = loaded->config();
+  ASSERT_EQ(c.latents_mean.size(), 2u);
+  for (double s : c.latents_std) EXPECT_GT(s, 0);
+  // The measured statistics are not the architecture's placeholders 0 / 1.
+  EXPECT_NE(c.latents_mean[0], 0.0);
+  EXPECT_NE(c.latents_std[0], 1.0);
+  for (const auto& item : loaded->named_parameters()) {
+    EXPECT_TRUE(at::equal(item.value(), trainer.model().named_parameters()[item.key()].detach())) << item.key();
+  }
+}
+
+TEST(VaeTraining, ConfigErrorsNameTheField) {
+  using osp::test::expect_error;
+  const auto parse = [](const std::string& text) { return [text] { TrainConfig::from_yaml(text, "vae.yaml"); }; };
+  const std::string ok = vae_config("clips.jsonl", "out");
+  EXPECT_TRUE(TrainConfig::from_yaml(ok).trains_vae());
+  expect_error(parse(ok + "precision: bf16\n"), {"vae.yaml", "precision", "fp32"});
+  expect_error(parse("model: {preset: wan2.1-t2v-1.3b}\n" + ok), {"vae.yaml", "exactly one of model"});
+  std::string bad_frames = ok;
+  bad_frames.replace(bad_frames.find("frames: 5"), 9, "frames: 6");
+  expect_error(parse(bad_frames), {"data.frames", "k + 1 (the VAE's temporal factor)"});
+  expect_error(parse(ok.substr(0, ok.find("  size: 16")) + "  size: 16\n  crop: 3\n" + ok.substr(ok.find("optimizer"))),
+               {"data.crop", "multiple"});
+  std::string unknown = ok;
+  unknown.replace(unknown.find("base_dim"), 8, "width");
+  expect_error(parse(unknown), {"vae.yaml", "unknown VAE field width"});
+  std::string no_videos = ok;
+  no_videos.replace(no_videos.find("videos"), 6, "manifest");
+  expect_error(parse(no_videos), {"data.videos", "required"});
+}
+
+}  // namespace
