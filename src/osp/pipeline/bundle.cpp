@@ -47,6 +47,12 @@ std::string string_field(const json& value, const std::string& source, const std
   return value.get<std::string>();
 }
 
+// Any string, "" included (a negative prompt).
+std::string text_field(const json& value, const std::string& source, const std::string& key) {
+  if (!value.is_string()) fail_about(source, "field '{}' must be a string, got {}", key, value.dump());
+  return value.get<std::string>();
+}
+
 // "path" or {"path": ..., "config": ...}.
 ComponentRef parse_component(const json& value, const std::string& root, const std::string& source,
                              const std::string& name) {
@@ -94,7 +100,7 @@ BundleDefaults parse_defaults(const json& value, const std::string& source) {
     else if (k == "shift") d.shift = number_field(v, source, key);
     else if (k == "guidance") d.guidance = number_field(v, source, key);
     else if (k == "sampler") d.sampler = string_field(v, source, key);
-    else if (k == "negative_prompt") d.negative_prompt = string_field(v, source, key);
+    else if (k == "negative_prompt") d.negative_prompt = text_field(v, source, key);
     else if (k.rfind('_', 0) != 0) {
       fail_about(source, "unknown field '{}' (expected width, height, frames, steps, shift, guidance, sampler, fps, negative_prompt)",
                  key);
