@@ -13,6 +13,7 @@
 #include "osp/io/video_reader.h"
 #include "osp/train/shapes_prompts.h"
 #include "run_osp.h"
+#include "tiny_bundle_suite.h"
 
 namespace {
 
@@ -20,18 +21,11 @@ namespace fs = std::filesystem;
 using osp::test::expect_cli_error;
 using osp::test::run_osp;
 
-class EvalCli : public ::testing::Test {
+class EvalCli : public osp::test::TinyBundleSuite<EvalCli> {
+ public:
+  static constexpr const char* kBundlePrefix = "osp_eval_cli";
+
  protected:
-  static void SetUpTestSuite() {
-    bundle_ = new std::string((fs::temp_directory_path() / fmt::format("osp_eval_cli_{}", ::getpid())).string());
-    fs::remove_all(*bundle_);
-    const auto r = run_osp("init-bundle --out " + *bundle_);
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-  }
-  static void TearDownTestSuite() {
-    fs::remove_all(*bundle_);
-    delete bundle_;
-  }
   // The tiny bundle at 32 × 32, 5 frames, 2 steps: seconds per prompt.
   static std::string eval_args(const std::string& prompts, const std::string& out) {
     return "eval shapes --model " + *bundle_ + " --prompts " + prompts + " --out " + out +
@@ -43,8 +37,6 @@ class EvalCli : public ::testing::Test {
                            "\n"
                            "a black diamond growing on a yellow background\n";
   }
-
-  static inline std::string* bundle_ = nullptr;
 };
 
 TEST_F(EvalCli, TwoPromptsGiveTableResultsSummaryAndContactSheet) {

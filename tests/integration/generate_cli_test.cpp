@@ -10,6 +10,7 @@
 #include "osp/io/tensor_source.h"
 #include "osp/io/video_reader.h"
 #include "run_osp.h"
+#include "tiny_bundle_suite.h"
 
 namespace {
 
@@ -17,24 +18,15 @@ namespace fs = std::filesystem;
 using osp::test::expect_cli_error;
 using osp::test::run_osp;
 
-class GenerateCli : public ::testing::Test {
+class GenerateCli : public osp::test::TinyBundleSuite<GenerateCli> {
+ public:
+  static constexpr const char* kBundlePrefix = "osp_generate_cli";
+
  protected:
-  static void SetUpTestSuite() {
-    bundle_ = new std::string((fs::temp_directory_path() / fmt::format("osp_generate_cli_{}", ::getpid())).string());
-    fs::remove_all(*bundle_);
-    const auto r = run_osp("init-bundle --out " + *bundle_);
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-  }
-  static void TearDownTestSuite() {
-    fs::remove_all(*bundle_);
-    delete bundle_;
-  }
   // Quick flags on the tiny bundle.
   static std::string model_args(int frames = 5) {
     return "--model " + *bundle_ + " -W 32 -H 32 --steps 2 --frames " + std::to_string(frames);
   }
-
-  static inline std::string* bundle_ = nullptr;
 };
 
 TEST_F(GenerateCli, WritesAVideoWithProgressAndStageTimings) {
