@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "sampling_flags.h"
 #include "osp/bench/table.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
@@ -99,13 +100,7 @@ void register_eval_shapes(CLI::App& eval, const GlobalOptions& global) {
   cmd->add_option("--out", o->out, "output folder: results.jsonl, summary.json, contact_sheet.png, samples/")
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "noise seed of the first prompt; prompt i uses seed + i")->capture_default_str();
-  cmd->add_option("--steps", o->flags.steps, "sampling steps (default: the model's)");
-  cmd->add_option("--cfg", o->flags.guidance, "classifier-free guidance scale (default: the model's)");
-  cmd->add_option("--shift", o->flags.shift, "flow-matching shift (default: the model's)");
-  cmd->add_option("--sampler", o->flags.sampler, "unipc, euler or dpm++ (default: the model's)");
-  cmd->add_option("-W,--width", o->flags.width, "width (default: the model's)");
-  cmd->add_option("-H,--height", o->flags.height, "height (default: the model's)");
-  cmd->add_option("--frames", o->flags.frames, "frame count, 4k+1 (default: the model's)");
+  add_sampling_flags(*cmd, o->flags);
   cmd->add_option("--limit", o->limit, "evaluate only the first N prompts (0: all)")->capture_default_str();
   cmd->add_option("-n,--negative-prompt", o->negative, "negative prompt (default: as osp generate)");
   cmd->add_option("--precision", o->precision, "bf16 or fp32")->capture_default_str();

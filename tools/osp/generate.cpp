@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "parallel_flags.h"
+#include "sampling_flags.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
 #include "osp/core/runtime.h"
@@ -140,13 +141,7 @@ void register_generate(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--tokenizer", o->components.tokenizer, "tokenizer folder or spiece.model");
   cmd->add_option("--vae", o->components.vae, "VAE weights");
   cmd->add_option("--vae-config", o->components.vae_config, "VAE config.json");
-  cmd->add_option("-W,--width", o->flags.width, "width in pixels, a multiple of 16 (default: the model's)");
-  cmd->add_option("-H,--height", o->flags.height, "height in pixels, a multiple of 16 (default: the model's)");
-  cmd->add_option("--frames", o->flags.frames, "frame count, 4k+1 (default: the model's)");
-  cmd->add_option("--steps", o->flags.steps, "sampling steps (default: the model's)");
-  cmd->add_option("--shift", o->flags.shift, "flow-matching shift (default: the model's)");
-  cmd->add_option("--cfg", o->flags.guidance, "classifier-free guidance scale; 1 = no guidance (default: the model's)");
-  cmd->add_option("--sampler", o->flags.sampler, "unipc, euler or dpm++ (default: the model's)");
+  add_sampling_flags(*cmd, o->flags);
   cmd->add_option("--fps", o->flags.fps, "frame rate of the written video (default: the model's)");
   cmd->add_option("--seed", o->seed, "noise seed (LibTorch's CPU generator, docs/sampling.md)")->capture_default_str();
   cmd->add_option("--noise", o->noise, "initial noise from a safetensors file (tensor 'noise'), instead of --seed");

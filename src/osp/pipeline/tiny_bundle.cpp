@@ -93,9 +93,11 @@ int64_t write_tokenizer(BundleWriter& out, const RandomBundleSpec& spec) {
   return t5::Tokenizer((out.dir() / "tokenizer").string()).vocab_size();
 }
 
-void write_text_encoder(BundleWriter& out, const t5::T5Config& config, uint64_t seed) {
+void write_text_encoder(BundleWriter& out, const t5::T5Config& config, uint64_t seed,
+                        const std::function<void(t5::T5Encoder&)>& shape) {
   t5::T5Encoder encoder(config, Precision{});
   t5::randomize_t5_weights(encoder, seed);
+  if (shape) shape(encoder);
   NamedTensors tensors;
   for (const auto& [name, slot] : encoder.weights().named_slots()) tensors.emplace_back(name, *slot);
   out.weights("text_encoder/model.safetensors", tensors, at::kBFloat16);
@@ -224,7 +226,7 @@ std::vector<WrittenFile> write_random_bundle(const std::string& dir, const Rando
   BundleWriter out(dir, options.seed);
   const int64_t vocab_size = write_tokenizer(out, spec);
   const t5::T5Config text_encoder = spec.text_encoder(vocab_size);
-  write_text_encoder(out, text_encoder, component_seed(options.seed, 0));
+  write_text_encoder(out, text_encoder, component_seed(options.seed, 0), spec.shape_text_encoder);
   const dit::DiTConfig dit = spec.trained_dit ? dit::DiTConfig::from_file(spec.trained_dit->config)
                                               : spec.dit(text_encoder, spec.vae);
   const vae::VaeConfig vae = spec.trained_vae ? vae::VaeConfig::from_file(spec.trained_vae->config) : spec.vae;

@@ -18,6 +18,7 @@
 
 #include "osp/models/dit/config.h"
 #include "osp/models/t5/config.h"
+#include "osp/models/t5/encoder.h"
 #include "osp/models/vae/config.h"
 #include "osp/pipeline/bundle.h"
 
@@ -52,6 +53,8 @@ struct TrainedComponent {
 
 struct RandomBundleSpec {
   std::function<t5::T5Config(int64_t vocab_size)> text_encoder;
+  // Applied to the text encoder after its random draw (unset: the draw as it is).
+  std::function<void(t5::T5Encoder&)> shape_text_encoder;
   vae::VaeConfig vae;
   std::function<dit::DiTConfig(const t5::T5Config&, const vae::VaeConfig&)> dit;
   BundleDefaults defaults;

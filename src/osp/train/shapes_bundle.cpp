@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "osp/core/error.h"
+#include "osp/models/t5/neighbour_prior.h"
 #include "osp/models/t5/tokenizer_training.h"
 #include "osp/train/caption_tokenizer.h"
 
@@ -33,6 +34,9 @@ pipeline::RandomBundleSpec shapes_bundle_spec() {
     c.text_len = kShapesTextLen;
     return c;
   };
+  // A frozen random encoder is a bag of words; the prior keeps which colour names the object and
+  // which the background (neighbour_prior.h).
+  spec.shape_text_encoder = [](t5::T5Encoder& encoder) { t5::apply_neighbour_prior(encoder); };
   spec.dit = [](const t5::T5Config& text_encoder, const vae::VaeConfig& vae) {
     dit::DiTConfig c = pipeline::tiny_dit_config(text_encoder, vae);
     c.text_len = text_encoder.text_len;
