@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces models/osp-next-tiny (issue 9) from nothing but this checkout, on CPU: the Shapes data,
-# the VAE (two stages), the frozen text encoder and tokenizer, the latent/text cache, the DiT, the
+# the VAE (three stages), the frozen text encoder and tokenizer, the latent/text cache, the DiT, the
 # bundle and its evaluation. Run from the repository root after scripts/build.sh; the steps and
 # their wall times are in models/osp-next-tiny/README.md. OSP=path/to/osp overrides the binary.
 set -euo pipefail
@@ -10,7 +10,10 @@ CLIPS=${CLIPS:-1600}   # clips of the 6000 written that the DiT's cache holds
 "$OSP" data shapes --out data/shapes --count 6000 --seed 7
 "$OSP" train --config configs/train/tiny-vae.yaml
 "$OSP" train --config configs/train/tiny-vae-stage2.yaml --resume runs/tiny-vae
-VAE=runs/tiny-vae/checkpoints/step-00000400
+# Stage 3: the decoder alone (frozen encoder), frame 0 weighted. The latent space is stage 2's, so
+# the cache below may use either checkpoint: their encoders and latent statistics are identical.
+"$OSP" train --config configs/train/tiny-vae-decoder.yaml
+VAE=runs/tiny-vae-decoder/checkpoints/step-00000400
 
 # The frozen text encoder (random umT5 weights, seed 0) and the Shapes tokenizer: the same files
 # the final bundle holds, so the cached embeddings are the ones generation computes.

@@ -13,6 +13,7 @@
 #include "expect_error.h"
 #include "scratch_dir.h"
 #include "test_util.h"
+#include "osp/io/safetensors_writer.h"
 #include "osp/io/tensor_source.h"
 #include "osp/models/vae/loader.h"
 #include "osp/models/vae/random_weights.h"
@@ -148,6 +149,64 @@ TEST(VaeTraining, ShortRunLowersTheLossAndWritesALoadableCheckpoint) {
   for (const auto& item : loaded->named_parameters()) {
     EXPECT_TRUE(at::equal(item.value(), trainer.model().named_parameters()[item.key()].detach())) << item.key();
   }
+}
+
+TEST(VaeTraining, WeightedFrameMeanMatchesAnExplicitSum) {
+  const at::Tensor error = osp::test::randn({2, 3, 5, 4, 4}, 9).abs();
+  const auto a = error.to(at::kDouble).contiguous();
+  const double* e = a.data_ptr<double>();
+  std::vector<double> frame_sum(5, 0.0);
+  for (int64_t i = 0; i < a.numel(); ++i) frame_sum[static_cast<size_t>((i / 16) % 5)] += e[i];
+  const double w = 8.0, per_frame = 2.0 * 3 * 16;
+  double expected = w * frame_sum[0] / per_frame;
+  for (size_t t = 1; t < 5; ++t) expected += frame_sum[t] / per_frame;
+  expected /= w + 4;
+  EXPECT_NEAR(osp::train::weighted_frame_mean(error, w).item<double>(), expected, 1e-6 * expected);
+  EXPECT_NEAR(osp::train::weighted_frame_mean(error, 1.0).item<double>(), error.mean().item<double>(), 1e-7);
+  EXPECT_GT(std::abs(expected - a.mean().item<double>()), 1e-4);  // the weight changes the number
+}
+
+// vae.freeze_encoder: the encoder and conv1 keep their starting weights (so cached latents stay
+// valid) while the decoder trains.
+TEST(VaeTraining, FrozenEncoderRunTrainsOnlyTheDecoder) {
+  const osp::test::ScratchDir dir;
+  const TrainConfig base = TrainConfig::from_yaml(vae_config(write_clips(dir.path()), dir / "unused"));
+  osp::vae::WanVAE start(*base.vae);
+  osp::vae::randomize_weights(start, 5);
+  std::vector<std::pair<std::string, at::Tensor>> weights;
+  for (const auto& item : start.named_parameters()) weights.emplace_back(item.key(), item.value());
+  const std::string weights_file = dir / "start.safetensors";
+  osp::io::write_safetensors(weights_file, weights);
+
+  std::string text = vae_config(dir / "manifest.jsonl", dir / "out");
+  text.replace(text.find("data:"), 5,
+               "  weights: " + weights_file + "\n  freeze_encoder: true\n  first_frame_weight: 4\ndata:");
+  text.replace(text.find("steps: 20"), 9, "steps: 6");
+  const TrainConfig config = TrainConfig::from_yaml(text);
+  ASSERT_TRUE(config.freeze_encoder);
+  osp::train::Trainer trainer(config, osp::train::make_objective(config));
+  trainer.run();
+  int64_t frozen = 0, trained = 0;
+  for (const auto& item : trainer.model().named_parameters()) {
+    const std::string& name = item.key();
+    const at::Tensor before = start.named_parameters()[name];
+    if (name.rfind("encoder.", 0) == 0 || name.rfind("conv1.", 0) == 0) {
+      EXPECT_TRUE(at::equal(item.value().detach(), before)) << name;
+      ++frozen;
+    } else if (!at::equal(item.value().detach(), before)) {
+      ++trained;
+    }
+  }
+  EXPECT_GT(frozen, 10);
+  EXPECT_GT(trained, 10);
+
+  using osp::test::expect_error;
+  std::string no_weights = vae_config("clips.jsonl", "out");
+  no_weights.replace(no_weights.find("data:"), 5, "  freeze_encoder: true\ndata:");
+  expect_error([&] { TrainConfig::from_yaml(no_weights, "vae.yaml"); }, {"vae.yaml", "freeze_encoder", "weights"});
+  std::string zero = vae_config("clips.jsonl", "out");
+  zero.replace(zero.find("data:"), 5, "  first_frame_weight: 0\ndata:");
+  expect_error([&] { TrainConfig::from_yaml(zero, "vae.yaml"); }, {"vae.yaml", "first_frame_weight", "> 0"});
 }
 
 TEST(VaeTraining, ConfigErrorsNameTheField) {

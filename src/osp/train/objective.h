@@ -34,6 +34,8 @@ class Objective {
   // The config.json a checkpoint stores (the folder then loads as that model); by default the
   // architecture config, extended by objectives that measure more (the VAE's latent statistics).
   virtual nlohmann::json checkpoint_config() { return model_config(); }
+  // Parameters the run keeps fixed (no gradient, no update; still in checkpoints and the EMA).
+  virtual bool frozen(const std::string& /*parameter*/) const { return false; }
   // "wan dit 1.3M parameters, cached manifest of 6000 samples": for the start-up log line.
   virtual std::string describe() const = 0;
 };

@@ -164,6 +164,12 @@ void read_vae(Section s, const std::string& base_dir, TrainConfig& c) {
   if (!(c.kl_weight >= 0)) s.fail_field("kl_weight", "must be ≥ 0, got {}", c.kl_weight);
   c.model_weights = resolve(s.get<std::string>("weights", ""), base_dir);
   c.init_seed = s.get<uint64_t>("init_seed", 0);
+  c.freeze_encoder = s.get<bool>("freeze_encoder", c.freeze_encoder);
+  if (c.freeze_encoder && c.model_weights.empty()) {
+    s.fail_field("freeze_encoder", "needs trained weights (vae.weights): a random encoder would stay random");
+  }
+  c.first_frame_weight = s.get<double>("first_frame_weight", c.first_frame_weight);
+  if (!(c.first_frame_weight > 0)) s.fail_field("first_frame_weight", "must be > 0, got {}", c.first_frame_weight);
   s.finish();
 }
 

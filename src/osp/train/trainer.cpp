@@ -88,7 +88,7 @@ Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, paral
       at::Tensor values = p.detach();
       comm_.broadcast(values, 0);  // every rank starts from rank 0's weights
     }
-    p.requires_grad_(true);
+    p.requires_grad_(!objective_->frozen(item.key()));
     params_.emplace_back(item.key(), p);
   }
   optimizer_ = std::make_unique<AdamW>(params_, config_.optimizer);
@@ -142,6 +142,7 @@ double Trainer::all_reduce_gradients(double loss) {
   at::NoGradGuard no_grad;
   std::vector<at::Tensor> flat;
   for (auto& [name, p] : params_) {
+    if (!p.requires_grad()) continue;  // frozen: no gradient, no update
     if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
     flat.push_back(p.grad().reshape(-1));
   }
@@ -150,6 +151,7 @@ double Trainer::all_reduce_gradients(double loss) {
   const at::Tensor mean = comm_.all_gather(at::cat(flat).unsqueeze(0), 0).sum(0) / static_cast<double>(comm_.size());
   int64_t offset = 0;
   for (auto& [name, p] : params_) {
+    if (!p.requires_grad()) continue;
     p.grad().copy_(mean.narrow(0, offset, p.numel()).view_as(p));
     offset += p.numel();
   }

@@ -37,6 +37,14 @@ at::Tensor random_window(const at::Tensor& clip, int64_t window, at::Generator& 
 
 }  // namespace
 
+at::Tensor weighted_frame_mean(const at::Tensor& error, double first_frame_weight) {
+  const at::Tensor per_frame = error.mean({0, 1, 3, 4});  // [T]
+  if (first_frame_weight == 1.0) return per_frame.mean();
+  at::Tensor weights = at::ones({per_frame.size(0)}, per_frame.options());
+  weights[0] = first_frame_weight;
+  return (per_frame * weights).sum() / weights.sum();
+}
+
 at::Tensor gaussian_kl(const at::Tensor& mu, const at::Tensor& logvar) {
   return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar);
 }
@@ -88,15 +96,25 @@ at::Tensor VaeObjective::loss(const std::vector<SampleRef>& samples) {
   }
   const at::Tensor x = at::stack(clips);
   // spec/wan-vae.md §3: the posterior's moments; a reparameterized sample z = mu + exp(logvar/2)·ε.
-  const at::Tensor moments = vae_->encode_moments(x);
+  const at::Tensor moments = encode_moments(x);
   const at::Tensor mu = moments.narrow(1, 0, z);
   const at::Tensor logvar = moments.narrow(1, z, z).clamp(kMinLogvar, kMaxLogvar);
   const at::Tensor sample = mu + (0.5 * logvar).exp() * at::stack(noise);
   std::vector<at::Tensor> frames;
   vae_->decode_raw(sample, [&](const at::Tensor& f) { frames.push_back(f); });
   const at::Tensor reconstruction = at::cat(frames, 2);
-  const at::Tensor l1 = (reconstruction - x).abs().mean();
+  const at::Tensor l1 = weighted_frame_mean((reconstruction - x).abs(), config_.first_frame_weight);
   return l1 + config_.kl_weight * gaussian_kl(mu, logvar).mean();
+}
+
+at::Tensor VaeObjective::encode_moments(const at::Tensor& x) const {
+  if (!config_.freeze_encoder) return vae_->encode_moments(x);
+  at::NoGradGuard frozen;  // no graph through the encoder: half the backward
+  return vae_->encode_moments(x);
+}
+
+bool VaeObjective::frozen(const std::string& parameter) const {
+  return config_.freeze_encoder && (parameter.rfind("encoder.", 0) == 0 || parameter.rfind("conv1.", 0) == 0);
 }
 
 nlohmann::json VaeObjective::checkpoint_config() {

@@ -2,7 +2,9 @@
 // The VAE's training objective (issue 9 "the same trainer trains the small VAE"): the Wan VAE
 // (models/vae) encodes a clip with its chunked causal passes (spec/wan-vae.md §5), a latent is
 // sampled from the posterior N(mu, exp(logvar)) (§3), the decoder reconstructs the clip, and the
-// loss is mean |x̂ − x| + kl_weight · mean KL(N(mu, σ²) ‖ N(0, 1)).
+// loss is mean |x̂ − x| + kl_weight · mean KL(N(mu, σ²) ‖ N(0, 1)). The L1 mean may weight frame 0
+// (vae.first_frame_weight): the causal decoder draws it alone from the first latent frame, and at
+// 1 frame in 17 it is learned last.
 //
 // The checkpoint's config.json carries latents_mean / latents_std measured on the training clips
 // with the saved weights (per channel over the posterior means), so a checkpoint folder is a
@@ -21,6 +23,10 @@ namespace osp::train {
 // ½ (mu² + exp(logvar) − 1 − logvar).
 at::Tensor gaussian_kl(const at::Tensor& mu, const at::Tensor& logvar);
 
+// The mean of error [B, C, T, H, W] over every element, frame 0 weighted by first_frame_weight
+// against 1 for the others: (w·mean₀ + Σ_{t>0} mean_t) / (w + T − 1).
+at::Tensor weighted_frame_mean(const at::Tensor& error, double first_frame_weight);
+
 class VaeObjective : public Objective {
  public:
   // Reads the video manifest (data.videos) and builds the VAE (random init from init_seed, or
@@ -33,6 +39,9 @@ class VaeObjective : public Objective {
   nlohmann::json model_config() override { return architecture().to_json(); }
   nlohmann::json checkpoint_config() override;
   std::string describe() const override;
+  // With vae.freeze_encoder: the encoder and its quant conv (conv1), so the latent space — and
+  // every latent cached with the starting weights — stays as it is.
+  bool frozen(const std::string& parameter) const override;
 
   vae::WanVAE& vae() { return *vae_; }
   // The clip of sample `index`: float32 [3, frames, size, size] in [−1, 1].
@@ -40,6 +49,7 @@ class VaeObjective : public Objective {
 
  private:
   vae::VaeConfig architecture() const;  // the config without the measured latent statistics
+  at::Tensor encode_moments(const at::Tensor& x) const;
 
   TrainConfig config_;
   Manifest manifest_;
