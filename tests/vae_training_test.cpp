@@ -17,6 +17,7 @@
 #include "osp/io/tensor_source.h"
 #include "osp/models/vae/loader.h"
 #include "osp/models/vae/random_weights.h"
+#include "osp/train/reconstruction_weights.h"
 #include "osp/train/shapes_dataset.h"
 #include "osp/train/train_config.h"
 #include "osp/train/trainer.h"
@@ -151,19 +152,49 @@ TEST(VaeTraining, ShortRunLowersTheLossAndWritesALoadableCheckpoint) {
   }
 }
 
-TEST(VaeTraining, WeightedFrameMeanMatchesAnExplicitSum) {
-  const at::Tensor error = osp::test::randn({2, 3, 5, 4, 4}, 9).abs();
-  const auto a = error.to(at::kDouble).contiguous();
-  const double* e = a.data_ptr<double>();
-  std::vector<double> frame_sum(5, 0.0);
-  for (int64_t i = 0; i < a.numel(); ++i) frame_sum[static_cast<size_t>((i / 16) % 5)] += e[i];
-  const double w = 8.0, per_frame = 2.0 * 3 * 16;
-  double expected = w * frame_sum[0] / per_frame;
-  for (size_t t = 1; t < 5; ++t) expected += frame_sum[t] / per_frame;
-  expected /= w + 4;
-  EXPECT_NEAR(osp::train::weighted_frame_mean(error, w).item<double>(), expected, 1e-6 * expected);
-  EXPECT_NEAR(osp::train::weighted_frame_mean(error, 1.0).item<double>(), error.mean().item<double>(), 1e-7);
-  EXPECT_GT(std::abs(expected - a.mean().item<double>()), 1e-4);  // the weight changes the number
+// A clip whose frames each have their own flat colour and a 3×3 square of another (moving).
+at::Tensor square_clip(at::Tensor* truth) {
+  const int64_t T = 5, S = 8;
+  at::Tensor clip = at::empty({1, 3, T, S, S});
+  *truth = at::zeros({1, 1, T, S, S});
+  const at::Tensor colours = osp::test::randn({T, 3}, 21, 0.3);
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t c = 0; c < 3; ++c) clip[0][c][t].fill_(colours[t][c].item<float>());
+    clip[0].select(1, t).narrow(1, 2, 3).narrow(2, 1 + t / 2, 3).add_(0.5);  // all channels: distance 0.87
+    (*truth)[0][0][t].narrow(0, 2, 3).narrow(1, 1 + t / 2, 3).fill_(1);
+  }
+  return clip;
+}
+
+TEST(VaeTraining, ForegroundMaskFindsTheObject) {
+  at::Tensor truth;
+  const at::Tensor clip = square_clip(&truth);
+  EXPECT_TRUE(at::equal(osp::train::foreground_mask(clip), truth));
+  EXPECT_EQ(osp::train::foreground_mask(clip, 0.9).sum().item<float>(), 0.f);  // farther than the square
+}
+
+TEST(VaeTraining, ReconstructionWeightsMatchAnExplicitSum) {
+  at::Tensor truth;
+  const at::Tensor clip = square_clip(&truth);
+  const at::Tensor error = osp::test::randn({1, 3, 5, 8, 8}, 9).abs();
+  const double first = 8.0, foreground = 3.0;
+  const auto e = error.to(at::kDouble).contiguous();
+  const auto fg = truth.to(at::kDouble).contiguous();
+  const double* ep = e.data_ptr<double>();
+  const double* fp = fg.data_ptr<double>();
+  double num = 0, den = 0;
+  for (int64_t c = 0; c < 3; ++c) {
+    for (int64_t i = 0; i < 5 * 64; ++i) {
+      const double w = (i < 64 ? first : 1.0) * (fp[i] > 0 ? foreground : 1.0);
+      num += w * ep[c * 5 * 64 + i];
+      den += w;
+    }
+  }
+  const at::Tensor weights = osp::train::reconstruction_weights(clip, first, foreground);
+  EXPECT_NEAR(osp::train::weighted_mean(error, weights).item<double>(), num / den, 1e-6 * num / den);
+  const at::Tensor plain = osp::train::reconstruction_weights(clip, 1.0, 1.0);
+  EXPECT_NEAR(osp::train::weighted_mean(error, plain).item<double>(), error.mean().item<double>(), 1e-6);
+  EXPECT_GT(std::abs(num / den - e.mean().item<double>()), 1e-3);  // the weights change the number
 }
 
 // vae.freeze_encoder: the encoder and conv1 keep their starting weights (so cached latents stay
@@ -180,7 +211,7 @@ TEST(VaeTraining, FrozenEncoderRunTrainsOnlyTheDecoder) {
 
   std::string text = vae_config(dir / "manifest.jsonl", dir / "out");
   text.replace(text.find("data:"), 5,
-               "  weights: " + weights_file + "\n  freeze_encoder: true\n  first_frame_weight: 4\ndata:");
+               "  weights: " + weights_file + "\n  freeze_encoder: true\n  first_frame_weight: 4\n  foreground_weight: 2\ndata:");
   text.replace(text.find("steps: 20"), 9, "steps: 6");
   const TrainConfig config = TrainConfig::from_yaml(text);
   ASSERT_TRUE(config.freeze_encoder);
@@ -207,6 +238,9 @@ TEST(VaeTraining, FrozenEncoderRunTrainsOnlyTheDecoder) {
   std::string zero = vae_config("clips.jsonl", "out");
   zero.replace(zero.find("data:"), 5, "  first_frame_weight: 0\ndata:");
   expect_error([&] { TrainConfig::from_yaml(zero, "vae.yaml"); }, {"vae.yaml", "first_frame_weight", "> 0"});
+  std::string negative = vae_config("clips.jsonl", "out");
+  negative.replace(negative.find("data:"), 5, "  foreground_weight: -1\ndata:");
+  expect_error([&] { TrainConfig::from_yaml(negative, "vae.yaml"); }, {"vae.yaml", "foreground_weight", "> 0"});
 }
 
 TEST(VaeTraining, ConfigErrorsNameTheField) {

@@ -170,6 +170,8 @@ void read_vae(Section s, const std::string& base_dir, TrainConfig& c) {
   }
   c.first_frame_weight = s.get<double>("first_frame_weight", c.first_frame_weight);
   if (!(c.first_frame_weight > 0)) s.fail_field("first_frame_weight", "must be > 0, got {}", c.first_frame_weight);
+  c.foreground_weight = s.get<double>("foreground_weight", c.foreground_weight);
+  if (!(c.foreground_weight > 0)) s.fail_field("foreground_weight", "must be > 0, got {}", c.foreground_weight);
   s.finish();
 }
 

@@ -8,6 +8,7 @@
 #include "osp/io/tensor_source.h"
 #include "osp/models/vae/loader.h"
 #include "osp/models/vae/random_weights.h"
+#include "osp/train/reconstruction_weights.h"
 #include "osp/train/sample_random.h"
 
 namespace osp::train {
@@ -36,14 +37,6 @@ at::Tensor random_window(const at::Tensor& clip, int64_t window, at::Generator& 
 }
 
 }  // namespace
-
-at::Tensor weighted_frame_mean(const at::Tensor& error, double first_frame_weight) {
-  const at::Tensor per_frame = error.mean({0, 1, 3, 4});  // [T]
-  if (first_frame_weight == 1.0) return per_frame.mean();
-  at::Tensor weights = at::ones({per_frame.size(0)}, per_frame.options());
-  weights[0] = first_frame_weight;
-  return (per_frame * weights).sum() / weights.sum();
-}
 
 at::Tensor gaussian_kl(const at::Tensor& mu, const at::Tensor& logvar) {
   return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar);
@@ -103,7 +96,8 @@ at::Tensor VaeObjective::loss(const std::vector<SampleRef>& samples) {
   std::vector<at::Tensor> frames;
   vae_->decode_raw(sample, [&](const at::Tensor& f) { frames.push_back(f); });
   const at::Tensor reconstruction = at::cat(frames, 2);
-  const at::Tensor l1 = weighted_frame_mean((reconstruction - x).abs(), config_.first_frame_weight);
+  const at::Tensor weights = reconstruction_weights(x, config_.first_frame_weight, config_.foreground_weight);
+  const at::Tensor l1 = weighted_mean((reconstruction - x).abs(), weights);
   return l1 + config_.kl_weight * gaussian_kl(mu, logvar).mean();
 }
 

@@ -3,8 +3,7 @@
 // (models/vae) encodes a clip with its chunked causal passes (spec/wan-vae.md §5), a latent is
 // sampled from the posterior N(mu, exp(logvar)) (§3), the decoder reconstructs the clip, and the
 // loss is mean |x̂ − x| + kl_weight · mean KL(N(mu, σ²) ‖ N(0, 1)). The L1 mean may weight frame 0
-// (vae.first_frame_weight): the causal decoder draws it alone from the first latent frame, and at
-// 1 frame in 17 it is learned last.
+// and foreground pixels (vae.first_frame_weight, vae.foreground_weight: reconstruction_weights.h).
 //
 // The checkpoint's config.json carries latents_mean / latents_std measured on the training clips
 // with the saved weights (per channel over the posterior means), so a checkpoint folder is a
@@ -22,10 +21,6 @@ namespace osp::train {
 // The KL divergence of N(mu, exp(logvar)) from N(0, 1) per element:
 // ½ (mu² + exp(logvar) − 1 − logvar).
 at::Tensor gaussian_kl(const at::Tensor& mu, const at::Tensor& logvar);
-
-// The mean of error [B, C, T, H, W] over every element, frame 0 weighted by first_frame_weight
-// against 1 for the others: (w·mean₀ + Σ_{t>0} mean_t) / (w + T − 1).
-at::Tensor weighted_frame_mean(const at::Tensor& error, double first_frame_weight);
 
 class VaeObjective : public Objective {
  public:
