@@ -1,0 +1,74 @@
+// The shipped default model models/osp-next-tiny (issue 9): complete, small, bf16, an OSP-Next
+// model, and what `osp generate` runs without --model — drawing what the README's prompt asks for.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "run_osp.h"
+#include "../scratch_dir.h"
+#include "osp/io/tensor_source.h"
+#include "osp/models/dit/config.h"
+#include "osp/models/t5/config.h"
+#include "osp/models/vae/config.h"
+#include "osp/pipeline/bundle.h"
+#include "osp/pipeline/text_to_video.h"
+#include "osp/train/shapes_measure.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using osp::test::run_osp;
+
+const fs::path kModel = fs::path(OSP_SOURCE_DIR) / "models" / "osp-next-tiny";
+
+// Until the trained model passes its quality gate it is not in the repository (issue 9 notes):
+// these tests then skip, saying so, and run as soon as models/osp-next-tiny is committed.
+#define SKIP_UNLESS_SHIPPED()                                                                       \
+  if (!fs::exists(kModel)) GTEST_SKIP() << kModel << " is not shipped yet (issue 9: quality gate)"
+
+TEST(ShippedModel, IsACompleteSmallBf16OspNextBundle) {
+  SKIP_UNLESS_SHIPPED();
+  ASSERT_TRUE(fs::is_regular_file(kModel / "config.json")) << kModel;
+  const osp::pipeline::ModelBundle bundle = osp::pipeline::resolve_bundle(kModel.string());
+  EXPECT_EQ(bundle.layout, "osp bundle");
+  const auto dit = osp::dit::DiTConfig::from_file((kModel / "dit" / "config.json").string());
+  const auto t5 = osp::t5::T5Config::from_file((kModel / "text_encoder" / "config.json").string());
+  const auto vae = osp::vae::VaeConfig::from_file((kModel / "vae" / "config.json").string());
+  osp::pipeline::check_components_fit(dit, t5, vae);
+  EXPECT_EQ(dit.skiparse_model_type, "dual_end");
+  EXPECT_EQ(dit.sparse_ratio, 2);
+  EXPECT_TRUE(fs::is_regular_file(kModel / "README.md"));  // the model card
+
+  int64_t bytes = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(kModel)) {
+    if (entry.is_regular_file()) bytes += static_cast<int64_t>(entry.file_size());
+  }
+  EXPECT_LE(bytes, 40'000'000);
+  for (const char* weights : {"dit/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors",
+                              "vae/diffusion_pytorch_model.safetensors"}) {
+    const auto source = osp::io::open_tensor_source((kModel / weights).string());
+    for (const std::string& name : source->names()) {
+      EXPECT_EQ(source->meta(name).dtype, osp::io::DType::kBF16) << weights << ": " << name;
+    }
+  }
+}
+
+// The README's main command, with no --model: the default model is found next to the binary's
+// checkout, and the video shows the prompt's colours and motion.
+TEST(ShippedModel, GeneratesTheReadmePromptWithoutAModelFlag) {
+  SKIP_UNLESS_SHIPPED();
+  const osp::test::ScratchDir dir;
+  const fs::path out = dir / "out.safetensors";
+  const auto r = run_osp("generate -p \"a red circle moving right on a black background\" -o " + out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const at::Tensor frames = osp::io::open_tensor_source(out.string())->load("frames");
+  const osp::train::ClipMeasurement m = osp::train::measure_clip(frames);
+  EXPECT_EQ(m.background, osp::train::Color::kBlack);
+  ASSERT_TRUE(m.object.has_value());
+  EXPECT_EQ(*m.object, osp::train::Color::kRed);
+  ASSERT_TRUE(m.motion.has_value());
+  EXPECT_EQ(*m.motion, osp::train::Motion::kRight);
+}
+
+}  // namespace
