@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces models/osp-next-tiny (issue 9) from nothing but this checkout, on CPU: the Shapes data,
-# the VAE (three stages), the frozen text encoder and tokenizer, the latent/text cache, the DiT, the
+# the VAE (four stages), the frozen text encoder and tokenizer, the latent/text cache, the DiT, the
 # bundle and its evaluation. Run from the repository root after scripts/build.sh; the steps and
 # their wall times are in models/osp-next-tiny/README.md. OSP=path/to/osp overrides the binary.
 set -euo pipefail
@@ -11,19 +11,29 @@ CLIPS=${CLIPS:-1600}   # clips of the 6000 written that the DiT's cache holds
 "$OSP" train --config configs/train/tiny-vae.yaml
 "$OSP" train --config configs/train/tiny-vae-stage2.yaml --resume runs/tiny-vae
 # Stage 3: the decoder alone (frozen encoder), frame 0 weighted. The latent space is stage 2's, so
-# the cache below may use either checkpoint: their encoders and latent statistics are identical.
+# the first cache below may use either checkpoint: their encoders and latent statistics are identical.
 "$OSP" train --config configs/train/tiny-vae-decoder.yaml
-VAE=runs/tiny-vae-decoder/checkpoints/step-00000400
+# Stage 4: encoder and decoder, foreground pixels weighted, so the latents carry the object's colour.
+"$OSP" train --config configs/train/tiny-vae-objects.yaml
+VAE3=runs/tiny-vae-decoder/checkpoints/step-00000400
+VAE=runs/tiny-vae-objects/checkpoints/step-00000300
 
-# The frozen text encoder (random umT5 weights, seed 0) and the Shapes tokenizer: the same files
-# the final bundle holds, so the cached embeddings are the ones generation computes.
+# The frozen text encoder (random umT5 weights, seed 0, with the word-order prior) and the Shapes
+# tokenizer: the same files the final bundle holds, so the cached embeddings are the ones
+# generation computes.
 "$OSP" init-bundle --out runs/tiny-init --captions shapes --seed 0 --force
 head -n "$CLIPS" data/shapes/manifest.jsonl > data/shapes/manifest-dit.jsonl
-"$OSP" data cache --manifest data/shapes/manifest-dit.jsonl --vae "$VAE/model.safetensors" \
-  --vae-config "$VAE/config.json" --text-encoder runs/tiny-init/text_encoder --tokenizer runs/tiny-init/tokenizer \
-  --out data/tiny-cache --size 64 --frames 17 --buckets 1:1
+cache() {  # cache VAE_CHECKPOINT OUT
+  "$OSP" data cache --manifest data/shapes/manifest-dit.jsonl --vae "$1/model.safetensors" --vae-config "$1/config.json" \
+    --text-encoder runs/tiny-init/text_encoder --tokenizer runs/tiny-init/tokenizer --out "$2" --size 64 --frames 17 \
+    --buckets 1:1
+}
 
+# DiT stage 1 on the stage-3 latents (3000 steps), stage 2 fine-tuned on the stage-4 latents.
+cache "$VAE3" data/tiny-cache
 "$OSP" train --config configs/train/tiny-dit.yaml
-DIT=$(ls -d runs/tiny-dit/checkpoints/step-* | tail -n 1)
+cache "$VAE" data/tiny-cache-objects
+"$OSP" train --config configs/train/tiny-dit-objects.yaml
+DIT=$(ls -d runs/tiny-dit-objects/checkpoints/step-* | tail -n 1)
 "$OSP" init-bundle --out models/osp-next-tiny --captions shapes --seed 0 --dit "$DIT" --vae "$VAE" --force
 "$OSP" eval shapes --model models/osp-next-tiny --prompts configs/eval/shapes-heldout.txt --out runs/eval-heldout
