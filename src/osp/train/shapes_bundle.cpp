@@ -43,6 +43,7 @@ pipeline::RandomBundleSpec shapes_bundle_spec() {
     return c;
   };
   spec.defaults.negative_prompt = "";
+  spec.defaults.steps = 20;  // the evaluated setting of models/osp-next-tiny (its model card)
   spec.about = "osp-next-tiny: an OSP-Next text-to-video model trained on the synthetic Shapes dataset by `osp train` "
                "(models/osp-next-tiny/README.md).";
   return spec;
