@@ -15,7 +15,7 @@ at::Tensor foreground_mask(const at::Tensor& clips, double distance) {
 
 at::Tensor reconstruction_weights(const at::Tensor& clips, double first_frame_weight, double foreground_weight) {
   const int64_t B = clips.size(0), T = clips.size(2), H = clips.size(3), W = clips.size(4);
-  at::Tensor weights = at::ones({B, 1, T, H, W}, at::kFloat);
+  at::Tensor weights = at::ones({B, 1, T, H, W}, clips.options().dtype(at::kFloat));  // on the clips' device
   if (foreground_weight != 1.0) weights.add_(foreground_mask(clips.detach().to(at::kFloat)), foreground_weight - 1.0);
   if (first_frame_weight != 1.0) weights.narrow(2, 0, 1).mul_(first_frame_weight);
   return weights;
