@@ -15,8 +15,12 @@ CLIPS=${CLIPS:-1600}   # clips of the 6000 written that the DiT's cache holds
 "$OSP" train --config configs/train/tiny-vae-decoder.yaml
 # Stage 4: encoder and decoder, foreground pixels weighted, so the latents carry the object's colour.
 "$OSP" train --config configs/train/tiny-vae-objects.yaml
+# Stage 5: the decoder alone again, longer, so it draws the motion the stage-4 latents carry. The
+# encoder is frozen, so stage 4's latents (and the cache below) stay valid for it.
+"$OSP" train --config configs/train/tiny-vae-motion.yaml
 VAE3=runs/tiny-vae-decoder/checkpoints/step-00000400
-VAE=runs/tiny-vae-objects/checkpoints/step-00000300
+VAE4=runs/tiny-vae-objects/checkpoints/step-00000300
+VAE=$(ls -d runs/tiny-vae-motion/checkpoints/step-* | tail -n 1)
 
 # The frozen text encoder (random umT5 weights, seed 0, with the word-order prior) and the Shapes
 # tokenizer: the same files the final bundle holds, so the cached embeddings are the ones
@@ -32,7 +36,7 @@ cache() {  # cache VAE_CHECKPOINT OUT
 # DiT stage 1 on the stage-3 latents (3000 steps), stage 2 fine-tuned on the stage-4 latents.
 cache "$VAE3" data/tiny-cache
 "$OSP" train --config configs/train/tiny-dit.yaml
-cache "$VAE" data/tiny-cache-objects
+cache "$VAE4" data/tiny-cache-objects
 "$OSP" train --config configs/train/tiny-dit-objects.yaml
 DIT=$(ls -d runs/tiny-dit-objects/checkpoints/step-* | tail -n 1)
 "$OSP" init-bundle --out models/osp-next-tiny --captions shapes --seed 0 --dit "$DIT" --vae "$VAE" --force

@@ -1,7 +1,7 @@
 #pragma once
 // `osp init-bundle`: a complete text-to-video model bundle with tiny random weights, written by
-// the engine itself (no download, no Python): the README's first command and the end-to-end tests
-// of `osp generate` run on it until a trained tiny model ships. Its videos are noise-like
+// the engine itself (no download, no Python), for smoke tests and the end-to-end tests of
+// `osp generate`; the trained default model is models/osp-next-tiny. Its videos are noise-like
 // patterns, not pictures of the prompt.
 //
 // Layout (an OSP bundle, bundle.h):
