@@ -19,18 +19,20 @@ namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
-// "tiny": the shape class of the shipped osp-next-tiny model (OSP-Next dual_end, P = 2);
-// "1.3b-2layer": Wan 2.1 1.3B widths (dim 1536, FFN 8960, 12 heads, umT5 text width 4096) with 2
-// layers and a 64-row context.
+// "tiny": the DiT of the shipped osp-next-tiny model (models/osp-next-tiny/dit/config.json:
+// OSP-Next dual_end, P = 2, z-8 latents, 64-wide text); "1.3b-2layer": Wan 2.1 1.3B widths (dim
+// 1536, FFN 8960, 12 heads, umT5 text width 4096) with 2 layers and a 64-row context.
 dit::DiTConfig bench_model(const std::string& name) {
   dit::DiTConfig c;
   if (name == "tiny") {
-    c.dim = 256;
-    c.ffn_dim = 1024;
+    c.dim = 128;
+    c.ffn_dim = 512;
     c.num_heads = 4;
     c.num_layers = 8;
     c.freq_dim = 256;
-    c.text_dim = 256;
+    c.in_dim = 8;
+    c.out_dim = 8;
+    c.text_dim = 64;
     c.text_len = 32;
     c.skiparse_model_type = "dual_end";
     c.sparse_ratio = 2;
