@@ -82,13 +82,13 @@ std::map<std::string, at::Tensor> weights_of(const WanDiT& model) {
   return out;
 }
 
-// W + Σ scale·(B·A + D) in float64, the definition written out.
+// W + Σ (alpha/r·user_scale·B·A + user_scale·D) in float64, the definition written out.
 at::Tensor expected_merge(const at::Tensor& w, const std::vector<std::pair<const osp::io::LoraModule*, double>>& mods) {
   at::Tensor sum = w.to(at::kDouble);
   for (const auto& [m, user_scale] : mods) {
     const double scale = m->alpha.value_or(static_cast<double>(m->rank())) / static_cast<double>(m->rank()) * user_scale;
     sum = sum + scale * at::mm(m->up.to(at::kDouble), m->down.to(at::kDouble));
-    if (m->diff.defined()) sum = sum + scale * m->diff.to(at::kDouble);
+    if (m->diff.defined()) sum = sum + user_scale * m->diff.to(at::kDouble);
   }
   return sum;
 }

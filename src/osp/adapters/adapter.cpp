@@ -30,8 +30,8 @@ Adapter::Adapter(const io::LoraFile& file, double user_scale) {
     auto delta = std::make_shared<nn::LinearAdapter>();
     delta->down = m.down;
     delta->up = m.up;
-    delta->diff = m.diff;
-    delta->diff_b = m.diff_b;
+    delta->diff = m.diff.defined() ? m.diff * user_scale : m.diff;  // a full delta has no alpha / rank
+    delta->diff_b = m.diff_b.defined() ? m.diff_b * user_scale : m.diff_b;
     delta->scale = m.scale() * user_scale;
     entries_.push_back({m.module, m.source_key.empty() ? file.path : m.source_key, std::move(delta)});
   }
@@ -92,6 +92,8 @@ void Adapter::apply_to_weights(torch::nn::Module& model, double sign) const {
     nn::LinearWeights& layer = layer_of(layers, entry);
     nn::LinearAdapter signed_delta = *entry.delta;
     signed_delta.scale *= sign;
+    if (signed_delta.diff.defined()) signed_delta.diff = signed_delta.diff * sign;
+    if (signed_delta.diff_b.defined()) signed_delta.diff_b = signed_delta.diff_b * sign;
     layer.weight.copy_(merged_weight(layer.weight, {&signed_delta}));
     if (layer.bias.defined()) layer.bias.copy_(merged_bias(layer.bias, {&signed_delta}));
   }
@@ -130,9 +132,12 @@ void check_entry_fits(const Adapter::Entry& entry, int64_t out, int64_t in, bool
 
 at::Tensor weight_delta(const nn::LinearAdapter& d) {
   at::Tensor delta;
-  if (d.down.defined()) delta = at::mm(d.up.to(at::kFloat), d.down.to(at::kFloat));
-  if (d.diff.defined()) delta = delta.defined() ? delta + d.diff.to(at::kFloat) : d.diff.to(at::kFloat);
-  return delta.defined() ? delta * d.scale : delta;
+  if (d.down.defined()) delta = at::mm(d.up.to(at::kFloat), d.down.to(at::kFloat)) * d.scale;
+  if (d.diff.defined()) {
+    const at::Tensor full = d.diff.to(at::kFloat);
+    delta = delta.defined() ? delta + full : full;
+  }
+  return delta;
 }
 
 at::Tensor merged_weight(const at::Tensor& weight, const std::vector<const nn::LinearAdapter*>& deltas) {
@@ -147,7 +152,7 @@ at::Tensor merged_weight(const at::Tensor& weight, const std::vector<const nn::L
 at::Tensor merged_bias(const at::Tensor& bias, const std::vector<const nn::LinearAdapter*>& deltas) {
   at::Tensor sum = bias.to(at::kFloat, /*non_blocking=*/false, /*copy=*/true);
   for (const nn::LinearAdapter* d : deltas) {
-    if (d->diff_b.defined()) sum.add_(d->diff_b.to(at::kFloat).to(sum.device()), d->scale);
+    if (d->diff_b.defined()) sum.add_(d->diff_b.to(at::kFloat).to(sum.device()));
   }
   return sum.to(bias.scalar_type());
 }

@@ -1,11 +1,11 @@
 #pragma once
 // One adapter (a LoRA file, or a LoRA being trained) bound to a model's linear layers
-// (docs/lora.md). Per adapted linear y = x·Wᵀ + b it adds scale·((x·Aᵀ)·Bᵀ + x·Dᵀ + d), where
-// scale = (alpha / rank, or 1 without alpha) × the user's scale. Two ways to apply it:
+// (docs/lora.md). Per adapted linear y = x·Wᵀ + b it adds scale·(x·Aᵀ)·Bᵀ + user_scale·(x·Dᵀ + d),
+// where scale = (alpha / rank, or 1 without alpha) × the user's scale. Two ways to apply it:
 //   - runtime: attach() puts the deltas on the layers' adapter lists (nn/linear_adapter.h), they
 //     run beside every base GEMM; detach() takes them off again; set_enabled(false) bypasses them
 //     without detaching (the RL reference policy);
-//   - merged: merge_into() adds scale·B·A (+ scale·D, + scale·d to the bias) into the weights,
+//   - merged: merge_into() adds scale·B·A (+ user_scale·D, + user_scale·d to the bias) into the weights,
 //     computed in float32 and cast to the stored dtype; unmerge_from() subtracts it again.
 // Both check the whole adapter against the model first (check_fits): nothing is half-applied.
 #include <torch/nn/module.h>
@@ -59,12 +59,12 @@ class Adapter {
 // a linear [out, in] (with a bias or not).
 void check_entry_fits(const Adapter::Entry& entry, int64_t out, int64_t in, bool has_bias);
 
-// scale·(B·A + D) of one delta as a float32 [out, in] tensor (undefined when it has neither).
+// scale·B·A + D of one delta (D already holds the user's scale) as a float32 [out, in] tensor (undefined when it has neither).
 at::Tensor weight_delta(const nn::LinearAdapter& delta);
 
 // W + Σ weight_delta, computed in float32 and cast to W's dtype (merge-lora, merged mode).
 at::Tensor merged_weight(const at::Tensor& weight, const std::vector<const nn::LinearAdapter*>& deltas);
-// b + Σ scale·d likewise (a bias without any bias delta comes back unchanged).
+// b + Σ d likewise (a bias without any bias delta comes back unchanged).
 at::Tensor merged_bias(const at::Tensor& bias, const std::vector<const nn::LinearAdapter*>& deltas);
 
 }  // namespace osp::adapters

@@ -1,7 +1,7 @@
 #pragma once
 // `osp merge-lora` (docs/lora.md "Merge"): a base DiT checkpoint streamed into one safetensors
-// file with canonical Wan names, every adapted weight replaced by W + Σ scale·(B·A + D) and every
-// adapted bias by b + Σ scale·d, computed in float32 and cast to the stored dtype. Every adapter
+// file with canonical Wan names, every adapted weight replaced by W + Σ (scale·B·A + user_scale·D)
+// and every adapted bias by b + Σ user_scale·d, computed in float32 and cast to the stored dtype. Every adapter
 // is checked against the base's tensor shapes before the output is opened, so a bad adapter
 // leaves nothing behind.
 #include <functional>

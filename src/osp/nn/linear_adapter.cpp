@@ -6,20 +6,22 @@
 namespace osp::nn {
 namespace {
 
-// One adapter's unscaled delta for x: (x·Aᵀ)·Bᵀ + x·Dᵀ + d, [..., out].
+// One adapter's delta for x: scale·(x·Aᵀ)·Bᵀ + x·Dᵀ + d, [..., out] (or [out] for a bias delta
+// alone, broadcast by the caller).
 at::Tensor adapter_delta(const GemmInput& x, const LinearAdapter& a, Precision precision) {
   at::Tensor delta;
   if (a.down.defined()) {
     const at::Tensor h = linear(x, a.down, at::Tensor(), precision);  // [..., r]
-    delta = linear(prepare_gemm_input(h, precision, /*may_overwrite=*/!records_graph(h)), a.up, at::Tensor(), precision);
+    delta = linear(prepare_gemm_input(h, precision, /*may_overwrite=*/!records_graph(h)), a.up, at::Tensor(), precision) *
+            a.scale;
   }
+  at::Tensor full;
   if (a.diff.defined()) {
-    const at::Tensor d = linear(x, a.diff, a.diff_b, precision);
-    delta = delta.defined() ? delta + d : d;
+    full = linear(x, a.diff, a.diff_b, precision);
   } else if (a.diff_b.defined()) {
-    const at::Tensor b = a.diff_b.to(x.values.scalar_type());  // [out], broadcast over the rows
-    delta = delta.defined() ? delta + b : b;
+    full = a.diff_b.to(x.values.scalar_type());
   }
+  if (full.defined()) delta = delta.defined() ? delta + full : full;
   return delta;
 }
 
@@ -31,7 +33,7 @@ at::Tensor add_adapters(at::Tensor y, const GemmInput& x, const LinearAdapters& 
     if (!adapter->enabled) continue;
     at::Tensor delta = adapter_delta(x, *adapter, precision);
     if (!delta.defined()) continue;
-    delta = delta.to(y.scalar_type()) * adapter->scale;
+    delta = delta.to(y.scalar_type());
     sum = sum.defined() ? sum + delta : delta;
   }
   if (!sum.defined()) return y;

@@ -1,8 +1,8 @@
 #pragma once
 // Weight deltas that run beside a linear layer's own GEMM (docs/lora.md "Runtime mode"):
-//   y = x·Wᵀ + b + Σ_k scale_k · ((x·A_kᵀ)·B_kᵀ + x·D_kᵀ + d_k)
-// for every adapter k attached to the layer: a low-rank pair (A [r, in], B [out, r]), a full
-// weight delta D [out, in] and a bias delta d [out], each optional. Adapters are not registered
+//   y = x·Wᵀ + b + Σ_k (scale_k · (x·A_kᵀ)·B_kᵀ + x·D_kᵀ + d_k)    for every attached adapter k:
+// a low-rank pair (A [r, in], B [out, r]) with its scale, a full weight delta D [out, in] and a bias
+// delta d [out] (these two hold the user's scale already: alpha / r is not theirs). Not registered
 // parameters of the layer: loading, weight sharding and 8-bit codes see the base weights only, and
 // one base model can run with different adapters per request.
 #include <ATen/ATen.h>
@@ -20,7 +20,7 @@ struct LinearAdapter {
   at::Tensor up;      // B [out, r], defined exactly when `down` is
   at::Tensor diff;    // D [out, in] or undefined
   at::Tensor diff_b;  // d [out] or undefined
-  double scale = 1.0;
+  double scale = 1.0;  // of the low-rank pair: alpha / r (or 1) × the user's scale
   // Off: the layer computes as if the adapter were absent (the RL reference policy, "bypass").
   bool enabled = true;
 };
