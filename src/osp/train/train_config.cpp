@@ -8,99 +8,16 @@
 #include <sstream>
 
 #include "osp/core/error.h"
+#include "osp/train/yaml_section.h"
 
 namespace osp::train {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-// One YAML mapping of the config; every key read is marked, finish() rejects the others.
-class Section {
- public:
-  Section(YAML::Node node, std::string path, std::string source)
-      : node_(std::move(node)), path_(std::move(path)), source_(std::move(source)) {
-    if (node_.IsDefined() && !node_.IsNull() && !node_.IsMap()) fail_field("", "must be a mapping of fields");
-  }
-
-  bool has(const std::string& key) {
-    known_.insert(key);
-    return node_.IsMap() && node_[key].IsDefined() && !node_[key].IsNull();
-  }
-
-  template <typename T>
-  T get(const std::string& key, T fallback) {
-    if (!has(key)) return fallback;
-    try {
-      return node_[key].as<T>();
-    } catch (const YAML::Exception&) {
-      fail_field(key, "cannot read '{}' as a {}", YAML::Dump(node_[key]), type_name<T>());
-    }
-  }
-
-  YAML::Node node(const std::string& key) {
-    known_.insert(key);
-    return node_.IsMap() ? node_[key] : YAML::Node();
-  }
-
-  Section section(const std::string& key) { return Section(node(key), field(key), source_); }
-
-  // Rejects keys that were never asked for.
-  void finish() const {
-    if (!node_.IsMap()) return;
-    for (const auto& item : node_) {
-      const std::string key = item.first.as<std::string>();
-      if (!known_.count(key)) {
-        std::vector<std::string> names(known_.begin(), known_.end());
-        fail_field(key, "unknown field (known here: {})", fmt::join(names, ", "));
-      }
-    }
-  }
-
-  std::string field(const std::string& key) const { return path_.empty() ? key : key.empty() ? path_ : path_ + "." + key; }
-
-  template <typename... Args>
-  [[noreturn]] void fail_field(const std::string& key, fmt::format_string<Args...> format, Args&&... args) const {
-    throw Error(source_ + ": " + field(key), fmt::format(format, std::forward<Args>(args)...));
-  }
-
- private:
-  template <typename T>
-  static const char* type_name() {
-    if constexpr (std::is_same_v<T, std::string>) return "string";
-    else if constexpr (std::is_same_v<T, bool>) return "boolean";
-    else if constexpr (std::is_floating_point_v<T>) return "number";
-    else return "integer";
-  }
-
-  YAML::Node node_;
-  std::string path_, source_;
-  std::set<std::string> known_;
-};
-
-// YAML scalars to JSON values: booleans, integers, numbers, else strings.
-json to_json(const YAML::Node& node) {
-  if (!node.IsDefined() || node.IsNull()) return nullptr;
-  if (node.IsSequence()) {
-    json out = json::array();
-    for (const auto& item : node) out.push_back(to_json(item));
-    return out;
-  }
-  if (node.IsMap()) {
-    json out = json::object();
-    for (const auto& item : node) out[item.first.as<std::string>()] = to_json(item.second);
-    return out;
-  }
-  const std::string text = node.Scalar();
-  if (node.Tag() == "!") return text;  // quoted: a string
-  bool flag;
-  if (YAML::convert<bool>::decode(node, flag)) return flag;
-  int64_t integer;
-  if (YAML::convert<int64_t>::decode(node, integer)) return integer;
-  double number;
-  if (YAML::convert<double>::decode(node, number)) return number;
-  return text;
-}
+using yaml::Section;
+using yaml::resolve;
+using yaml::to_json;
 
 // A component config's error under `where`, unless its message already names the config file.
 [[noreturn]] void rethrow_under(const Error& e, const std::string& where) {
@@ -108,10 +25,6 @@ json to_json(const YAML::Node& node) {
   throw Error(where, e.what());
 }
 
-std::string resolve(const std::string& path, const std::string& base_dir) {
-  if (path.empty() || fs::path(path).is_absolute()) return path;
-  return (fs::path(base_dir) / path).lexically_normal().string();
-}
 
 void read_model(Section s, const std::string& base_dir, TrainConfig& c) {
   const int given = int(s.has("config")) + int(s.has("preset")) + int(s.has("fields"));
@@ -323,13 +236,7 @@ void read_run(Section& s, TrainConfig& c, const std::string& base_dir) {
 }  // namespace
 
 TrainConfig TrainConfig::from_yaml(const std::string& text, const std::string& source, const std::string& base_dir) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    fail_about(source, "not valid YAML: {}", e.what());
-  }
-  if (!root.IsMap()) fail_about(source, "a training config must be a YAML mapping");
+  const YAML::Node root = yaml::load_mapping(text, source);
   TrainConfig c;
   c.source = source;
   Section top(root, "", source);
@@ -352,11 +259,7 @@ TrainConfig TrainConfig::from_yaml(const std::string& text, const std::string& s
 }
 
 TrainConfig TrainConfig::from_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail_about(path, "cannot open the training config");
-  std::stringstream text;
-  text << in.rdbuf();
-  return from_yaml(text.str(), path, fs::path(path).parent_path().string().empty() ? "." : fs::path(path).parent_path().string());
+  return from_yaml(yaml::read_file(path), path, fs::path(path).parent_path().string().empty() ? "." : fs::path(path).parent_path().string());
 }
 
 std::string TrainConfig::model_name() const {
