@@ -16,6 +16,7 @@
 
 #include "../reference_dit.h"
 #include "launch_ranks.h"
+#include "lora_fixture.h"
 #include "osp/io/safetensors_writer.h"
 #include "osp/io/tensor_source.h"
 
@@ -209,6 +210,34 @@ TEST_F(ParallelCli, GenerateOnTwoRanksEqualsOneProcess) {
   for (const auto& r : results) {
     EXPECT_EQ(r.exit_code, 1) << r.output;
     EXPECT_NE(r.output.find("data parallelism"), std::string::npos) << r.output;
+  }
+}
+
+// LoRAs under weight sharding and sequence parallelism: merged (into the weights before they are
+// sharded) and runtime (the adapters replicated beside the sharded base) give one process's latents.
+TEST_F(ParallelCli, GenerateWithLorasOnTwoRanksEqualsOneProcess) {
+  ASSERT_EQ(std::system((std::string(OSP_BINARY) + " --log-level warn init-bundle --out " + path("bundle")).c_str()), 0);
+  osp::io::write_lora_file(path("style.safetensors"), osp::test::random_bundle_lora(path("bundle/dit"), 4, 9));
+  const auto generate_args = [&](const std::string& out, const std::string& flags) {
+    return "generate --model " + path("bundle") + " -p \"a red circle moving left\" -W 128 -H 64 --frames 5 " +
+           "--steps 3 --precision fp32 --lora " + path("style.safetensors") + ":0.7 -o " + out + " " + flags;
+  };
+  for (const std::string mode : {"merged", "runtime"}) {
+    const std::string single = std::string(OSP_BINARY) + " --log-level warn " +
+                               generate_args(path("single.safetensors"), "--lora-mode " + mode) + " > " +
+                               path("single.log") + " 2>&1";
+    ASSERT_EQ(std::system(single.c_str()), 0) << read_text(dir_ / "single.log");
+    const at::Tensor expected = osp::io::open_tensor_source(path("single.safetensors"))->load("latents");
+    for (const std::string flags : {"--ssp 2 --shard-weights", "--sp 2"}) {
+      const std::string out = path("parallel.safetensors");
+      fs::remove(out);
+      const auto results = launch(2, [&](int) { return generate_args(out, flags + " --lora-mode " + mode); });
+      for (size_t r = 0; r < results.size(); ++r) {
+        ASSERT_EQ(results[r].exit_code, 0) << flags << ", rank " << r << ": " << results[r].output;
+      }
+      const at::Tensor latents = osp::io::open_tensor_source(out)->load("latents");
+      EXPECT_LT(osp::test::rel_error(latents, expected), 1e-5) << mode << " " << flags;
+    }
   }
 }
 

@@ -23,6 +23,7 @@ void register_init_bundle(CLI::App& app, const GlobalOptions& global);  // init_
 void register_data(CLI::App& app, const GlobalOptions& global);         // data.cpp: data shapes, data cache
 void register_train(CLI::App& app, const GlobalOptions& global);  // train.cpp
 void register_eval(CLI::App& app, const GlobalOptions& global);   // eval.cpp: eval shapes
+void register_lora(CLI::App& app, const GlobalOptions& global);   // lora.cpp: merge-lora, lora extract
 
 // `osp bench <name>` subcommands, each in bench_<name>.cpp; `bench` is the parent command.
 void register_text_bench(CLI::App& bench, const GlobalOptions& global);
@@ -31,6 +32,7 @@ void register_hif8_bench(CLI::App& bench, const GlobalOptions& global);
 void register_comm_bench(CLI::App& bench, const GlobalOptions& global);
 void register_generate_bench(CLI::App& bench, const GlobalOptions& global);
 void register_train_bench(CLI::App& bench, const GlobalOptions& global);  // bench_train.cpp
+void register_lora_bench(CLI::App& bench, const GlobalOptions& global);   // bench_lora.cpp
 
 // Applies --threads and --log-level; each subcommand's callback calls it first.
 void apply_global_options(const GlobalOptions& global);

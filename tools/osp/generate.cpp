@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "osp/adapters/lora_spec.h"
 #include "parallel_flags.h"
 #include "sampling_flags.h"
 #include "osp/core/error.h"
@@ -40,6 +41,8 @@ struct GenerateOptions {
   int64_t tile_overlap = 64;
   int crf = -1;
   parallel::ParallelOptions parallel;
+  std::vector<std::string> loras;  // FILE[:SCALE]
+  std::string lora_mode = "merged";
 };
 
 // The shipped default model (issue 9), looked for next to the executable's checkout.
@@ -90,6 +93,9 @@ std::vector<pipeline::GenerationJob> make_jobs(const GenerateOptions& o) {
 
 void run_generate(const GenerateOptions& o, int threads_flag) {
   pipeline::output_kind(o.output);  // a wrong extension fails before anything is read
+  std::vector<adapters::LoraSpec> loras;
+  for (const std::string& text : o.loras) loras.push_back(adapters::parse_lora_spec(text));
+  const adapters::LoraMode lora_mode = adapters::parse_lora_mode(o.lora_mode);
   // Under a launcher every rank runs this command; join the others first so that a rank failing
   // later ends their next collective instead of leaving them at the rendezvous.
   const parallel::LaunchEnv env = parallel::read_launch_env();
@@ -110,6 +116,8 @@ void run_generate(const GenerateOptions& o, int threads_flag) {
   options.crf = o.crf;
   options.world = world.get();
   options.parallel = o.parallel;
+  options.loras = loras;
+  options.lora_mode = lora_mode;
   log::info("{}x{}, {} frames, {} {} steps, shift {}, guidance {}, {} ({})", params.width, params.height, params.frames,
             params.steps, params.sampler, params.shift, params.guidance, options.precision.name(), bundle.layout);
   const pipeline::GenerationReport report = pipeline::generate(bundle, params, make_jobs(o), options);
@@ -153,6 +161,12 @@ void register_generate(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   cmd->add_option("--vae-tile-overlap", o->tile_overlap, "overlap of the VAE tiles in pixels")->capture_default_str();
   cmd->add_option("--crf", o->crf, "video quality, lower is better (H.264 0-51, VP9 0-63; default: the encoder's)");
+  cmd->add_option("--lora", o->loras,
+                  "adapter FILE[:SCALE] (repeatable, they stack): PEFT, diffusers, ComfyUI or kohya keys, a LoRA "
+                  "checkpoint folder (docs/lora.md)");
+  cmd->add_option("--lora-mode", o->lora_mode,
+                  "merged: added into the weights at load (no per-step cost); runtime: run beside the base GEMMs")
+      ->capture_default_str();
   add_parallel_flags(*cmd, o->parallel);
   cmd->callback([o, &global] {
     apply_global_options(global);

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   register_data(app, global);
   register_train(app, global);
   register_eval(app, global);
+  register_lora(app, global);
 
   try {
     app.parse(argc, argv);

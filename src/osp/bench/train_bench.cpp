@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "osp/bench/bench_models.h"
 #include "osp/bench/table.h"
 #include "osp/core/error.h"
 #include "osp/core/runtime.h"
@@ -19,39 +20,10 @@ namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
-// "tiny": the DiT of the shipped osp-next-tiny model (models/osp-next-tiny/dit/config.json:
-// OSP-Next dual_end, P = 2, z-8 latents, 64-wide text); "1.3b-2layer": Wan 2.1 1.3B widths (dim
-// 1536, FFN 8960, 12 heads, umT5 text width 4096) with 2 layers and a 64-row context.
-dit::DiTConfig bench_model(const std::string& name) {
-  dit::DiTConfig c;
-  if (name == "tiny") {
-    c.dim = 128;
-    c.ffn_dim = 512;
-    c.num_heads = 4;
-    c.num_layers = 8;
-    c.freq_dim = 256;
-    c.in_dim = 8;
-    c.out_dim = 8;
-    c.text_dim = 64;
-    c.text_len = 32;
-    c.skiparse_model_type = "dual_end";
-    c.sparse_ratio = 2;
-    c.num_full_blocks = 4;
-  } else if (name == "1.3b-2layer") {
-    c = dit::DiTConfig::preset("wan2.1-t2v-1.3b");
-    c.num_layers = 2;
-    c.text_len = 64;
-  } else {
-    fail_about("--config", "unknown benchmark config {} (tiny, 1.3b-2layer)", name);
-  }
-  c.validate();
-  return c;
-}
-
 train::TrainConfig bench_config(const std::string& name, const std::string& precision, const TrainBenchOptions& o) {
   train::TrainConfig c;
   c.source = "bench";
-  c.model = bench_model(name);
+  c.model = bench_dit_config(name);
   const int64_t size = (name == "tiny" ? o.tiny_size : o.wide_size) / 8;
   train::SyntheticData d;
   d.samples = 4;

@@ -78,14 +78,16 @@ ConvertPlan plan_conversion(const std::string& in, const std::string& out, const
   return plan;
 }
 
-void run_conversion(const ConvertPlan& plan, const std::function<void()>& on_tensor) {
+void run_conversion(const ConvertPlan& plan, const std::function<void()>& on_tensor, const TensorTransform& transform) {
   std::vector<TensorDecl> decls;
   decls.reserve(plan.tensors.size());
   for (const auto& item : plan.tensors) decls.push_back(item.output);
-  SafetensorsWriter writer(plan.out_path, decls, {{"format", "pt"}});
+  SafetensorsWriter writer(plan.out_path, decls, plan.metadata);
   for (const auto& item : plan.tensors) {
     auto type = scalar_type_of(item.output.dtype);
-    writer.append(item.output.name, plan.source->load(item.source_name, type));
+    at::Tensor tensor = plan.source->load(item.source_name, type);
+    if (transform) tensor = transform(item.output.name, std::move(tensor));
+    writer.append(item.output.name, tensor);
     on_tensor();
   }
   writer.finish();

@@ -45,12 +45,17 @@ at::Tensor quantized_linear(const GemmInput& x, const LinearWeights& layer, Prec
   return y.view(output_shape(values, w.out_features()));
 }
 
-}  // namespace
-
-at::Tensor linear(const GemmInput& x, const LinearWeights& layer, Precision precision) {
+at::Tensor base_linear(const GemmInput& x, const LinearWeights& layer, Precision precision) {
   if (layer.fake_quant) return fake_quant_linear(x, layer, precision);
   if (layer.quantized) return quantized_linear(x, layer, precision);
   return linear(x, layer.weight, layer.bias, precision);
+}
+
+}  // namespace
+
+at::Tensor linear(const GemmInput& x, const LinearWeights& layer, Precision precision) {
+  at::Tensor y = base_linear(x, layer, precision);
+  return layer.adapters.empty() ? y : add_adapters(std::move(y), x, layer.adapters, precision);
 }
 
 at::Tensor linear(const at::Tensor& x, const LinearWeights& layer, Precision precision) {

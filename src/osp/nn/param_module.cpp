@@ -9,7 +9,7 @@ at::Tensor ParamModule::add_param(const std::string& name, at::IntArrayRef shape
 }
 
 LinearWeights::LinearWeights(int64_t in, int64_t out, const at::TensorOptions& options)
-    : weight(add_param("weight", {out, in}, options)), bias(add_param("bias", {out}, options)) {}
+    : weight(add_param("weight", {out, in}, options)), bias(add_param("bias", {out}, options)), in_(in), out_(out) {}
 
 void LinearWeights::set_quantized(quant::QuantizedWeight q) {
   if (weight.dim() == 2 && q.codes.sizes() != weight.sizes()) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "osp/nn/linear_adapter.h"
 #include "osp/quant/fake_quant.h"
 #include "osp/quant/weight8.h"
 
@@ -22,7 +23,8 @@ class ParamModule : public torch::nn::Module {
 };
 
 // y = x·weightᵀ + bias: weight [out, in], bias [out]. Weight hooks (applied by nn::linear in
-// nn/linear.h): 8-bit codes instead of the dense weight, and HiF8 fake quantization.
+// nn/linear.h): 8-bit codes instead of the dense weight, HiF8 fake quantization, and adapters
+// (LoRA, weight deltas) computed beside the base GEMM.
 class LinearWeights : public ParamModule {
  public:
   LinearWeights(int64_t in, int64_t out, const at::TensorOptions& options);
@@ -30,10 +32,18 @@ class LinearWeights : public ParamModule {
   at::Tensor bias;
   std::shared_ptr<const quant::QuantizedWeight> quantized;  // set: `weight` is empty
   std::optional<quant::FakeQuantSpec> fake_quant;            // set: HIF8Linear (spec/hif8.md §5.4)
+  LinearAdapters adapters;                                   // runtime adapters (nn/linear_adapter.h)
+
+  // The layer's shape as built (stays valid while `weight` is empty: 8-bit codes, sharded blocks).
+  int64_t in_features() const { return in_; }
+  int64_t out_features() const { return out_; }
 
   // Keeps `q` (moved to the weight's device) as the layer's weight and frees the dense one: the
   // registered "weight" parameter becomes an empty tensor. Throws osp::Error on a shape mismatch.
   void set_quantized(quant::QuantizedWeight q);
+
+ private:
+  int64_t in_ = 0, out_ = 0;
 };
 
 // Weight (and optionally bias) of a normalization layer, [dim] each.

@@ -5,6 +5,7 @@
 #include <memory>
 #include <set>
 
+#include "osp/adapters/apply.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
 #include "osp/core/progress.h"
@@ -61,8 +62,8 @@ c10::ScalarType state_dtype(const dit::DiTConfig& config, const Precision& preci
 }
 
 Metadata metadata_of(const GenerationJob& job, const GenerationParams& p, const PipelineOptions& options,
-                     const ModelBundle& bundle) {
-  return {{"title", job.prompt},
+                     const ModelBundle& bundle, const std::string& loras) {
+  Metadata m = {{"title", job.prompt},
           {"prompt", job.prompt},
           {"negative_prompt", negative_of(job, p)},
           {"seed", job.noise ? "noise file " + *job.noise : std::to_string(job.seed)},
@@ -75,6 +76,8 @@ Metadata metadata_of(const GenerationJob& job, const GenerationParams& p, const 
           {"precision", options.precision.name()},
           {"model", bundle.root.empty() ? bundle.dit.path : bundle.root},
           {"encoder", "osp-next 0.1.0"}};
+  if (!loras.empty()) m.emplace_back("loras", loras);
+  return m;
 }
 
 double gib(size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0); }
@@ -177,6 +180,8 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
   for (const GenerationJob& job : jobs) report.jobs.push_back({job.output, ""});
   mark_empty_prompts(jobs, report);
   if (report.failed() == static_cast<int64_t>(jobs.size())) fail_about("-p", "every prompt is empty");
+  std::vector<adapters::LoadedLora> loras = adapters::load_loras(options.loras);
+  const std::string lora_metadata = adapters::describe_loras(loras);
 
   // Stage 2: text.
   StageTimer text_timer("text encoding");
@@ -195,6 +200,10 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
   StageTimer load_timer("load DiT");
   auto model = dit::load_dit(bundle.dit.path, bundle.dit.config, options.precision, options.device,
                              dit::quant_flag_override(options.quant));
+  if (!loras.empty()) {
+    const adapters::LoraMode mode = adapters::apply_loras(*model, loras, options.lora_mode);
+    log::info("lora: {} adapter(s), {} mode", loras.size(), adapters::lora_mode_name(mode));
+  }
   report.seconds.load_dit = load_timer.done();
   std::unique_ptr<parallel::DistributedDiT> distributed;
   if (options.world != nullptr) {
@@ -251,7 +260,7 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
   output.tile_overlap = options.vae_tile_overlap;
   for_each_live_job(report, [&](size_t i) {
     const OutputSeconds seconds = decode_and_write(*vae, latents[i].to(vae->device()), jobs[i].output,
-                                                   metadata_of(jobs[i], params, options, bundle), output);
+                                                   metadata_of(jobs[i], params, options, bundle, lora_metadata), output);
     report.seconds.decode += seconds.decode;
     report.seconds.write += seconds.write;
     log::info("wrote {}", jobs[i].output);

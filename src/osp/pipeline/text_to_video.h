@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "osp/adapters/lora_spec.h"
 #include "osp/core/precision.h"
 #include "osp/parallel/distributed_dit.h"
 #include "osp/pipeline/bundle.h"
@@ -38,6 +39,10 @@ struct PipelineOptions {
   int64_t vae_tile_size = 0;               // 0: untiled, streamed into the writer
   int64_t vae_tile_overlap = 64;
   int crf = -1;
+  // Adapters on the DiT (docs/lora.md): read and hashed before any model loads, checked against
+  // the DiT all together, then merged into its weights or run beside them; listed in the metadata.
+  std::vector<adapters::LoraSpec> loras;
+  adapters::LoraMode lora_mode = adapters::LoraMode::kMerged;
   // Under a launcher: the DiT runs across the world's ranks with this mesh (docs/distributed.md;
   // dp must be 1: one video is one batch row). Every rank encodes the text and samples; rank 0
   // alone loads the VAE and writes.

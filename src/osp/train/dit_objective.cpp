@@ -5,6 +5,7 @@
 #include "osp/core/error.h"
 #include "osp/core/shape.h"
 #include "osp/diffusion/training_schedule.h"
+#include "osp/io/content_hash.h"
 #include "osp/io/tensor_source.h"
 #include "osp/models/dit/loader.h"
 #include "osp/models/dit/random_weights.h"
@@ -39,11 +40,45 @@ DiTObjective::DiTObjective(const TrainConfig& config, std::unique_ptr<SampleSour
     dit::randomize_weights(*model_, config_.init_seed);
   }
   null_context_ = pad_context(data_->null_context(), config_.model, "null context");
+  if (config_.lora) attach_lora();
+}
+
+void DiTObjective::attach_lora() {
+  for (const auto& p : model_->parameters()) p.requires_grad_(false);  // the base is frozen
+  base_identity_ = {{"path", config_.model_weights.empty() ? fmt::format("random (init_seed {})", config_.init_seed)
+                                                           : config_.model_weights},
+                    {"sha256", config_.model_weights.empty() ? fmt::format("random-{}", config_.init_seed)
+                                                             : io::sha256_files(io::weight_files(config_.model_weights))}};
+  lora_ = adapters::make_trainable_lora(*model_, *config_.lora, sample_generator(config_.seed, -1));
+  lora_->attach(*model_);
+}
+
+nlohmann::json DiTObjective::model_config() {
+  nlohmann::json j = config_.model.to_json();
+  if (lora_) {
+    const adapters::LoraTrainingSpec& spec = *config_.lora;
+    j["lora"] = {{"rank", spec.rank}, {"alpha", spec.alpha}, {"targets", spec.targets}, {"init", spec.init},
+                 {"base", base_identity_}};
+  }
+  return j;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> DiTObjective::trained_tensors() {
+  return lora_ ? adapters::peft_tensors(*lora_) : Objective::trained_tensors();
+}
+
+std::map<std::string, std::string> DiTObjective::checkpoint_files() const {
+  if (!lora_) return {};
+  return {{"adapter_config.json", adapters::adapter_config(*config_.lora).dump(2) + "\n"}};
 }
 
 std::string DiTObjective::describe() const {
-  return fmt::format("{} ({} parameters), {}", config_.model.arch_name(), config_.model.parameter_count(),
-                     data_->describe());
+  std::string what = fmt::format("{} ({} parameters)", config_.model.arch_name(), config_.model.parameter_count());
+  if (lora_) {
+    what += fmt::format(" frozen, LoRA rank {} alpha {} on {} linears ({} trainable values)", config_.lora->rank,
+                        config_.lora->alpha, lora_->entries().size(), lora_->parameter_count());
+  }
+  return what + ", " + data_->describe();
 }
 
 at::Tensor DiTObjective::loss(const std::vector<SampleRef>& samples) {

@@ -4,6 +4,9 @@
 // the empty caption's context (classifier-free guidance training). The model is the same
 // WanDiT::forward as inference, differentiable, with its Skiparse schedule active.
 #include <memory>
+#include <optional>
+
+#include "osp/adapters/adapter.h"
 
 #include "osp/models/dit/model.h"
 #include "osp/train/objective.h"
@@ -20,16 +23,24 @@ class DiTObjective : public Objective {
   nn::ParamModule& module() override { return *model_; }
   int64_t data_size() const override { return data_->size(); }
   at::Tensor loss(const std::vector<SampleRef>& samples) override;
-  nlohmann::json model_config() override { return config_.model.to_json(); }
+  // With a `lora:` section: the DiT config, plus the LoRA spec and the base's identity (path and
+  // content hash, so that resuming on other base weights is refused).
+  nlohmann::json model_config() override;
+  std::vector<std::pair<std::string, at::Tensor>> trained_tensors() override;
+  std::map<std::string, std::string> checkpoint_files() const override;
   std::string describe() const override;
 
   dit::WanDiT& model() { return *model_; }
 
  private:
+  void attach_lora();
+
   TrainConfig config_;
   std::unique_ptr<SampleSource> data_;
   std::unique_ptr<dit::WanDiT> model_;
   at::Tensor null_context_;  // [text_len, text_dim]
+  std::optional<adapters::Adapter> lora_;  // the trained adapter (LoRA runs), attached to model_
+  nlohmann::json base_identity_;          // {"path", "sha256"} of the frozen base (LoRA runs)
 };
 
 }  // namespace osp::train

@@ -6,7 +6,9 @@
 #include <ATen/ATen.h>
 
 #include <nlohmann/json.hpp>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "osp/nn/param_module.h"
@@ -34,6 +36,16 @@ class Objective {
   // The config.json a checkpoint stores (the folder then loads as that model); by default the
   // architecture config, extended by objectives that measure more (the VAE's latent statistics).
   virtual nlohmann::json checkpoint_config() { return model_config(); }
+  // The tensors the trainer owns: optimized (unless frozen), averaged by the EMA and saved in
+  // checkpoints under these names. By default every parameter of module(); a LoRA run returns
+  // only its adapter's tensors (the base stays out of the optimizer, the EMA and checkpoints).
+  virtual std::vector<std::pair<std::string, at::Tensor>> trained_tensors() {
+    std::vector<std::pair<std::string, at::Tensor>> out;
+    for (const auto& item : module().named_parameters()) out.emplace_back(item.key(), item.value());
+    return out;
+  }
+  // Files a checkpoint folder holds besides the tensors (name → contents).
+  virtual std::map<std::string, std::string> checkpoint_files() const { return {}; }
   // Parameters the run keeps fixed (no gradient, no update; still in checkpoints and the EMA).
   virtual bool frozen(const std::string& /*parameter*/) const { return false; }
   // "wan dit 1.3M parameters, cached manifest of 6000 samples": for the start-up log line.

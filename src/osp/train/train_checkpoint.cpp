@@ -87,6 +87,7 @@ std::string save_checkpoint(const std::string& output_dir, const TrainCheckpoint
                                 {"data", {{"epoch", c.data_epoch}, {"cursor", c.data_cursor}}},
                                 {"rng", {{"seed", c.seed}, {"samples_drawn", c.samples_drawn}}}};
   io::write_file_atomically((tmp_dir / "state.json").string(), state.dump(2) + "\n");
+  for (const auto& [name, contents] : c.extra_files) io::write_file_atomically((tmp_dir / name).string(), contents);
 
   // Replace an older copy of the same step (a rerun), then rename the finished folder into place.
   fs::remove_all(final_dir, ec);

@@ -5,6 +5,7 @@
 //                 optimizer.safetensors  AdamW moments ("<name>.exp_avg", "<name>.exp_avg_sq")
 //                 config.json            the model config (the folder loads as that model: weights + config)
 //                 state.json             step, data position, the random-number state, seed
+//                 …                      files the objective adds (a LoRA's adapter_config.json)
 // The random-number state is a counter: every training sample draws its caption-dropout coin, σ
 // and noise from a generator keyed by (seed, the sample's serial number), so (seed, samples
 // drawn) is the whole state of the trainer's randomness.
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +31,7 @@ struct TrainCheckpoint {
   int64_t data_epoch = 0, data_cursor = 0;
   int64_t samples_drawn = 0;  // serial number of the next training sample (the RNG counter)
   uint64_t seed = 0;
+  std::map<std::string, std::string> extra_files;  // file name → contents, written beside the others
 };
 
 // Copies the tensor `name` of `from` into `into` (same shape), or throws osp::Error naming the

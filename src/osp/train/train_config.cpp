@@ -175,6 +175,29 @@ void read_vae(Section s, const std::string& base_dir, TrainConfig& c) {
   s.finish();
 }
 
+// lora: a LoRA trained on the frozen DiT. Unset fields take OSP-Next's values (rank 32, alpha 64,
+// q/k/v/o of self- and cross-attention, gaussian init).
+void read_lora(Section s, TrainConfig& c) {
+  adapters::LoraTrainingSpec spec;
+  spec.rank = s.get<int64_t>("rank", spec.rank);
+  spec.alpha = s.get<double>("alpha", spec.alpha);
+  if (s.has("targets")) {
+    try {
+      spec.targets = s.node("targets").as<std::vector<std::string>>();
+    } catch (const YAML::Exception&) {
+      s.fail_field("targets", "must be a list of module names (e.g. [self_attn.q, cross_attn.o, ffn.0])");
+    }
+  }
+  spec.init = s.get<std::string>("init", spec.init);
+  s.finish();
+  try {
+    spec.validate(s.field(""));
+  } catch (const Error& e) {
+    throw Error(c.source, e.what());
+  }
+  c.lora = spec;
+}
+
 // data.videos (VAE training): a manifest of video clips and the clip geometry.
 void read_video_data(Section& s, const std::string& base_dir, TrainConfig& c) {
   c.videos = resolve(s.get<std::string>("videos", ""), base_dir);
@@ -316,6 +339,10 @@ TrainConfig TrainConfig::from_yaml(const std::string& text, const std::string& s
     read_vae(top.section("vae"), base_dir, c);
   } else {
     read_model(top.section("model"), base_dir, c);
+  }
+  if (top.has("lora")) {
+    if (c.trains_vae()) top.fail_field("lora", "LoRA training adapts a DiT (model:), not a VAE");
+    read_lora(top.section("lora"), c);
   }
   read_data(top.section("data"), base_dir, c);
   read_optimizer(top.section("optimizer"), c);

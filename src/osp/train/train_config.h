@@ -15,12 +15,15 @@
 //   data:       { videos: shapes/manifest.jsonl, frames: 9, size: 64, fps: 16, crop: 32 }
 //   optimizer:  { lr: 1e-4, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.0,
 //                 warmup_steps: 0, grad_clip: 1.0 }
+// and, to train a LoRA on the (frozen) DiT instead of the DiT itself (docs/lora.md "Training"):
+//   lora:       { rank: 32, alpha: 64, targets: [self_attn.q, ...], init: gaussian }
 //   steps, batch_size (per rank), grad_accum, ema_decay, precision (bf16 | fp32),
 //   caption_dropout, seed, checkpoint_every, log_every, output_dir, threads
 #include <cstdint>
 #include <optional>
 #include <string>
 
+#include "osp/adapters/trainable.h"
 #include "osp/core/precision.h"
 #include "osp/models/dit/config.h"
 #include "osp/models/vae/config.h"
@@ -47,6 +50,7 @@ struct TrainConfig {
   bool freeze_encoder = false;        // vae.freeze_encoder: train the decoder only (the latents stay)
   double first_frame_weight = 1.0;    // vae.first_frame_weight: L1 weight of frame 0 (decoded alone)
   double foreground_weight = 1.0;     // vae.foreground_weight: L1 weight of pixels off the border colour
+  std::optional<adapters::LoraTrainingSpec> lora;  // set: train this LoRA on the frozen DiT (the `lora:` section)
   std::string model_weights;  // initial weights (empty: random, init_seed)
   uint64_t init_seed = 0;
 

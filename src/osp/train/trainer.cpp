@@ -63,6 +63,18 @@ bool same_architecture(nlohmann::json saved, nlohmann::json expected) {
   return saved == expected;
 }
 
+// An adapter checkpoint holds no base weights, only the base's identity: resuming it on other
+// base weights would silently train a different model.
+void check_same_base(const nlohmann::json& saved, const nlohmann::json& expected, const std::string& path) {
+  const auto base_of = [](const nlohmann::json& j) {
+    return j.contains("lora") && j["lora"].is_object() && j["lora"].contains("base") ? j["lora"]["base"] : nlohmann::json();
+  };
+  const nlohmann::json a = base_of(saved), b = base_of(expected);
+  if (a.is_null() || b.is_null() || a.value("sha256", "") == b.value("sha256", "")) return;
+  fail_about(path, "this LoRA was trained on the base {} (sha256 {}), but the config's base is {} (sha256 {})",
+             a.value("path", "?"), a.value("sha256", "?"), b.value("path", "?"), b.value("sha256", "?"));
+}
+
 }  // namespace
 
 std::unique_ptr<Objective> make_objective(const TrainConfig& config) {
@@ -80,16 +92,16 @@ Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, paral
       order_(objective_->data_size(), config_.seed) {
   // Float32 master weights: in bf16 mode the GEMMs round them to bf16 operands (nn/gemm.h), like
   // autocast over float32 parameters, while AdamW updates stay exact.
-  for (const auto& item : objective_->module().named_parameters()) {
-    at::Tensor p = item.value();
+  for (const auto& [name, tensor] : objective_->trained_tensors()) {
+    at::Tensor p = tensor;
     if (p.scalar_type() != at::kFloat) p.set_data(p.detach().to(at::kFloat));
     {
       at::NoGradGuard no_grad;
       at::Tensor values = p.detach();
       comm_.broadcast(values, 0);  // every rank starts from rank 0's weights
     }
-    p.requires_grad_(!objective_->frozen(item.key()));
-    params_.emplace_back(item.key(), p);
+    p.requires_grad_(!objective_->frozen(name));
+    params_.emplace_back(name, p);
   }
   optimizer_ = std::make_unique<AdamW>(params_, config_.optimizer);
   ema_ = std::make_unique<Ema>(params_, config_.ema_decay);
@@ -105,6 +117,7 @@ Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, paral
 
 void Trainer::resume(const std::string& path) {
   const TrainCheckpoint c = load_checkpoint(path);
+  check_same_base(c.model_config, objective_->model_config(), path);
   if (!same_architecture(c.model_config, objective_->model_config())) {
     fail_about(path, "the checkpoint's model config differs from the training config's model");
   }
@@ -219,6 +232,7 @@ std::string Trainer::save_checkpoint() {
     c.data_cursor = order_.cursor();
     c.samples_drawn = samples_drawn_;
     c.seed = config_.seed;
+    c.extra_files = objective_->checkpoint_files();
     folder = train::save_checkpoint(config_.output_dir, c);
     write_logs();
     log::info("train: checkpoint {}", folder);

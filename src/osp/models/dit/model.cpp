@@ -8,6 +8,7 @@
 #include "osp/models/dit/quantization.h"
 #include "osp/nn/activation.h"
 #include "osp/nn/gemm.h"
+#include "osp/nn/linear.h"
 #include "osp/nn/modulation.h"
 #include "osp/nn/time_embedding.h"
 
@@ -162,10 +163,10 @@ std::pair<at::Tensor, at::Tensor> WanDiT::embed_time(const at::Tensor& t) const 
   // spec §3 step 2, all float32 (§6: explicit fp32 autocast region).
   const at::Tensor s = nn::sinusoidal_embedding(t.to(device_), config_.freq_dim);
   const auto& te = *time_embedding;
-  const at::Tensor hidden = nn::silu(nn::linear(s, te.first->weight, te.first->bias, kFp32));
-  const at::Tensor e = nn::linear(hidden, te.second->weight, te.second->bias, kFp32);
+  const at::Tensor hidden = nn::silu(nn::linear(s, *te.first, kFp32));
+  const at::Tensor e = nn::linear(hidden, *te.second, kFp32);
   const auto& proj = *time_projection->linear;
-  const at::Tensor e0 = nn::linear(nn::silu(e), proj.weight, proj.bias, kFp32).view({-1, 6, config_.dim});
+  const at::Tensor e0 = nn::linear(nn::silu(e), proj, kFp32).view({-1, 6, config_.dim});
   return {e, e0};
 }
 
@@ -174,16 +175,16 @@ at::Tensor WanDiT::embed_text(const at::Tensor& context) const {
   const int64_t missing = config_.text_len - context.size(1);
   const at::Tensor padded = missing > 0 ? at::constant_pad_nd(context, {0, 0, 0, missing}, 0) : context;
   const auto& te = *text_embedding;
-  at::Tensor hidden = nn::linear(padded, te.first->weight, te.first->bias, precision_);
+  at::Tensor hidden = nn::linear(padded, *te.first, precision_);
   nn::gelu_tanh_(hidden);
-  return nn::linear(nn::prepare_gemm_input(hidden, precision_, true), te.second->weight, te.second->bias, precision_);
+  return nn::linear(nn::prepare_gemm_input(hidden, precision_, true), *te.second, precision_);
 }
 
 at::Tensor WanDiT::apply_head(const at::Tensor& x, const at::Tensor& e) const {
   // spec §3 step 5: (h0, h1) = head.modulation[0] + e (e itself, no SiLU); float32.
   const at::Tensor h = head->modulation + e.unsqueeze(1);  // [B, 2, D]
   const at::Tensor normed = nn::modulated_layer_norm(x, h.select(1, 0), h.select(1, 1), config_.eps, false);
-  return nn::linear(normed, head->head->weight, head->head->bias, kFp32);
+  return nn::linear(normed, *head->head, kFp32);
 }
 
 nn::RopeTable WanDiT::rope_table(const std::array<int64_t, 3>& grid) const {
