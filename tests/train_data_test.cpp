@@ -190,7 +190,7 @@ at::Tensor object_alpha(const at::Tensor& frames, const ShapeAttributes& a, int6
 }
 
 TEST(ShapesRender, AntiAliasedCoverageMatchesASupersampledRasterizer) {
-  osp::train::ShapesRandom rng(3);
+  osp::shapes::ShapesRandom rng(3);
   const int64_t size = 32, frames = 5;
   for (int s = 0; s < kShapeCount; ++s) {
     for (Motion motion : {Motion::kLeft, Motion::kDown, Motion::kGrowing}) {
