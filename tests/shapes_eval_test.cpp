@@ -1,4 +1,4 @@
-// The Shapes evaluator (src/osp/train/shapes_measure.h, shapes_prompts.h, contact_sheet.h,
+// The Shapes evaluator (src/osp/shapes/measure.h, prompts.h, contact_sheet.h,
 // io/png_image.h): the measurement recovers every attribute of rendered clips (canonical and
 // jittered layouts, clean and noisy + blurred), finds no object in a blank clip, its centroid and
 // line fit agree with explicit float64 loops; prompt files and the committed held-out file; the
@@ -16,17 +16,17 @@
 #include "scratch_dir.h"
 #include "osp/io/png_image.h"
 #include "osp/io/video_reader.h"
-#include "osp/train/contact_sheet.h"
-#include "osp/train/shapes_dataset.h"
-#include "osp/train/shapes_eval.h"
-#include "osp/train/shapes_measure.h"
-#include "osp/train/shapes_prompts.h"
-#include "osp/train/shapes_render.h"
+#include "osp/shapes/contact_sheet.h"
+#include "osp/shapes/dataset.h"
+#include "osp/shapes/eval.h"
+#include "osp/shapes/measure.h"
+#include "osp/shapes/prompts.h"
+#include "osp/shapes/render.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using namespace osp::train;
+using namespace osp::shapes;
 using osp::test::expect_error;
 using osp::test::ScratchDir;
 
@@ -122,7 +122,7 @@ TEST(ShapesMeasure, Uint8FramesMeasureLikeFloatFrames) {
 
 TEST(ShapesMeasure, BlankClipHasNoObjectAndNoMotion) {
   for (Color c : {Color::kBlack, Color::kYellow}) {
-    const osp::train::Rgb p = color_rgb(c);
+    const osp::shapes::Rgb p = color_rgb(c);
     const at::Tensor rgb = at::tensor({double(p.r), double(p.g), double(p.b)}, at::kFloat).view({3, 1, 1, 1});
     at::Tensor clip = (rgb / 127.5 - 1).expand({3, 9, 32, 32}).contiguous();
     ClipMeasurement m = measure_clip(clip);

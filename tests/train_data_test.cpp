@@ -22,21 +22,22 @@
 #include "osp/models/vae/codec.h"
 #include "osp/models/vae/loader.h"
 #include "osp/train/cached_samples.h"
-#include "osp/train/caption_tokenizer.h"
+#include "osp/shapes/tokenizer.h"
 #include "osp/train/data_cache.h"
 #include "osp/io/video_reader.h"
 #include "osp/io/video_writer.h"
 #include "osp/train/buckets.h"
 #include "osp/train/clip_loader.h"
 #include "osp/train/manifest.h"
-#include "osp/train/shapes_dataset.h"
-#include "osp/train/shapes_grammar.h"
-#include "osp/train/shapes_render.h"
+#include "osp/shapes/dataset.h"
+#include "osp/shapes/grammar.h"
+#include "osp/shapes/render.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using namespace osp::train;
+using namespace osp::shapes;
 using osp::test::expect_error;
 using osp::test::ScratchDir;
 
@@ -189,7 +190,7 @@ at::Tensor object_alpha(const at::Tensor& frames, const ShapeAttributes& a, int6
 }
 
 TEST(ShapesRender, AntiAliasedCoverageMatchesASupersampledRasterizer) {
-  osp::train::ShapesRandom rng(3);
+  osp::shapes::ShapesRandom rng(3);
   const int64_t size = 32, frames = 5;
   for (int s = 0; s < kShapeCount; ++s) {
     for (Motion motion : {Motion::kLeft, Motion::kDown, Motion::kGrowing}) {
@@ -495,7 +496,7 @@ TEST(TrainDataClip, ResizesCropsResamplesAndTakesTheFrameCount) {
 // A SentencePiece tokenizer trained on the grammar's captions (vocabulary within the tiny T5's 64):
 // one piece per word.
 void train_caption_tokenizer(const ScratchDir& dir) {
-  osp::train::train_caption_tokenizer(dir / "tokenizer");
+  osp::shapes::train_caption_tokenizer(dir / "tokenizer");
   const osp::t5::Tokenizer tokenizer(dir / "tokenizer", 16);
   EXPECT_LE(tokenizer.vocab_size(), 64);
   EXPECT_EQ(tokenizer.encode_pieces("a red circle moving left on a black background").size(), 9u);

@@ -18,7 +18,7 @@
 #include "osp/models/vae/loader.h"
 #include "osp/models/vae/random_weights.h"
 #include "osp/train/reconstruction_weights.h"
-#include "osp/train/shapes_dataset.h"
+#include "osp/shapes/dataset.h"
 #include "osp/train/train_config.h"
 #include "osp/train/trainer.h"
 #include "osp/train/vae_objective.h"
@@ -41,14 +41,14 @@ std::string vae_config(const std::string& manifest, const std::string& output_di
 
 // Eight 16×16 Shapes clips of 5 frames (train split) and their manifest.
 std::string write_clips(const fs::path& dir) {
-  osp::train::ShapesDatasetOptions o;
+  osp::shapes::ShapesDatasetOptions o;
   o.out = dir.string();
   o.count = 8;
   o.seed = 3;
   o.size = 16;
   o.frames = 5;
   o.progress = false;
-  osp::train::write_shapes_dataset(o);
+  osp::shapes::write_shapes_dataset(o);
   return (dir / "manifest.jsonl").string();
 }
 

@@ -9,9 +9,9 @@
 #include "../file_bytes.h"
 #include "../fixtures.h"
 #include "../scratch_dir.h"
-#include "osp/train/caption_tokenizer.h"
+#include "osp/shapes/tokenizer.h"
 #include "osp/train/manifest.h"
-#include "osp/train/shapes_dataset.h"
+#include "osp/shapes/dataset.h"
 #include "run_osp.h"
 
 namespace {
@@ -37,7 +37,7 @@ TEST(DataCli, ShapesIsDeterministicAndValidatesFlags) {
   const std::string manifest = read_bytes(dir / "a/manifest.jsonl");
   EXPECT_EQ(manifest, read_bytes(dir / "b/manifest.jsonl"));
   for (int i = 0; i < 4; ++i) {
-    const std::string name = osp::train::shapes_video_name(i);
+    const std::string name = osp::shapes::shapes_video_name(i);
     EXPECT_EQ(read_bytes(dir / ("a/" + name)), read_bytes(dir / ("b/" + name)));
   }
   const auto m = osp::train::read_manifest(dir / "a/manifest.jsonl");
@@ -47,9 +47,9 @@ TEST(DataCli, ShapesIsDeterministicAndValidatesFlags) {
   // The held-out split only holds held-out combinations.
   ASSERT_EQ(run_osp(shapes_args(dir, "h", 3) + " --split heldout").exit_code, 0);
   for (const auto& e : osp::train::read_manifest(dir / "h/manifest.jsonl").entries) {
-    const auto a = osp::train::parse_caption(e.caption);
+    const auto a = osp::shapes::parse_caption(e.caption);
     ASSERT_TRUE(a.has_value()) << e.caption;
-    EXPECT_TRUE(osp::train::is_heldout(*a)) << e.caption;
+    EXPECT_TRUE(osp::shapes::is_heldout(*a)) << e.caption;
   }
 
   expect_cli_error(shapes_args(dir, "x", 1) + " --split test", "--split");
@@ -66,7 +66,7 @@ TEST(DataCli, CacheSkipsABadSampleAndFailsBeyondTheFraction) {
     std::ofstream(dir / "ds/manifest.jsonl", std::ios::app)
         << "{\"video\": \"videos/missing.mp4\", \"caption\": \"a red square shrinking on a white background\"}\n";
   }
-  osp::train::train_caption_tokenizer(dir / "tokenizer");
+  osp::shapes::train_caption_tokenizer(dir / "tokenizer");
   const std::string common = "data cache --manifest " + (dir / "ds/manifest.jsonl") + " --vae " +
                              osp::test::fixture("vae/diffusers/vae") + " --text-encoder " +
                              osp::test::fixture("t5/hf") + " --tokenizer " + (dir / "tokenizer") +

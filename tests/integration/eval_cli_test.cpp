@@ -11,7 +11,7 @@
 #include "../file_bytes.h"
 #include "../scratch_dir.h"
 #include "osp/io/video_reader.h"
-#include "osp/train/shapes_prompts.h"
+#include "osp/shapes/prompts.h"
 #include "run_osp.h"
 #include "tiny_bundle_suite.h"
 
@@ -109,7 +109,7 @@ TEST(EvalPromptsCli, WritesTheHeldoutPromptFile) {
   const osp::test::ScratchDir dir;
   const auto r = run_osp("eval prompts --split heldout --out " + (dir / "h.txt"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(osp::test::read_bytes(dir / "h.txt"), osp::train::shapes_prompt_text(osp::train::Split::kHeldout));
+  EXPECT_EQ(osp::test::read_bytes(dir / "h.txt"), osp::shapes::shapes_prompt_text(osp::shapes::Split::kHeldout));
   expect_cli_error("eval prompts --split test --out " + (dir / "x.txt"), "--split");
 }
 

@@ -13,7 +13,7 @@
 #include "osp/models/vae/config.h"
 #include "osp/pipeline/bundle.h"
 #include "osp/pipeline/text_to_video.h"
-#include "osp/train/shapes_measure.h"
+#include "osp/shapes/measure.h"
 
 namespace {
 
@@ -61,12 +61,12 @@ TEST(ShippedModel, GeneratesTheReadmePromptWithoutAModelFlag) {
   const auto r = run_osp("generate -p \"a red circle moving right on a black background\" -o " + out.string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const at::Tensor frames = osp::io::open_tensor_source(out.string())->load("frames");
-  const osp::train::ClipMeasurement m = osp::train::measure_clip(frames);
-  EXPECT_EQ(m.background, osp::train::Color::kBlack);
+  const osp::shapes::ClipMeasurement m = osp::shapes::measure_clip(frames);
+  EXPECT_EQ(m.background, osp::shapes::Color::kBlack);
   ASSERT_TRUE(m.object.has_value());
-  EXPECT_EQ(*m.object, osp::train::Color::kRed);
+  EXPECT_EQ(*m.object, osp::shapes::Color::kRed);
   ASSERT_TRUE(m.motion.has_value());
-  EXPECT_EQ(*m.motion, osp::train::Motion::kRight);
+  EXPECT_EQ(*m.motion, osp::shapes::Motion::kRight);
 }
 
 }  // namespace

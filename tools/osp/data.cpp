@@ -6,14 +6,14 @@
 #include "osp/core/log.h"
 #include "osp/core/timer.h"
 #include "osp/train/data_cache.h"
-#include "osp/train/shapes_dataset.h"
+#include "osp/shapes/dataset.h"
 
 namespace osp::cli {
 
 namespace {
 
 struct ShapesFlags {
-  train::ShapesDatasetOptions options;
+  shapes::ShapesDatasetOptions options;
   std::string split = "train";
 };
 
@@ -32,9 +32,9 @@ void register_shapes(CLI::App& data, const GlobalOptions& global) {
       ->capture_default_str();
   cmd->callback([flags, &global] {
     apply_global_options(global);
-    flags->options.split = train::split_from_name(flags->split);
+    flags->options.split = shapes::split_from_name(flags->split);
     StageTimer timer("shapes dataset");
-    const auto clips = train::write_shapes_dataset(flags->options);
+    const auto clips = shapes::write_shapes_dataset(flags->options);
     const double seconds = timer.done();
     log::info("wrote {} clips ({} split, {} px, {} frames) to {} ({:.1f} clips/s)", clips.size(), flags->split,
               flags->options.size, flags->options.frames, flags->options.out, clips.size() / std::max(seconds, 1e-9));

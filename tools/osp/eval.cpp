@@ -14,8 +14,8 @@
 #include "osp/core/runtime.h"
 #include "osp/pipeline/bundle.h"
 #include "osp/pipeline/text_to_video.h"
-#include "osp/train/shapes_eval.h"
-#include "osp/train/shapes_prompts.h"
+#include "osp/shapes/eval.h"
+#include "osp/shapes/prompts.h"
 
 namespace osp::cli {
 
@@ -32,14 +32,14 @@ struct EvalShapesFlags {
   std::string precision = "bf16";
   std::string device = "cpu";
   std::optional<double> min_color, min_background, min_motion;
-  train::MeasureOptions measure;
+  shapes::MeasureOptions measure;
 };
 
-std::string percent(const train::Accuracy& a) { return fmt::format("{:.1f}%", a.percent()); }
+std::string percent(const shapes::Accuracy& a) { return fmt::format("{:.1f}%", a.percent()); }
 
-void print_table(const train::ShapesEvalSummary& s) {
+void print_table(const shapes::ShapesEvalSummary& s) {
   bench::Table table({"attribute", "correct", "total", "accuracy"});
-  const std::pair<const char*, const train::Accuracy*> rows[] = {
+  const std::pair<const char*, const shapes::Accuracy*> rows[] = {
       {"object colour", &s.color}, {"background colour", &s.background}, {"motion", &s.motion}, {"all three", &s.all}};
   for (const auto& [name, a] : rows) {
     table.add_row({name, std::to_string(a->correct), std::to_string(a->total), percent(*a)});
@@ -52,9 +52,9 @@ void check_gate_value(const std::optional<double>& value, const char* flag) {
 }
 
 // The --min-* gates: every attribute below its gate is named; exit 1 through osp::Error.
-void apply_gates(const EvalShapesFlags& o, const train::ShapesEvalSummary& s) {
+void apply_gates(const EvalShapesFlags& o, const shapes::ShapesEvalSummary& s) {
   std::string below;
-  const auto gate = [&](const std::optional<double>& min, const train::Accuracy& a, const char* flag, const char* name) {
+  const auto gate = [&](const std::optional<double>& min, const shapes::Accuracy& a, const char* flag, const char* name) {
     if (min && a.percent() < *min) below += fmt::format("{}{} {} < {} {}%", below.empty() ? "" : "; ", name, percent(a), flag, *min);
   };
   gate(o.min_color, s.color, "--min-color", "object colour");
@@ -68,11 +68,11 @@ void run_eval_shapes(const EvalShapesFlags& o) {
   check_gate_value(o.min_background, "--min-background");
   check_gate_value(o.min_motion, "--min-motion");
   if (o.limit < 0) fail_about("--limit", "must be >= 0 (0: every prompt), got {}", o.limit);
-  std::vector<train::ShapesPrompt> prompts = train::read_shapes_prompts(o.prompts);
+  std::vector<shapes::ShapesPrompt> prompts = shapes::read_shapes_prompts(o.prompts);
   if (o.limit > 0 && static_cast<size_t>(o.limit) < prompts.size()) prompts.resize(static_cast<size_t>(o.limit));
   const pipeline::ModelBundle bundle = pipeline::resolve_bundle(o.model);
   const pipeline::GenerationParams params = pipeline::overlay(pipeline::defaults_for(bundle), o.flags);
-  train::ShapesEvalOptions options;
+  shapes::ShapesEvalOptions options;
   options.out = o.out;
   options.seed = o.seed;
   options.negative_prompt = o.negative;
@@ -82,7 +82,7 @@ void run_eval_shapes(const EvalShapesFlags& o) {
   log::info("evaluating {} prompts of {} with {} ({}x{}, {} frames, {} {} steps, guidance {}, seeds {}..{})",
             prompts.size(), o.prompts, o.model, params.width, params.height, params.frames, params.steps,
             params.sampler, params.guidance, o.seed, o.seed + prompts.size() - 1);
-  const train::ShapesEvalResult result = train::run_shapes_eval(bundle, params, prompts, options);
+  const shapes::ShapesEvalResult result = shapes::run_shapes_eval(bundle, params, prompts, options);
   print_table(result.summary);
   std::fflush(stdout);
   log::info("wrote {0}/results.jsonl, {0}/summary.json, {0}/contact_sheet.png and {0}/samples/", o.out);
@@ -125,9 +125,9 @@ void register_eval_prompts(CLI::App& eval, const GlobalOptions& global) {
   cmd->add_option("--out", *out, "prompt file to write")->required();
   cmd->callback([split, out, &global] {
     apply_global_options(global);
-    const train::Split s = train::split_from_name(*split);
-    train::write_shapes_prompts(*out, s);
-    log::info("wrote {} captions ({} split) to {}", train::split_prompt_attributes(s).size(), *split, *out);
+    const shapes::Split s = shapes::split_from_name(*split);
+    shapes::write_shapes_prompts(*out, s);
+    log::info("wrote {} captions ({} split) to {}", shapes::split_prompt_attributes(s).size(), *split, *out);
   });
 }
 

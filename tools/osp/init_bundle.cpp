@@ -1,7 +1,7 @@
 // osp init-bundle: writes a tiny text-to-video model bundle (pipeline/tiny_bundle.h) that
 // `osp generate --model DIR` runs without any download: random weights for smoke tests, or, with
 // --captions shapes and trained --dit / --vae checkpoints of `osp train`, the shipped
-// osp-next-tiny (train/shapes_bundle.h).
+// osp-next-tiny (shapes/bundle.h).
 #include <memory>
 
 #include "commands.h"
@@ -11,7 +11,7 @@
 
 #include "osp/core/error.h"
 #include "osp/pipeline/tiny_bundle.h"
-#include "osp/train/shapes_bundle.h"
+#include "osp/shapes/bundle.h"
 
 namespace osp::cli {
 
@@ -40,7 +40,7 @@ pipeline::TrainedComponent checkpoint_component(const std::string& folder, const
 
 void run_init_bundle(const InitBundleOptions& o) {
   StageTimer timer("init-bundle");
-  pipeline::RandomBundleSpec spec = o.captions == "shapes" ? train::shapes_bundle_spec() : pipeline::tiny_bundle_spec();
+  pipeline::RandomBundleSpec spec = o.captions == "shapes" ? shapes::shapes_bundle_spec() : pipeline::tiny_bundle_spec();
   if (!o.dit.empty()) spec.trained_dit = checkpoint_component(o.dit, o.dit_weights, "--dit");
   if (!o.vae.empty()) spec.trained_vae = checkpoint_component(o.vae, "model", "--vae");
   const auto files = pipeline::write_random_bundle(o.out, spec, {o.seed, o.force});

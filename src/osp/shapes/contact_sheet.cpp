@@ -1,11 +1,11 @@
-#include "osp/train/contact_sheet.h"
+#include "osp/shapes/contact_sheet.h"
 
 #include <cmath>
 
 #include "osp/core/error.h"
 #include "osp/core/shape.h"
 
-namespace osp::train {
+namespace osp::shapes {
 namespace {
 
 // Colours in [−1, 1]: the sheet's background, and the pass / fail frames.
@@ -59,4 +59,4 @@ at::Tensor contact_sheet(const std::vector<at::Tensor>& clips, const std::vector
   return sheet;
 }
 
-}  // namespace osp::train
+}  // namespace osp::shapes

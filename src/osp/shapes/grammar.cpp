@@ -1,10 +1,10 @@
-#include "osp/train/shapes_grammar.h"
+#include "osp/shapes/grammar.h"
 
 #include <sstream>
 
 #include "osp/core/error.h"
 
-namespace osp::train {
+namespace osp::shapes {
 namespace {
 
 constexpr std::array<const char*, kShapeCount> kShapeNames{"circle", "square", "triangle", "diamond"};
@@ -156,4 +156,4 @@ std::vector<std::string> all_captions() {
   return captions;
 }
 
-}  // namespace osp::train
+}  // namespace osp::shapes

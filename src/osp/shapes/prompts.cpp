@@ -1,11 +1,11 @@
-#include "osp/train/shapes_prompts.h"
+#include "osp/shapes/prompts.h"
 
 #include <fstream>
 
 #include "osp/core/error.h"
 #include "osp/io/atomic_file.h"
 
-namespace osp::train {
+namespace osp::shapes {
 namespace {
 
 std::string trimmed(const std::string& s) {
@@ -74,4 +74,4 @@ std::string shapes_prompt_text(Split split) {
 
 void write_shapes_prompts(const std::string& path, Split split) { io::write_file_atomically(path, shapes_prompt_text(split)); }
 
-}  // namespace osp::train
+}  // namespace osp::shapes

@@ -1,12 +1,12 @@
-#include "osp/train/caption_tokenizer.h"
+#include "osp/shapes/tokenizer.h"
 
 #include <filesystem>
 
 #include "osp/core/error.h"
 #include "osp/models/t5/spm_library.h"
-#include "osp/train/shapes_dataset.h"
+#include "osp/shapes/dataset.h"
 
-namespace osp::train {
+namespace osp::shapes {
 
 void train_caption_tokenizer(const std::string& dir) {
   namespace fs = std::filesystem;
@@ -21,4 +21,4 @@ void train_caption_tokenizer(const std::string& dir) {
                           " --pad_id=0 --eos_id=1 --unk_id=2 --bos_id=-1 --minloglevel=2");
 }
 
-}  // namespace osp::train
+}  // namespace osp::shapes

@@ -5,10 +5,10 @@
 
 #include <cstdint>
 
-#include "osp/train/shapes_grammar.h"
-#include "osp/train/shapes_random.h"
+#include "osp/shapes/grammar.h"
+#include "osp/shapes/random.h"
 
-namespace osp::train {
+namespace osp::shapes {
 
 // Where and how large the object is, in fractions of the frame side (x right, y down).
 struct ClipLayout {
@@ -40,4 +40,4 @@ at::Tensor render_clip(const ShapeAttributes& attributes, int64_t size, int64_t 
                        const ClipLayout& layout);
 at::Tensor render_clip(const ShapeAttributes& attributes, int64_t size, int64_t frames);  // canonical layout
 
-}  // namespace osp::train
+}  // namespace osp::shapes

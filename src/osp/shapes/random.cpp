@@ -1,6 +1,6 @@
-#include "osp/train/shapes_random.h"
+#include "osp/shapes/random.h"
 
-namespace osp::train {
+namespace osp::shapes {
 
 uint64_t ShapesRandom::next() {
   uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
@@ -25,4 +25,4 @@ double ShapesRandom::uniform(double lo, double hi) {
   return lo + (hi - lo) * unit;
 }
 
-}  // namespace osp::train
+}  // namespace osp::shapes

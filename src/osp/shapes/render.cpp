@@ -1,4 +1,4 @@
-#include "osp/train/shapes_render.h"
+#include "osp/shapes/render.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include "osp/core/error.h"
 
-namespace osp::train {
+namespace osp::shapes {
 namespace {
 
 constexpr double kSqrtHalf = 0.70710678118654752;
@@ -108,4 +108,4 @@ at::Tensor render_clip(const ShapeAttributes& attributes, int64_t size, int64_t 
   return render_clip(attributes, size, frames, canonical_layout(attributes.motion));
 }
 
-}  // namespace osp::train
+}  // namespace osp::shapes

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "osp/train/shapes_grammar.h"
+#include "osp/shapes/grammar.h"
 
-namespace osp::train {
+namespace osp::shapes {
 
 struct ShapesPrompt {
   int64_t line = 0;  // 1-based line in the file
@@ -31,4 +31,4 @@ std::string shapes_prompt_text(Split split);
 // Writes shapes_prompt_text(split) to `path` atomically.
 void write_shapes_prompts(const std::string& path, Split split);
 
-}  // namespace osp::train
+}  // namespace osp::shapes

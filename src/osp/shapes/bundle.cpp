@@ -1,4 +1,4 @@
-#include "osp/train/shapes_bundle.h"
+#include "osp/shapes/bundle.h"
 
 #include <unistd.h>
 
@@ -9,9 +9,9 @@
 #include "osp/core/error.h"
 #include "osp/models/t5/neighbour_prior.h"
 #include "osp/models/t5/tokenizer_training.h"
-#include "osp/train/caption_tokenizer.h"
+#include "osp/shapes/tokenizer.h"
 
-namespace osp::train {
+namespace osp::shapes {
 
 std::string shapes_tokenizer_model() {
   namespace fs = std::filesystem;
@@ -49,4 +49,4 @@ pipeline::RandomBundleSpec shapes_bundle_spec() {
   return spec;
 }
 
-}  // namespace osp::train
+}  // namespace osp::shapes

@@ -1,7 +1,7 @@
 #pragma once
 // `osp eval shapes`: generates every prompt of a Shapes prompt file with one model bundle (loaded
 // once: pipeline::generate runs all prompts in one pass), measures each sample's frames
-// (shapes_measure.h) and scores them against the caption. Writes into the output folder:
+// (shapes/measure.h) and scores them against the caption. Writes into the output folder:
 //
 //   results.jsonl      one line per prompt: caption, seed, expected and measured attributes,
 //                      correct flags, the measurement's confidence figures, the sample's video;
@@ -20,11 +20,11 @@
 #include "osp/pipeline/bundle.h"
 #include "osp/pipeline/generation_params.h"
 #include "osp/pipeline/text_to_video.h"
-#include "osp/train/contact_sheet.h"
-#include "osp/train/shapes_measure.h"
-#include "osp/train/shapes_prompts.h"
+#include "osp/shapes/contact_sheet.h"
+#include "osp/shapes/measure.h"
+#include "osp/shapes/prompts.h"
 
-namespace osp::train {
+namespace osp::shapes {
 
 struct ShapesEvalOptions {
   std::string out;                            // output folder (created)
@@ -69,4 +69,4 @@ nlohmann::ordered_json sample_json(const ShapesEvalSample& sample);
 ShapesEvalResult run_shapes_eval(const pipeline::ModelBundle& bundle, const pipeline::GenerationParams& params,
                                  const std::vector<ShapesPrompt>& prompts, const ShapesEvalOptions& options);
 
-}  // namespace osp::train
+}  // namespace osp::shapes

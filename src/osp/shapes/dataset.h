@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "osp/train/shapes_grammar.h"
-#include "osp/train/shapes_render.h"
+#include "osp/shapes/grammar.h"
+#include "osp/shapes/render.h"
 
-namespace osp::train {
+namespace osp::shapes {
 
 struct ShapesDatasetOptions {
   std::string out;        // output folder (created); clips go to out/videos/, the manifest to out/manifest.jsonl
@@ -48,4 +48,4 @@ void write_caption_corpus(const std::string& path);
 // "videos/000042.mp4": the clip's path relative to the dataset folder.
 std::string shapes_video_name(int64_t index);
 
-}  // namespace osp::train
+}  // namespace osp::shapes

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace osp::train {
+namespace osp::shapes {
 
 struct ContactSheetLayout {
   int64_t columns = 4;          // cells per row
@@ -26,4 +26,4 @@ std::vector<int64_t> sheet_frame_indices(int64_t frames, int64_t count);
 at::Tensor contact_sheet(const std::vector<at::Tensor>& clips, const std::vector<bool>& passed = {},
                          const ContactSheetLayout& layout = {});
 
-}  // namespace osp::train
+}  // namespace osp::shapes

@@ -1,4 +1,4 @@
-#include "osp/train/shapes_eval.h"
+#include "osp/shapes/eval.h"
 
 #include <filesystem>
 
@@ -11,7 +11,7 @@
 #include "osp/io/safetensors_file.h"
 #include "osp/io/video_writer.h"
 
-namespace osp::train {
+namespace osp::shapes {
 namespace {
 
 namespace fs = std::filesystem;
@@ -178,4 +178,4 @@ ShapesEvalResult run_shapes_eval(const pipeline::ModelBundle& bundle, const pipe
   return result;
 }
 
-}  // namespace osp::train
+}  // namespace osp::shapes

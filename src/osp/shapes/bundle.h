@@ -9,12 +9,12 @@
 
 #include "osp/pipeline/tiny_bundle.h"
 
-namespace osp::train {
+namespace osp::shapes {
 
 // Captions have at most 10 tokens; 32 leaves room for other phrasings.
 constexpr int64_t kShapesTextLen = 32;
 
-// The bytes of the Shapes tokenizer's spiece.model (caption_tokenizer.h), free of training paths.
+// The bytes of the Shapes tokenizer's spiece.model (shapes/tokenizer.h), free of training paths.
 std::string shapes_tokenizer_model();
 
 // The spec: tokenizer above, tiny umT5 with text_len 32, the tiny random VAE and DiT (replaced by
@@ -22,4 +22,4 @@ std::string shapes_tokenizer_model();
 // caption of caption dropout).
 pipeline::RandomBundleSpec shapes_bundle_spec();
 
-}  // namespace osp::train
+}  // namespace osp::shapes

@@ -4,7 +4,7 @@
 // are implementation-defined).
 #include <cstdint>
 
-namespace osp::train {
+namespace osp::shapes {
 
 class ShapesRandom {
  public:
@@ -23,4 +23,4 @@ class ShapesRandom {
   uint64_t state_;
 };
 
-}  // namespace osp::train
+}  // namespace osp::shapes

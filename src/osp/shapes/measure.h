@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
-#include "osp/train/shapes_grammar.h"
+#include "osp/shapes/grammar.h"
 
-namespace osp::train {
+namespace osp::shapes {
 
 struct MeasureOptions {
   double mask_threshold = 104;       // RGB distance from the background colour: half the palette margin
@@ -90,4 +90,4 @@ AttributeCheck check_attributes(const ShapeAttributes& expected, const ClipMeasu
 std::string measured_color_name(const std::optional<Color>& color);
 std::string measured_motion_name(const std::optional<Motion>& motion);
 
-}  // namespace osp::train
+}  // namespace osp::shapes

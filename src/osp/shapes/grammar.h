@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "osp/train/shapes_random.h"
+#include "osp/shapes/random.h"
 
-namespace osp::train {
+namespace osp::shapes {
 
 enum class Shape { kCircle, kSquare, kTriangle, kDiamond };
 enum class Color { kRed, kGreen, kBlue, kYellow, kCyan, kMagenta, kWhite, kBlack };
@@ -79,4 +79,4 @@ ShapeAttributes sample_attributes(ShapesRandom& rng, Split split);
 // the corpus for the tokenizer, and the test that the grammar is unambiguous.
 std::vector<std::string> all_captions();
 
-}  // namespace osp::train
+}  // namespace osp::shapes

@@ -1,4 +1,4 @@
-#include "osp/train/shapes_dataset.h"
+#include "osp/shapes/dataset.h"
 
 #include <ATen/Parallel.h>
 
@@ -14,7 +14,7 @@
 #include "osp/io/atomic_file.h"
 #include "osp/train/manifest.h"
 
-namespace osp::train {
+namespace osp::shapes {
 namespace {
 
 namespace fs = std::filesystem;
@@ -112,8 +112,8 @@ std::vector<ShapesClip> write_shapes_dataset(const ShapesDatasetOptions& o) {
   for (int64_t i = 0; i < o.count; ++i) {
     lines.push_back(shapes_manifest_line(shapes_video_name(i), clips[static_cast<size_t>(i)].attributes));
   }
-  write_manifest((fs::path(o.out) / "manifest.jsonl").string(), lines);
+  train::write_manifest((fs::path(o.out) / "manifest.jsonl").string(), lines);
   return clips;
 }
 
-}  // namespace osp::train
+}  // namespace osp::shapes

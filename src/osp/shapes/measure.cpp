@@ -1,4 +1,4 @@
-#include "osp/train/shapes_measure.h"
+#include "osp/shapes/measure.h"
 
 #include <cmath>
 #include <limits>
@@ -7,7 +7,7 @@
 #include "osp/core/error.h"
 #include "osp/core/shape.h"
 
-namespace osp::train {
+namespace osp::shapes {
 namespace {
 
 std::array<double, 3> channel_medians(const at::Tensor& pixels) {  // [3, N]
@@ -136,4 +136,4 @@ AttributeCheck check_attributes(const ShapeAttributes& expected, const ClipMeasu
 std::string measured_color_name(const std::optional<Color>& color) { return color ? color_name(*color) : "unknown"; }
 std::string measured_motion_name(const std::optional<Motion>& motion) { return motion ? motion_name(*motion) : "unknown"; }
 
-}  // namespace osp::train
+}  // namespace osp::shapes
