@@ -1,6 +1,8 @@
 // osp info: what a checkpoint holds — format, tensors, dtypes, parameter count, key layout,
 // detected architecture and block schedule, and the keys missing or unexpected for that architecture.
+// Adapter files (LoRA, weight deltas) get their own report: format, modules, ranks, alphas, targets.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstdio>
 #include <map>
@@ -9,6 +11,8 @@
 #include "osp/core/shape.h"
 #include "osp/io/input_tensors.h"
 #include "osp/io/key_names.h"
+#include "osp/io/lora_file.h"
+#include "osp/io/lora_summary.h"
 #include "osp/io/tensor_source.h"
 #include "osp/models/dit/inspect.h"
 
@@ -78,14 +82,41 @@ void print_dit_report(const dit::CheckpointReport& report) {
   print_name_list("mismatched:", report.mismatched);
 }
 
-void run_info(const InfoOptions& o) {
-  auto source = io::open_tensor_source(o.path);
-  print_tensor_summary(*source);
-  auto report = dit::inspect_checkpoint(*source, o.path, o.config.empty() ? std::nullopt : std::optional(o.config));
+// "4 x12, 8 x2": each value with the number of modules that have it.
+template <typename Value>
+std::string counted(const std::map<Value, int64_t>& counts) {
+  std::string out;
+  for (const auto& [value, n] : counts) out += fmt::format("{}{} x{}", out.empty() ? "" : ", ", value, n);
+  return out;
+}
+
+void print_lora_report(const io::LoraSummary& s) {
+  std::string alphas = counted(s.alphas);
+  if (s.modules_without_alpha > 0) alphas += fmt::format("{}none x{}", alphas.empty() ? "" : ", ", s.modules_without_alpha);
+  fmt::print("adapter:      {}\n", s.format);
+  fmt::print("modules:      {}\n", s.modules);
+  fmt::print("ranks:        {}\n", s.ranks.empty() ? "none (deltas only)" : counted(s.ranks));
+  fmt::print("alphas:       {}\n", alphas.empty() ? "none" : alphas);
+  fmt::print("targets:      {}\n", fmt::join(s.kinds, ", "));
+  fmt::print("diffs:        {} weight, {} bias\n", s.diffs, s.bias_diffs);
+  fmt::print("adapter params: {}\n", thousands(s.parameters));
+}
+
+void print_architecture(const io::TensorSource& source, const InfoOptions& o) {
+  auto report = dit::inspect_checkpoint(source, o.path, o.config.empty() ? std::nullopt : std::optional(o.config));
   if (report)
     print_dit_report(*report);
   else
     fmt::print("architecture: unknown (no Wan DiT keys found)\n");
+}
+
+void run_info(const InfoOptions& o) {
+  auto source = io::open_tensor_source(o.path);
+  print_tensor_summary(*source);
+  if (io::detect_lora_format(source->names()))
+    print_lora_report(io::summarize_lora(io::read_lora_file(o.path)));
+  else
+    print_architecture(*source, o);
   if (o.list_tensors) print_tensor_list(*source);
 }
 
