@@ -10,6 +10,8 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -75,11 +77,21 @@ class Reward {
   std::vector<Weighted> terms_;
 };
 
+// Limits of one request to an external scorer (command and http terms).
+struct ScorerOptions {
+  double timeout_s = 120;                     // from sending the request to the end of the answer
+  std::size_t max_response_bytes = 1 << 20;  // a longer answer (line or body) is an error
+};
+
 // The request every external scorer receives (one JSON object): {"id", "prompt", "video" (mp4
 // path), "frames_raw" (raw RGB path), "frames", "height", "width", "fps"}.
 nlohmann::json scorer_request(RewardVideo& video);
+// The request as one line of JSON text (no newline; invalid UTF-8 in the prompt is replaced by U+FFFD).
+std::string scorer_request_text(RewardVideo& video);
 // Reads a scorer's response {"reward": number, "terms": {name: number}}: osp::Error naming
 // `scorer` when it is not an object, the reward is missing or not a finite number, or a term is not.
 RewardScore parse_scorer_response(const std::string& text, const std::string& scorer);
+// The same, and an "id" in the response, when present, must equal `expected_id` (the request's).
+RewardScore parse_scorer_response(const std::string& text, const std::string& scorer, int64_t expected_id);
 
 }  // namespace osp::rl
