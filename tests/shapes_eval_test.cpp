@@ -1,8 +1,9 @@
-// The Shapes evaluator (src/osp/shapes/measure.h, prompts.h, contact_sheet.h,
-// io/png_image.h): the measurement recovers every attribute of rendered clips (canonical and
-// jittered layouts, clean and noisy + blurred), finds no object in a blank clip, its centroid and
-// line fit agree with explicit float64 loops; prompt files and the committed held-out file; the
-// contact sheet and its PNG.
+// The Shapes evaluator (src/osp/shapes/measure.h, measure_shape.h, accuracy.h, prompts.h,
+// contact_sheet.h, io/png_image.h): the measurement recovers every attribute of rendered clips
+// (canonical and jittered layouts, clean and noisy + blurred), shape included, and tells a wrong
+// shape; it finds no object in a blank clip, its centroid and line fit agree with explicit float64
+// loops; accuracy and gates; prompt files and the committed held-out file; the contact sheet and
+// its PNG.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,12 +17,14 @@
 #include "scratch_dir.h"
 #include "osp/io/png_image.h"
 #include "osp/io/video_reader.h"
+#include "osp/shapes/accuracy.h"
 #include "osp/shapes/contact_sheet.h"
 #include "osp/shapes/dataset.h"
 #include "osp/shapes/eval.h"
 #include "osp/shapes/measure.h"
 #include "osp/shapes/prompts.h"
 #include "osp/shapes/render.h"
+#include "osp/shapes/report.h"
 
 namespace {
 
@@ -38,26 +41,30 @@ std::vector<ShapeAttributes> every_combination() {
 }
 
 std::string describe(const ShapeAttributes& a, const ClipMeasurement& m) {
-  return caption_for(a) + " -> " + measured_color_name(m.object) + " on " + color_name(m.background) + ", " +
-         measured_motion_name(m.motion) + " (mask " + std::to_string(m.mask_fraction) + ", dx " +
-         std::to_string(m.fit.dx) + ", dy " + std::to_string(m.fit.dy) + ", area x" + std::to_string(m.fit.area_ratio) +
-         ")";
+  return caption_for(a) + " -> " + describe_measurement(m);
 }
 
-// Counts the clips whose three attributes are all measured right; prints the first few misses (the
-// caller's expectation decides whether they fail the test).
+// Measures every case and counts, per attribute, the clips measured right; prints the first few
+// clips with any attribute wrong (the caller's expectations decide whether they fail the test).
 template <typename MakeClip>
-int64_t count_recovered(const std::vector<ShapeAttributes>& cases, MakeClip&& make_clip) {
-  int64_t right = 0, printed = 0;
+AttributeAccuracy measure_cases(const std::vector<ShapeAttributes>& cases, MakeClip&& make_clip) {
+  AttributeAccuracy accuracy;
+  int64_t printed = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
     const ClipMeasurement m = measure_clip(make_clip(i, cases[i]));
-    if (check_attributes(cases[i], m).all()) {
-      ++right;
-    } else if (printed++ < 5) {
-      std::cerr << "missed: " << describe(cases[i], m) << "\n";
-    }
+    const AttributeCheck check = check_attributes(cases[i], m);
+    accuracy.add(check);
+    if (!check.all() && printed++ < 8) std::cerr << "missed: " << describe(cases[i], m) << "\n";
   }
-  return right;
+  return accuracy;
+}
+
+// Colour, background and motion right on every clip; the shape on at least 99 % of them.
+void expect_recovered(const AttributeAccuracy& a, int64_t clips) {
+  EXPECT_EQ(a.color.correct, clips);
+  EXPECT_EQ(a.background.correct, clips);
+  EXPECT_EQ(a.motion.correct, clips);
+  EXPECT_GE(a.shape.percent(), 99.0) << a.shape.correct << " of " << clips;
 }
 
 // A 3 × 3 box blur of every frame (edges replicated) — a soft, slightly smeared sample.
@@ -74,8 +81,9 @@ at::Tensor box_blur(const at::Tensor& clip) {
 TEST(ShapesMeasure, RecoversEveryAttributeOfEveryCanonicalRender) {
   const std::vector<ShapeAttributes> all = every_combination();
   ASSERT_EQ(all.size(), 1344u);
-  const int64_t right = count_recovered(all, [](size_t, const ShapeAttributes& a) { return render_clip(a, 64, 9); });
-  EXPECT_EQ(right, 1344);
+  const AttributeAccuracy a = measure_cases(all, [](size_t, const ShapeAttributes& c) { return render_clip(c, 64, 17); });
+  expect_recovered(a, 1344);
+  std::cerr << "canonical renders: shape right on " << a.shape.correct << " of 1344\n";
 }
 
 TEST(ShapesMeasure, RecoversEveryAttributeOfJitteredDatasetClips) {
@@ -87,9 +95,10 @@ TEST(ShapesMeasure, RecoversEveryAttributeOfJitteredDatasetClips) {
     cases.push_back(clip.attributes);
     layouts.push_back(clip.layout);
   }
-  const int64_t right =
-      count_recovered(cases, [&](size_t i, const ShapeAttributes& a) { return render_clip(a, 64, 17, layouts[i]); });
-  EXPECT_EQ(right, 672);
+  const AttributeAccuracy a =
+      measure_cases(cases, [&](size_t i, const ShapeAttributes& c) { return render_clip(c, 64, 17, layouts[i]); });
+  expect_recovered(a, 672);
+  std::cerr << "jittered dataset clips: shape right on " << a.shape.correct << " of 672\n";
 }
 
 TEST(ShapesMeasure, NoisyBlurredRendersStillMeasureAtLeast99Percent) {
@@ -101,12 +110,131 @@ TEST(ShapesMeasure, NoisyBlurredRendersStillMeasureAtLeast99Percent) {
   }
   ASSERT_EQ(cases.size(), 336u);
   at::manual_seed(5);
-  const int64_t right = count_recovered(cases, [](size_t i, const ShapeAttributes& a) {
+  const AttributeAccuracy a = measure_cases(cases, [](size_t i, const ShapeAttributes& c) {
     ShapesRandom rng = ShapesRandom::for_clip(91, i);
-    const at::Tensor clip = box_blur(render_clip(a, 64, 17, sample_layout(rng, a.motion)));
+    const at::Tensor clip = box_blur(render_clip(c, 64, 17, sample_layout(rng, c.motion)));
     return clip + 0.1 * at::randn(clip.sizes());
   });
-  EXPECT_GE(right, 333) << "of 336";  // ≥ 99 %
+  std::cerr << "noisy blurred clips: colour " << a.color.correct << ", shape " << a.shape.correct << ", background "
+            << a.background.correct << ", motion " << a.motion.correct << " of 336\n";
+  for (const Accuracy* attribute : {&a.color, &a.shape, &a.background, &a.motion}) {
+    EXPECT_GE(attribute->correct, 333) << "of 336";  // ≥ 99 %
+  }
+}
+
+// ---- the shape ----
+
+// Frame 0 of a white `shape` of `radius` (fraction of the side) centred on black, as soft coverage.
+at::Tensor rendered_coverage(Shape shape, int64_t size, double radius) {
+  ClipLayout layout = canonical_layout(Motion::kGrowing);
+  layout.start_radius = layout.end_radius = radius;
+  const at::Tensor rgb = frames_to_rgb255(render_clip({shape, Color::kWhite, Color::kBlack, Motion::kGrowing}, size, 1, layout));
+  return soft_coverage(rgb, border_median(rgb, 1), {232, 232, 232}, 0.0).select(0, 0);
+}
+
+TEST(ShapesMeasureShape, MomentsOfLargeRendersAreThoseOfTheExactShapes) {
+  // Continuous values: skew −2√2/5 = −0.566 for the apex-up triangle, 0 for the symmetric shapes;
+  // corner score −3/7 = −0.429 for the square, +3/7 for the diamond, 0 for circle and triangle.
+  const struct {
+    Shape shape;
+    double skew, corners;
+  } cases[] = {{Shape::kCircle, 0, 0}, {Shape::kSquare, 0, -3.0 / 7}, {Shape::kTriangle, -0.566, 0}, {Shape::kDiamond, 0, 3.0 / 7}};
+  for (const auto& c : cases) {
+    const ShapeMoments m = shape_moments(rendered_coverage(c.shape, 128, 0.25));
+    EXPECT_NEAR(m.vertical_skew, c.skew, 0.03) << shape_name(c.shape);
+    EXPECT_NEAR(m.corner_score, c.corners, 0.03) << shape_name(c.shape);
+    EXPECT_GT(m.area, 500) << shape_name(c.shape);
+  }
+  EXPECT_EQ(shape_moments(at::zeros({5, 7})).area, 0.0);
+}
+
+TEST(ShapesMeasureShape, ACircleDrawnWhereASquareIsAskedIsMeasuredWrong) {
+  const ShapeAttributes asked{Shape::kSquare, Color::kRed, Color::kBlack, Motion::kRight};
+  ShapeAttributes drawn = asked;
+  drawn.shape = Shape::kCircle;
+  const ClipMeasurement m = measure_clip(render_clip(drawn, 64, 17));
+  const AttributeCheck check = check_attributes(asked, m);
+  EXPECT_TRUE(check.color && check.background && check.motion) << describe(asked, m);
+  EXPECT_FALSE(check.shape) << describe(asked, m);
+  EXPECT_FALSE(check.all());
+  EXPECT_EQ(m.shape, Shape::kCircle);
+
+  // A model that draws round blobs for every shape gets a quarter of the shapes right.
+  std::vector<ShapeAttributes> every_shape_asked;
+  for (const ShapeAttributes& a : every_combination()) {
+    if (a.color == Color::kGreen && a.background == Color::kBlue) every_shape_asked.push_back(a);
+  }
+  const AttributeAccuracy blobs = measure_cases(every_shape_asked, [](size_t, const ShapeAttributes& a) {
+    ShapeAttributes round = a;
+    round.shape = Shape::kCircle;
+    return render_clip(round, 64, 17);
+  });
+  EXPECT_EQ(blobs.color.percent(), 100.0);
+  EXPECT_EQ(blobs.shape.percent(), 25.0);
+  EXPECT_EQ(blobs.all.percent(), 25.0);
+}
+
+TEST(ShapesMeasureShape, EveryWrongShapeIsToldFromTheRightOne) {
+  for (int drawn = 0; drawn < kShapeCount; ++drawn) {
+    const ShapeAttributes a{static_cast<Shape>(drawn), Color::kYellow, Color::kMagenta, Motion::kGrowing};
+    const ClipMeasurement m = measure_clip(render_clip(a, 64, 17));
+    for (int asked = 0; asked < kShapeCount; ++asked) {
+      ShapeAttributes expected = a;
+      expected.shape = static_cast<Shape>(asked);
+      EXPECT_EQ(check_attributes(expected, m).shape, asked == drawn) << "drawn " << describe(a, m) << ", asked "
+                                                                     << shape_name(expected.shape);
+    }
+  }
+}
+
+TEST(ShapesMeasureShape, AnApexDownTriangleIsNoShapeOfTheGrammar) {
+  const ShapeAttributes a{Shape::kTriangle, Color::kCyan, Color::kRed, Motion::kGrowing};
+  const at::Tensor upright = render_clip(a, 64, 17);
+  EXPECT_EQ(measure_clip(upright).shape, Shape::kTriangle);
+  const ClipMeasurement flipped = measure_clip(upright.flip({2}));
+  EXPECT_GT(flipped.shape_fit.vertical_skew, 0.4);
+  EXPECT_FALSE(flipped.shape.has_value()) << describe(a, flipped);
+  EXPECT_EQ(measured_shape_name(flipped.shape), "unknown");
+}
+
+TEST(ShapesMeasureShape, AStretchedBlobReadsAsRoundNotAsCorners) {
+  // An ellipse twice as wide as high (1-pixel edge ramp): its fourfold harmonic is large until x
+  // and y are scaled to equal spread.
+  const at::Tensor x = (at::arange(40, at::kDouble) - 19.5).view({1, 40}), y = (at::arange(20, at::kDouble) - 9.5).view({20, 1});
+  const at::Tensor ellipse = (0.5 - 6 * ((x / 14).square() + (y / 7).square()).sqrt() + 6).clamp(0, 1).to(at::kFloat);
+  const ShapeMoments m = shape_moments(ellipse);
+  EXPECT_NEAR(m.corner_score, 0.0, 0.05);
+  EXPECT_NEAR(m.vertical_skew, 0.0, 1e-6);
+  ShapeFit fit;
+  fit.frames_used = 1, fit.vertical_skew = m.vertical_skew, fit.corner_score = m.corner_score;
+  EXPECT_EQ(classify_shape(fit, {}), Shape::kCircle);
+  EXPECT_FALSE(classify_shape(ShapeFit{}, {}).has_value());  // no frame measured
+}
+
+TEST(ShapesMeasureShape, FramesWhereTheObjectIsCutAreLeftOut) {
+  at::Tensor mask = at::zeros({3, 10, 12}, at::kBool);
+  mask[0].narrow(0, 2, 3).narrow(1, 4, 5).fill_(true);  // rows 2–4, columns 4–8
+  mask[1].narrow(0, 0, 3).narrow(1, 4, 5).fill_(true);  // touches the top row
+  const std::optional<PixelBox> box = mask_box(mask[0]);
+  ASSERT_TRUE(box.has_value());
+  EXPECT_EQ(box->x0, 4);
+  EXPECT_EQ(box->x1, 8);
+  EXPECT_EQ(box->y0, 2);
+  EXPECT_EQ(box->y1, 4);
+  EXPECT_EQ(box->pixels, 15);
+  EXPECT_FALSE(touches_border(*box, 10, 12));
+  EXPECT_TRUE(touches_border(*mask_box(mask[1]), 10, 12));
+  EXPECT_FALSE(mask_box(mask[2]).has_value());
+  EXPECT_EQ(fit_shape(mask.to(at::kFloat), mask, {}).frames_used, 1);
+
+  // A square leaving the frame on the right: measured on the frames where it is whole.
+  ClipLayout layout = canonical_layout(Motion::kRight);
+  layout.center_x = 0.8;
+  const ShapeAttributes a{Shape::kSquare, Color::kBlue, Color::kWhite, Motion::kRight};
+  const ClipMeasurement m = measure_clip(render_clip(a, 64, 17, layout));
+  EXPECT_GT(m.shape_fit.frames_used, 3);
+  EXPECT_LT(m.shape_fit.frames_used, 17);
+  EXPECT_EQ(m.shape, Shape::kSquare) << describe(a, m);
 }
 
 TEST(ShapesMeasure, Uint8FramesMeasureLikeFloatFrames) {
@@ -116,6 +244,7 @@ TEST(ShapesMeasure, Uint8FramesMeasureLikeFloatFrames) {
   const ClipMeasurement mf = measure_clip(f), mu = measure_clip(u8);
   EXPECT_TRUE(check_attributes(a, mu).all()) << describe(a, mu);
   EXPECT_EQ(mf.object, mu.object);
+  EXPECT_EQ(mf.shape, mu.shape);
   EXPECT_EQ(mf.motion, mu.motion);
   EXPECT_NEAR(mf.fit.area_ratio, mu.fit.area_ratio, 0.02);
 }
@@ -129,6 +258,7 @@ TEST(ShapesMeasure, BlankClipHasNoObjectAndNoMotion) {
     EXPECT_EQ(m.background, c);
     EXPECT_FALSE(m.object.has_value());
     EXPECT_FALSE(m.motion.has_value());
+    EXPECT_FALSE(m.shape.has_value());
     EXPECT_EQ(m.mask_fraction, 0.0);
     EXPECT_FALSE(check_attributes({Shape::kCircle, Color::kRed, c, Motion::kLeft}, m).color);
     // Light noise does not make an object either.
@@ -335,11 +465,12 @@ TEST(ShapesContactSheet, PngReadsBackExactly) {
 
 TEST(ShapesEvalScore, SummaryCountsEachAttributeAndFailuresCountAsWrong) {
   std::vector<ShapesEvalSample> samples(3);
-  samples[0].correct = {true, true, true};
-  samples[1].correct = {true, false, true};
+  samples[0].correct = {true, true, true, true};  // colour, shape, background, motion
+  samples[1].correct = {true, true, false, true};
   samples[2].error = "generation failed";
-  const ShapesEvalSummary s = summarize(samples);
+  const AttributeAccuracy s = summarize(samples);
   EXPECT_EQ(s.color.correct, 2);
+  EXPECT_EQ(s.shape.correct, 2);
   EXPECT_EQ(s.background.correct, 1);
   EXPECT_EQ(s.motion.correct, 2);
   EXPECT_EQ(s.all.correct, 1);
@@ -348,6 +479,26 @@ TEST(ShapesEvalScore, SummaryCountsEachAttributeAndFailuresCountAsWrong) {
   const auto j = sample_json(samples[2]);
   EXPECT_EQ(j["error"], "generation failed");
   EXPECT_FALSE(j["correct"]["color"].get<bool>());
+  EXPECT_FALSE(j["correct"]["shape"].get<bool>());
+  const auto ok = sample_json(samples[0]);
+  EXPECT_EQ(ok["expected"]["shape"], "circle");
+  EXPECT_TRUE(ok["measured"].contains("shape"));
+  EXPECT_TRUE(ok["confidence"].contains("corner_score"));
+}
+
+TEST(ShapesEvalScore, GatesNameEveryAttributeBelowItsMinimum) {
+  AttributeAccuracy a;
+  a.add({true, false, true, true});
+  a.add({true, false, true, false});
+  AccuracyGates gates;
+  EXPECT_EQ(failed_gates(a, gates), "");
+  gates.color = 100, gates.shape = 10, gates.motion = 60;
+  EXPECT_EQ(failed_gates(a, gates), "shape 0.0% < --min-shape 10%; motion 50.0% < --min-motion 60%");
+  gates.shape = 101;
+  expect_error([&] { check_gates(gates); }, {"--min-shape", "[0, 100]"});
+  gates.shape.reset();
+  gates.background = -1;
+  expect_error([&] { check_gates(gates); }, {"--min-background"});
 }
 
 }  // namespace

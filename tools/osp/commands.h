@@ -22,7 +22,7 @@ void register_generate(CLI::App& app, const GlobalOptions& global);     // gener
 void register_init_bundle(CLI::App& app, const GlobalOptions& global);  // init_bundle.cpp
 void register_data(CLI::App& app, const GlobalOptions& global);         // data.cpp: data shapes, data cache
 void register_train(CLI::App& app, const GlobalOptions& global);  // train.cpp
-void register_eval(CLI::App& app, const GlobalOptions& global);   // eval.cpp: eval shapes
+void register_eval(CLI::App& app, const GlobalOptions& global);   // eval.cpp: eval shapes, eval vae, eval prompts
 void register_lora(CLI::App& app, const GlobalOptions& global);   // lora.cpp: merge-lora, lora extract
 
 // `osp bench <name>` subcommands, each in bench_<name>.cpp; `bench` is the parent command.

@@ -1,6 +1,8 @@
-// osp eval …: model evaluation (issue 9 "Evaluator", docs/training-data.md "Evaluating").
+// osp eval …: model evaluation (docs/shapes.md).
 //   osp eval shapes:  generate a Shapes prompt file with a bundle, measure the samples, print the
 //                     accuracy table, write results.jsonl, summary.json and contact_sheet.png.
+//   osp eval vae:     round-trip the clips of a Shapes manifest through a VAE, measure what comes
+//                     back, print the accuracy table and PSNR, write results.jsonl and summary.json.
 //   osp eval prompts: write the prompt file of a split (configs/eval/shapes-heldout.txt).
 #include <cstdio>
 #include <memory>
@@ -8,14 +10,17 @@
 
 #include "commands.h"
 #include "sampling_flags.h"
-#include "osp/bench/table.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
 #include "osp/core/runtime.h"
+#include "osp/models/vae/loader.h"
 #include "osp/pipeline/bundle.h"
 #include "osp/pipeline/text_to_video.h"
+#include "osp/shapes/accuracy.h"
 #include "osp/shapes/eval.h"
 #include "osp/shapes/prompts.h"
+#include "osp/shapes/report.h"
+#include "osp/shapes/vae_eval.h"
 
 namespace osp::cli {
 
@@ -31,42 +36,33 @@ struct EvalShapesFlags {
   std::optional<std::string> negative;
   std::string precision = "bf16";
   std::string device = "cpu";
-  std::optional<double> min_color, min_background, min_motion;
+  shapes::AccuracyGates gates;
   shapes::MeasureOptions measure;
 };
 
-std::string percent(const shapes::Accuracy& a) { return fmt::format("{:.1f}%", a.percent()); }
-
-void print_table(const shapes::ShapesEvalSummary& s) {
-  bench::Table table({"attribute", "correct", "total", "accuracy"});
-  const std::pair<const char*, const shapes::Accuracy*> rows[] = {
-      {"object colour", &s.color}, {"background colour", &s.background}, {"motion", &s.motion}, {"all three", &s.all}};
-  for (const auto& [name, a] : rows) {
-    table.add_row({name, std::to_string(a->correct), std::to_string(a->total), percent(*a)});
-  }
-  table.print();
+// --min-color, --min-shape, --min-background, --min-motion.
+void add_gate_flags(CLI::App* cmd, shapes::AccuracyGates& gates) {
+  cmd->add_option("--min-color", gates.color, "exit 1 when object-colour accuracy is below this percentage");
+  cmd->add_option("--min-shape", gates.shape, "exit 1 when shape accuracy is below this percentage");
+  cmd->add_option("--min-background", gates.background, "exit 1 when background accuracy is below this percentage");
+  cmd->add_option("--min-motion", gates.motion, "exit 1 when motion accuracy is below this percentage");
 }
 
-void check_gate_value(const std::optional<double>& value, const char* flag) {
-  if (value && !(*value >= 0 && *value <= 100)) fail_about(flag, "is a percentage in [0, 100], got {}", *value);
+// --mask-threshold: the measurement setting a user may need for off-palette renders.
+void add_measure_flags(CLI::App* cmd, shapes::MeasureOptions& measure) {
+  cmd->add_option("--mask-threshold", measure.mask_threshold,
+                  "object pixels: RGB distance (0-255) from the background colour above this")
+      ->capture_default_str();
 }
 
-// The --min-* gates: every attribute below its gate is named; exit 1 through osp::Error.
-void apply_gates(const EvalShapesFlags& o, const shapes::ShapesEvalSummary& s) {
-  std::string below;
-  const auto gate = [&](const std::optional<double>& min, const shapes::Accuracy& a, const char* flag, const char* name) {
-    if (min && a.percent() < *min) below += fmt::format("{}{} {} < {} {}%", below.empty() ? "" : "; ", name, percent(a), flag, *min);
-  };
-  gate(o.min_color, s.color, "--min-color", "object colour");
-  gate(o.min_background, s.background, "--min-background", "background colour");
-  gate(o.min_motion, s.motion, "--min-motion", "motion");
+// After the results are written: every attribute below its gate is named; exit 1 through osp::Error.
+void apply_gates(const shapes::AttributeAccuracy& accuracy, const shapes::AccuracyGates& gates) {
+  const std::string below = shapes::failed_gates(accuracy, gates);
   if (!below.empty()) fail("quality gate failed: {}", below);
 }
 
 void run_eval_shapes(const EvalShapesFlags& o) {
-  check_gate_value(o.min_color, "--min-color");
-  check_gate_value(o.min_background, "--min-background");
-  check_gate_value(o.min_motion, "--min-motion");
+  shapes::check_gates(o.gates);
   if (o.limit < 0) fail_about("--limit", "must be >= 0 (0: every prompt), got {}", o.limit);
   std::vector<shapes::ShapesPrompt> prompts = shapes::read_shapes_prompts(o.prompts);
   if (o.limit > 0 && static_cast<size_t>(o.limit) < prompts.size()) prompts.resize(static_cast<size_t>(o.limit));
@@ -83,16 +79,16 @@ void run_eval_shapes(const EvalShapesFlags& o) {
             prompts.size(), o.prompts, o.model, params.width, params.height, params.frames, params.steps,
             params.sampler, params.guidance, o.seed, o.seed + prompts.size() - 1);
   const shapes::ShapesEvalResult result = shapes::run_shapes_eval(bundle, params, prompts, options);
-  print_table(result.summary);
+  shapes::print_accuracy_table(result.summary);
   std::fflush(stdout);
   log::info("wrote {0}/results.jsonl, {0}/summary.json, {0}/contact_sheet.png and {0}/samples/", o.out);
-  apply_gates(o, result.summary);
+  apply_gates(result.summary, o.gates);
 }
 
 void register_eval_shapes(CLI::App& eval, const GlobalOptions& global) {
   auto o = std::make_shared<EvalShapesFlags>();
   CLI::App* cmd = eval.add_subcommand(
-      "shapes", "Generate Shapes captions with a model and measure object colour, background colour and motion");
+      "shapes", "Generate Shapes captions with a model and measure object colour, shape, background colour and motion");
   cmd->add_option("--model", o->model, "model bundle directory (config.json, docs/bundles.md)")->required();
   cmd->add_option("--prompts", o->prompts,
                   "Shapes captions, one per line ('#' comments; e.g. configs/eval/shapes-heldout.txt)")
@@ -105,15 +101,56 @@ void register_eval_shapes(CLI::App& eval, const GlobalOptions& global) {
   cmd->add_option("-n,--negative-prompt", o->negative, "negative prompt (default: as osp generate)");
   cmd->add_option("--precision", o->precision, "bf16 or fp32")->capture_default_str();
   cmd->add_option("--device", o->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
-  cmd->add_option("--min-color", o->min_color, "exit 1 when object-colour accuracy is below this percentage");
-  cmd->add_option("--min-background", o->min_background, "exit 1 when background accuracy is below this percentage");
-  cmd->add_option("--min-motion", o->min_motion, "exit 1 when motion accuracy is below this percentage");
-  cmd->add_option("--mask-threshold", o->measure.mask_threshold,
-                  "object pixels: RGB distance (0-255) from the background colour above this")
-      ->capture_default_str();
+  add_gate_flags(cmd, o->gates);
+  add_measure_flags(cmd, o->measure);
   cmd->callback([o, &global] {
     apply_global_options(global);
     run_eval_shapes(*o);
+  });
+}
+
+struct EvalVaeFlags {
+  std::string vae;
+  std::optional<std::string> vae_config;
+  std::string manifest;
+  std::optional<int64_t> count;
+  std::string out;
+  std::string device = "cpu";
+  shapes::AccuracyGates gates;
+  shapes::VaeEvalOptions options;
+};
+
+void run_eval_vae(EvalVaeFlags& o) {
+  shapes::check_gates(o.gates);
+  // Cheap checks first: the manifest and its captions before the VAE is loaded.
+  const std::vector<shapes::ShapesVideo> clips = shapes::read_shapes_videos(o.manifest, o.count);
+  const auto model = vae::load_vae(o.vae, o.vae_config, parse_device(o.device));
+  o.options.vae = o.vae;
+  log::info("round-tripping {} clips of {} through {}", clips.size(), o.manifest, o.vae);
+  const shapes::VaeEvalResult result = shapes::run_vae_eval(*model, clips, o.options);
+  shapes::print_vae_eval_table(result);
+  std::fflush(stdout);
+  if (!o.options.out.empty()) log::info("wrote {0}/results.jsonl and {0}/summary.json", o.options.out);
+  apply_gates(result.decoded, o.gates);
+}
+
+void register_eval_vae(CLI::App& eval, const GlobalOptions& global) {
+  auto o = std::make_shared<EvalVaeFlags>();
+  CLI::App* cmd = eval.add_subcommand(
+      "vae", "Round-trip Shapes clips through a VAE and measure object colour, shape, background colour, motion and PSNR");
+  cmd->add_option("--vae", o->vae, "VAE weights: a diffusers vae/ folder, Wan2.1_VAE.pth, or a folder holding either")
+      ->required();
+  cmd->add_option("--vae-config", o->vae_config, "VAE config.json (default: beside the weights, else Wan 2.1)");
+  cmd->add_option("--manifest", o->manifest, "manifest.jsonl of `osp data shapes` (video clips with Shapes captions)")
+      ->required();
+  cmd->add_option("--count", o->count, "evaluate the first N clips (default: all)");
+  cmd->add_option("--out", o->options.out, "output folder for results.jsonl and summary.json (default: none)");
+  cmd->add_option("--device", o->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  add_gate_flags(cmd, o->gates);
+  add_measure_flags(cmd, o->options.measure);
+  cmd->callback([o, &global] {
+    apply_global_options(global);
+    run_eval_vae(*o);
   });
 }
 
@@ -137,6 +174,7 @@ void register_eval(CLI::App& app, const GlobalOptions& global) {
   CLI::App* eval = app.add_subcommand("eval", "Evaluate models");
   eval->require_subcommand(1);
   register_eval_shapes(*eval, global);
+  register_eval_vae(*eval, global);
   register_eval_prompts(*eval, global);
 }
 

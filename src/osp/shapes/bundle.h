@@ -1,5 +1,5 @@
 #pragma once
-// The bundle of the shipped model osp-next-tiny (issue 9): the Shapes word tokenizer, a small
+// The bundle of the shipped model osp-next-tiny (models/osp-next-tiny/README.md): the Shapes word tokenizer, a small
 // frozen umT5-architecture text encoder with random weights (seeded: the text embeddings the DiT
 // is trained on and the ones the bundle computes are the same), and the VAE and DiT trained by
 // `osp train` (configs/train/). `osp init-bundle --captions shapes` writes the bundle with random

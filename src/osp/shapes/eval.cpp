@@ -10,45 +10,25 @@
 #include "osp/io/png_image.h"
 #include "osp/io/safetensors_file.h"
 #include "osp/io/video_writer.h"
+#include "osp/shapes/report.h"
 
 namespace osp::shapes {
 namespace {
 
 namespace fs = std::filesystem;
 
-nlohmann::ordered_json attributes_json(const std::string& shape, const std::string& color, const std::string& background,
-                                       const std::string& motion) {
-  nlohmann::ordered_json j;
-  if (!shape.empty()) j["shape"] = shape;
-  j["color"] = color;
-  j["background"] = background;
-  j["motion"] = motion;
-  return j;
-}
-
-nlohmann::ordered_json accuracy_json(const Accuracy& a) {
-  return {{"correct", a.correct}, {"total", a.total}, {"accuracy", a.total > 0 ? a.percent() / 100.0 : 0.0}};
-}
-
-nlohmann::ordered_json summary_json(const ShapesEvalSummary& s, const pipeline::ModelBundle& bundle,
+nlohmann::ordered_json summary_json(const AttributeAccuracy& s, const pipeline::ModelBundle& bundle,
                                     const pipeline::GenerationParams& params, const ShapesEvalOptions& options,
                                     int64_t prompts, int64_t failed) {
   nlohmann::ordered_json j;
   j["model"] = bundle.root.empty() ? bundle.dit.path : bundle.root;
   j["prompts"] = prompts;
   j["failed_generations"] = failed;
-  j["object_color"] = accuracy_json(s.color);
-  j["background_color"] = accuracy_json(s.background);
-  j["motion"] = accuracy_json(s.motion);
-  j["all_three"] = accuracy_json(s.all);
+  add_accuracy_json(j, s);
   j["generation"] = {{"width", params.width},   {"height", params.height}, {"frames", params.frames},
                      {"steps", params.steps},   {"shift", params.shift},   {"guidance", params.guidance},
                      {"sampler", params.sampler}, {"seed", options.seed},  {"precision", options.pipeline.precision.name()}};
-  j["measure"] = {{"mask_threshold", options.measure.mask_threshold},
-                  {"border", options.measure.border},
-                  {"min_object_fraction", options.measure.min_object_fraction},
-                  {"min_frame_pixels", options.measure.min_frame_pixels},
-                  {"min_motion_score", options.measure.min_motion_score}};
+  j["measure"] = measure_options_json(options.measure);
   return j;
 }
 
@@ -59,49 +39,29 @@ std::string sample_stem(size_t index) { return fmt::format("samples/{:03d}", ind
 at::Tensor read_frames(const std::string& path) { return io::SafetensorsFile(path).load("frames", at::kFloat); }
 
 void log_sample(const ShapesEvalSample& s) {
-  const ClipMeasurement& m = s.measured;
-  log::debug("line {}: '{}' -> object {} on {} background, {} (mask {:.3f}, move {:.1f},{:.1f} px, area x{:.2f}){}{}",
-             s.prompt.line, s.prompt.caption, measured_color_name(m.object), color_name(m.background),
-             measured_motion_name(m.motion), m.mask_fraction, m.fit.dx, m.fit.dy, m.fit.area_ratio,
+  log::debug("line {}: '{}' -> {}{}{}", s.prompt.line, s.prompt.caption, describe_measurement(s.measured),
              s.correct.all() ? "" : "  WRONG", s.error.empty() ? "" : "  (" + s.error + ")");
 }
 
 }  // namespace
 
-ShapesEvalSummary summarize(const std::vector<ShapesEvalSample>& samples) {
-  ShapesEvalSummary s;
-  for (const ShapesEvalSample& sample : samples) {
-    s.color.add(sample.correct.color);
-    s.background.add(sample.correct.background);
-    s.motion.add(sample.correct.motion);
-    s.all.add(sample.correct.all());
-  }
+AttributeAccuracy summarize(const std::vector<ShapesEvalSample>& samples) {
+  AttributeAccuracy s;
+  for (const ShapesEvalSample& sample : samples) s.add(sample.correct);
   return s;
 }
 
 nlohmann::ordered_json sample_json(const ShapesEvalSample& s) {
-  const ShapeAttributes& e = s.prompt.attributes;
-  const ClipMeasurement& m = s.measured;
   nlohmann::ordered_json j;
   j["line"] = s.prompt.line;
   j["caption"] = s.prompt.caption;
   j["seed"] = s.seed;
   j["video"] = s.video;
   if (!s.error.empty()) j["error"] = s.error;
-  j["expected"] = attributes_json(shape_name(e.shape), color_name(e.color), color_name(e.background), motion_name(e.motion));
-  j["measured"] = s.error.empty() ? attributes_json("", measured_color_name(m.object), color_name(m.background),
-                                                    measured_motion_name(m.motion))
-                                  : nlohmann::ordered_json();
-  j["correct"] = {{"color", s.correct.color}, {"background", s.correct.background}, {"motion", s.correct.motion}};
-  j["confidence"] = {{"mask_fraction", m.mask_fraction},
-                     {"object_rgb", m.object_rgb},
-                     {"background_rgb", m.background_rgb},
-                     {"frames_with_object", m.fit.frames_used},
-                     {"dx_pixels", m.fit.dx},
-                     {"dy_pixels", m.fit.dy},
-                     {"area_ratio", m.fit.area_ratio},
-                     {"translation_score", m.fit.translation_score},
-                     {"scale_score", m.fit.scale_score}};
+  j["expected"] = attributes_json(s.prompt.attributes);
+  j["measured"] = s.error.empty() ? measured_json(s.measured) : nlohmann::ordered_json();
+  j["correct"] = correct_json(s.correct);
+  j["confidence"] = confidence_json(s.measured);
   return j;
 }
 

@@ -5,9 +5,9 @@
 //
 //   results.jsonl      one line per prompt: caption, seed, expected and measured attributes,
 //                      correct flags, the measurement's confidence figures, the sample's video;
-//   summary.json       accuracy per attribute (object colour, background, motion, all three) and
-//                      the generation settings;
-//   contact_sheet.png  first, middle and last frame of every sample, framed green when all three
+//   summary.json       accuracy per attribute (object colour, shape, background, motion, all
+//                      four) and the generation settings;
+//   contact_sheet.png  first, middle and last frame of every sample, framed green when all four
 //                      attributes are right, red otherwise;
 //   samples/NNN.mp4    the samples (measured before encoding, from the decoder's float frames).
 #include <nlohmann/json.hpp>
@@ -20,6 +20,7 @@
 #include "osp/pipeline/bundle.h"
 #include "osp/pipeline/generation_params.h"
 #include "osp/pipeline/text_to_video.h"
+#include "osp/shapes/accuracy.h"
 #include "osp/shapes/contact_sheet.h"
 #include "osp/shapes/measure.h"
 #include "osp/shapes/prompts.h"
@@ -44,22 +45,12 @@ struct ShapesEvalSample {
   AttributeCheck correct;
 };
 
-struct Accuracy {
-  int64_t correct = 0, total = 0;
-  double percent() const { return total > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0; }
-  void add(bool ok) { correct += ok ? 1 : 0, total += 1; }
-};
-
-struct ShapesEvalSummary {
-  Accuracy color, background, motion, all;
-};
-
 struct ShapesEvalResult {
   std::vector<ShapesEvalSample> samples;
-  ShapesEvalSummary summary;
+  AttributeAccuracy summary;
 };
 
-ShapesEvalSummary summarize(const std::vector<ShapesEvalSample>& samples);
+AttributeAccuracy summarize(const std::vector<ShapesEvalSample>& samples);
 
 // The results.jsonl line of a sample.
 nlohmann::ordered_json sample_json(const ShapesEvalSample& sample);

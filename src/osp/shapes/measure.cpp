@@ -120,6 +120,9 @@ ClipMeasurement measure_clip(const at::Tensor& frames, const MeasureOptions& opt
   if (count == 0 || m.mask_fraction < options.min_object_fraction) return m;
   m.object_rgb = channel_medians(rgb.masked_select(mask.unsqueeze(0).expand_as(rgb)).view({3, -1}));
   m.object = nearest_color(m.object_rgb[0], m.object_rgb[1], m.object_rgb[2]);
+  const at::Tensor coverage = soft_coverage(rgb, m.background_rgb, m.object_rgb, options.shape.coverage_floor);
+  m.shape_fit = fit_shape(coverage, mask, options.shape);
+  m.shape = classify_shape(m.shape_fit, options.shape);
   m.fit = fit_motion(m.track, options.min_frame_pixels);
   m.motion = classify_motion(m.fit, options.min_motion_score);
   return m;
@@ -128,12 +131,14 @@ ClipMeasurement measure_clip(const at::Tensor& frames, const MeasureOptions& opt
 AttributeCheck check_attributes(const ShapeAttributes& expected, const ClipMeasurement& measured) {
   AttributeCheck c;
   c.color = measured.object && *measured.object == expected.color;
+  c.shape = measured.shape && *measured.shape == expected.shape;
   c.background = measured.background == expected.background;
   c.motion = measured.motion && *measured.motion == expected.motion;
   return c;
 }
 
 std::string measured_color_name(const std::optional<Color>& color) { return color ? color_name(*color) : "unknown"; }
+std::string measured_shape_name(const std::optional<Shape>& shape) { return shape ? shape_name(*shape) : "unknown"; }
 std::string measured_motion_name(const std::optional<Motion>& motion) { return motion ? motion_name(*motion) : "unknown"; }
 
 }  // namespace osp::shapes

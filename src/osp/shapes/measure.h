@@ -1,13 +1,15 @@
 #pragma once
-// Measuring a Shapes clip from its pixels (the evaluator, docs/training-data.md "Evaluating"): the
-// background colour, the object colour and the motion, read back from frames alone so that a
-// generated video can be scored against its caption.
+// Measuring a Shapes clip from its pixels (the evaluator, docs/shapes.md): the background colour,
+// the object colour, its shape and its motion, read back from frames alone so that a generated or
+// VAE-decoded video can be scored against its caption.
 //
 //   background: the per-channel median of the frame border (all frames), nearest palette colour;
 //   object mask: pixels farther than `mask_threshold` (RGB 0–255, Euclidean) from that median —
 //                half the palette's 208 margin by default, so a pixel counts when it is more object
 //                than background;
 //   object:     the per-channel median of the masked pixels, nearest palette colour;
+//   shape:      moments of the object's soft coverage on the frames where it is whole
+//               (measure_shape.h);
 //   motion:     least-squares lines through the per-frame mask centroid and log area: the fitted
 //               displacement (in object sizes) against the fitted log area ratio; the larger one
 //               names the motion (dominant axis and sign for a translation).
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "osp/shapes/grammar.h"
+#include "osp/shapes/measure_shape.h"
 
 namespace osp::shapes {
 
@@ -29,6 +32,7 @@ struct MeasureOptions {
   double min_object_fraction = 1e-3; // object pixels / all pixels below this: no object
   int64_t min_frame_pixels = 3;      // a frame with fewer object pixels has no centroid
   double min_motion_score = 0.25;    // neither score reaches this: motion unknown
+  ShapeMeasureOptions shape;
 };
 
 // The object mask's centroid and area per frame (pixel units, pixel centres at i + ½, x right,
@@ -51,6 +55,8 @@ struct ClipMeasurement {
   Color background = Color::kBlack;
   std::optional<Color> object;             // nullopt: no object found
   std::array<double, 3> object_rgb{};      // median of the object pixels (0 without object)
+  std::optional<Shape> shape;              // nullopt: no object, no whole frame, or no shape of the grammar
+  ShapeFit shape_fit;
   std::optional<Motion> motion;            // nullopt: no object, or neither score is significant
   double mask_fraction = 0;                // object pixels / all pixels of the clip
   MotionFit fit;
@@ -81,13 +87,14 @@ ClipMeasurement measure_clip(const at::Tensor& frames, const MeasureOptions& opt
 
 // Which attributes a measurement got right (unknown counts as wrong).
 struct AttributeCheck {
-  bool color = false, background = false, motion = false;
-  bool all() const { return color && background && motion; }
+  bool color = false, shape = false, background = false, motion = false;
+  bool all() const { return color && shape && background && motion; }
 };
 AttributeCheck check_attributes(const ShapeAttributes& expected, const ClipMeasurement& measured);
 
-// "red", "moving left", … or "unknown".
+// "red", "circle", "moving left", … or "unknown".
 std::string measured_color_name(const std::optional<Color>& color);
+std::string measured_shape_name(const std::optional<Shape>& shape);
 std::string measured_motion_name(const std::optional<Motion>& motion);
 
 }  // namespace osp::shapes
