@@ -12,10 +12,12 @@ namespace osp::test {
 
 class ScratchDir {
  public:
+  // Inside a test: named after it. Outside one (a suite's set-up): after the prefix and the PID.
   explicit ScratchDir(const std::string& prefix = "osp") {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     path_ = std::filesystem::temp_directory_path() /
-            fmt::format("{}_{}_{}_{}", prefix, info->test_suite_name(), info->name(), ::getpid());
+            (info ? fmt::format("{}_{}_{}_{}", prefix, info->test_suite_name(), info->name(), ::getpid())
+                  : fmt::format("{}_suite_{}", prefix, ::getpid()));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }

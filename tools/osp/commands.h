@@ -24,6 +24,7 @@ void register_data(CLI::App& app, const GlobalOptions& global);         // data.
 void register_train(CLI::App& app, const GlobalOptions& global);  // train.cpp
 void register_eval(CLI::App& app, const GlobalOptions& global);   // eval.cpp: eval shapes, eval vae, eval prompts
 void register_lora(CLI::App& app, const GlobalOptions& global);   // lora.cpp: merge-lora, lora extract
+void register_rl(CLI::App& app, const GlobalOptions& global);     // rl.cpp
 
 // `osp bench <name>` subcommands, each in bench_<name>.cpp; `bench` is the parent command.
 void register_text_bench(CLI::App& bench, const GlobalOptions& global);
@@ -33,6 +34,7 @@ void register_comm_bench(CLI::App& bench, const GlobalOptions& global);
 void register_generate_bench(CLI::App& bench, const GlobalOptions& global);
 void register_train_bench(CLI::App& bench, const GlobalOptions& global);  // bench_train.cpp
 void register_lora_bench(CLI::App& bench, const GlobalOptions& global);   // bench_lora.cpp
+void register_rl_bench(CLI::App& bench, const GlobalOptions& global);     // bench_rl.cpp
 
 // Applies --threads and --log-level; each subcommand's callback calls it first.
 void apply_global_options(const GlobalOptions& global);

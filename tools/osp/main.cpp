@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   register_train(app, global);
   register_eval(app, global);
   register_lora(app, global);
+  register_rl(app, global);
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,5 @@
 #pragma once
-// Rewards of RL post-training (docs/rl.md "Rewards"): a reward is a weighted sum of terms, each a
+// Rewards of RL post-training (docs/rl-rewards.md): a reward is a weighted sum of terms, each a
 // scorer of one decoded video and its prompt. Terms:
 //   shapes   the Shapes measurement of the frames against the caption (rl/shapes_reward.h)
 //   command  an external scorer kept alive as a subprocess, JSON lines on stdin/stdout

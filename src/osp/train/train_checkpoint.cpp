@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <optional>
 
 #include "osp/core/error.h"
@@ -116,6 +117,17 @@ TrainCheckpoint load_checkpoint(const std::string& path) {
   c.model = read_all((dir / "model.safetensors").string());
   c.ema = read_all((dir / "ema.safetensors").string());
   c.optimizer = read_all((dir / "optimizer.safetensors").string());
+  // Files an objective added (small JSON files beside the standard ones).
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || entry.path().extension() != ".json" || name == "config.json" || name == "state.json") {
+      continue;
+    }
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    c.extra_files[name] = text.str();
+  }
   return c;
 }
 

@@ -31,7 +31,8 @@ struct TrainCheckpoint {
   int64_t data_epoch = 0, data_cursor = 0;
   int64_t samples_drawn = 0;  // serial number of the next training sample (the RNG counter)
   uint64_t seed = 0;
-  std::map<std::string, std::string> extra_files;  // file name → contents, written beside the others
+  // file name → contents, written beside the others (loading reads back every other *.json file)
+  std::map<std::string, std::string> extra_files;
 };
 
 // Copies the tensor `name` of `from` into `into` (same shape), or throws osp::Error naming the
