@@ -13,7 +13,7 @@ void register_lora_bench(CLI::App& bench, const GlobalOptions& global) {
   cmd->add_option("--height", o->height, "video height in pixels (latent = /8)")->capture_default_str();
   cmd->add_option("--width", o->width, "video width in pixels (latent = /8)")->capture_default_str();
   cmd->add_option("--rank", o->rank, "LoRA rank")->capture_default_str();
-  cmd->add_option("--reps", o->reps, "timed forwards per case (after one warm-up)")->capture_default_str();
+  cmd->add_option("--reps", o->reps, "timed forwards per case after one warm-up (the fastest counts)")->capture_default_str();
   cmd->callback([o, &global] {
     apply_global_options(global);
     bench::run_lora_bench(*o);
