@@ -93,39 +93,45 @@ at::Tensor expected_merge(const at::Tensor& w, const std::vector<std::pair<const
   return sum;
 }
 
-TEST(LoraAdapter, RuntimeEqualsMergedAndMergedEqualsTheFormula) {
-  const DiTConfig c = osp::test::tiny_config(32, 2);
-  const osp::test::Inputs in = osp::test::random_inputs(c, 2, 2, 4, 4, 5, 11);
-  auto runtime = random_model(c, kFp32, 3), merged = random_model(c, kFp32, 3);
-  const osp::io::LoraFile file = random_lora(*runtime, 4, 21);
-  Adapter a(file, 0.7), b(file, 0.7);
+// The forward with `file` attached (runtime) against the forward with it merged; also returns
+// the merged model.
+struct RuntimeVsMerged {
+  double error;
+  std::unique_ptr<WanDiT> merged;
+};
+RuntimeVsMerged runtime_vs_merged(const DiTConfig& c, osp::Precision precision, const osp::test::Inputs& in,
+                                  uint64_t seed, const osp::io::LoraFile& file, double scale) {
+  auto runtime = random_model(c, precision, seed), merged = random_model(c, precision, seed);
+  Adapter a(file, scale), b(file, scale);
   a.attach(*runtime);
   b.merge_into(*merged);
   const double err = rel_error(forward(*runtime, in), forward(*merged, in));
-  std::printf("[ lora     ] runtime vs merged forward (fp32): %.3g\n", err);
-  EXPECT_LE(err, 1e-5);
-  // The merged weights are the definition, computed independently in float64.
+  std::printf("[ lora     ] runtime vs merged forward (%s): %.3g\n", precision.name().c_str(), err);
+  return {err, std::move(merged)};
+}
+
+TEST(LoraAdapter, RuntimeEqualsMergedAndMergedEqualsTheFormula) {
+  const DiTConfig c = osp::test::tiny_config(32, 2);
+  const osp::test::Inputs in = osp::test::random_inputs(c, 2, 2, 4, 4, 5, 11);
   auto base = random_model(c, kFp32, 3);
-  const auto base_weights = weights_of(*base), merged_weights = weights_of(*merged);
+  const osp::io::LoraFile file = random_lora(*base, 4, 21);
+  const RuntimeVsMerged r = runtime_vs_merged(c, kFp32, in, 3, file, 0.7);
+  EXPECT_LE(r.error, 1e-5);
+  // The merged weights are the definition, computed independently in float64.
+  const auto base_weights = weights_of(*base), merged_weights = weights_of(*r.merged);
   for (const osp::io::LoraModule& m : file.modules) {
     const at::Tensor expected = expected_merge(base_weights.at(m.module + ".weight"), {{&m, 0.7}});
     EXPECT_LE(rel_error(merged_weights.at(m.module + ".weight"), expected), 1e-6) << m.module;
   }
   // The adapter changed the output (a test that cannot fail otherwise).
-  EXPECT_GT(rel_error(forward(*base, in), forward(*merged, in)), 1e-3);
+  EXPECT_GT(rel_error(forward(*base, in), forward(*r.merged, in)), 1e-3);
 }
 
 TEST(LoraAdapter, RuntimeEqualsMergedInBf16WithinRounding) {
   const DiTConfig c = osp::test::tiny_config(32, 2);
   const osp::test::Inputs in = osp::test::random_inputs(c, 1, 2, 4, 4, 5, 12);
-  auto runtime = random_model(c, kBf16, 4), merged = random_model(c, kBf16, 4);
-  const osp::io::LoraFile file = random_lora(*runtime, 8, 22);
-  Adapter a(file, 1.0), b(file, 1.0);
-  a.attach(*runtime);
-  b.merge_into(*merged);
-  const double err = rel_error(forward(*runtime, in), forward(*merged, in));
-  std::printf("[ lora     ] runtime vs merged forward (bf16): %.3g\n", err);
-  EXPECT_LE(err, 3e-2);
+  auto base = random_model(c, kBf16, 4);
+  EXPECT_LE(runtime_vs_merged(c, kBf16, in, 4, random_lora(*base, 8, 22), 1.0).error, 3e-2);
 }
 
 TEST(LoraAdapter, StackedAdaptersEqualSequentialMerges) {

@@ -37,12 +37,6 @@ io::LoraFile random_lora(dit::WanDiT& model, int64_t rank, uint64_t seed) {
   return file;
 }
 
-double seconds(const std::function<void()>& fn) {
-  const auto start = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 }  // namespace
 
 void run_lora_bench(const LoraBenchOptions& o) {
@@ -68,11 +62,11 @@ void run_lora_bench(const LoraBenchOptions& o) {
   const std::string path = (dir / "adapter.safetensors").string();
   io::write_lora_file(path, random_lora(model, o.rank, 7));
   io::LoraFile file;
-  const double load_s = seconds([&] { file = io::read_lora_file(path); });
+  const double load_s = time_once_seconds([&] { file = io::read_lora_file(path); });
   adapters::Adapter probe(file, 1.0);
-  const double merge_s = seconds([&] { probe.merge_into(model); });
+  const double merge_s = time_once_seconds([&] { probe.merge_into(model); });
   probe.unmerge_from(model);
-  const double attach_s = seconds([&] { probe.attach(model); });
+  const double attach_s = time_once_seconds([&] { probe.attach(model); });
   probe.detach(model);
   Table cost({"adapter file (MiB)", "modules", "read (s)", "merge (s)", "attach (s)"});
   cost.add_row({fmt::format("{:.1f}", static_cast<double>(fs::file_size(path)) / (1024.0 * 1024.0)),
@@ -95,7 +89,7 @@ void run_lora_bench(const LoraBenchOptions& o) {
   for (int r = 0; r < o.reps; ++r) {
     for (size_t c = 0; c < counts.size(); ++c) {
       for (int i = 0; i < counts[c]; ++i) loras[i].attach(model);
-      best[c] = std::min(best[c], seconds(forward));
+      best[c] = std::min(best[c], time_once_seconds(forward));
       for (int i = 0; i < counts[c]; ++i) loras[i].detach(model);
     }
   }

@@ -98,12 +98,6 @@ double lora_sft_peak(const rl::RlConfig& rl, const dit::DiTConfig& model, const 
   return static_cast<double>(peak_rss_bytes()) / kMiB;
 }
 
-double seconds(const std::function<void()>& fn) {
-  const auto start = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 }  // namespace
 
 void run_rl_bench(const RlBenchOptions& o) {
@@ -135,7 +129,7 @@ void run_rl_bench(const RlBenchOptions& o) {
     const at::Tensor noise = at::randn(shape);
     const at::Tensor cond = p.context_batch(std::vector<std::string>(o.batch, config.prompt_list[0]));
     const at::Tensor uncond = p.negative_batch(o.batch);
-    const double generation = seconds([&] {
+    const double generation = time_once_seconds([&] {
       rl::sample_ode(*p.dit, noise, cond, uncond, diffusion::rl_grid(o.steps, config.shift), config.guidance);
     });
     const double forward = time_mean_seconds(2, [&] {

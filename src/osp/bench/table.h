@@ -17,6 +17,14 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
+// Seconds one call of `fn` takes.
+template <typename Fn>
+double time_once_seconds(Fn&& fn) {
+  const auto start = std::chrono::steady_clock::now();
+  fn();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 // Runs `fn` once to warm up, then `reps` times; returns the mean seconds of the timed runs.
 template <typename Fn>
 double time_mean_seconds(int reps, Fn&& fn) {
