@@ -7,6 +7,7 @@
 #include "osp/core/error.h"
 #include "osp/core/log.h"
 #include "osp/io/key_names.h"
+#include "osp/io/lora_keys.h"
 #include "osp/io/tensor_source.h"
 
 namespace osp::adapters {
@@ -68,7 +69,9 @@ ExtractResult extract_lora(const std::string& base_path, const std::string& tune
     const at::Tensor difference = load(tuned, name) - load(base, name);
     if (!difference.ne(0).any().item<bool>()) continue;
     const std::string module = name.substr(0, name.rfind('.'));
-    if (ends_with(name, ".weight") && difference.dim() == 2) {
+    if (!io::is_wan_linear(module)) {
+      result.not_expressible.push_back(name);  // norms, modulation, the patch embedding
+    } else if (ends_with(name, ".weight") && difference.dim() == 2) {
       auto [down, up] = low_rank_factors(difference, rank);
       const double error_sq = (difference - at::mm(up.to(at::kDouble), down.to(at::kDouble))).pow(2).sum().item<double>();
       const double norm_sq = difference.pow(2).sum().item<double>();
