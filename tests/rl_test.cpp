@@ -168,6 +168,30 @@ TEST_F(RlTest, ALearnableRewardRisesAndCheckpointsResumeExactly) {
   }
 }
 
+// The reward terms as a user writes them: the Shapes measurement and an external scorer process
+// (scripts/reward_brightness.py), weighted; per-term means in the log; the evaluation's contact sheet.
+TEST_F(RlTest, ShapesAndCommandRewardsFromTheConfigRunAnEpochWithEvaluation) {
+  const osp::test::ScratchDir dir;
+  std::string text = yaml(dir / "out", "epochs: 1\neval: {prompts: " + (bundle_->path() / "prompts.txt").string() +
+                                           ", every: 1, steps: 3}\n");
+  const std::string scorer = std::string(OSP_FIXTURE_PYTHON) + " " + OSP_SOURCE_DIR + "/scripts/reward_brightness.py";
+  text.replace(text.find("rewards: [{type: command, command: unused}]"), 43,
+               "rewards: [{type: shapes, weight: 0.5}, {type: command, command: \"" + scorer + "\", weight: 0.5}]");
+  const RlConfig c = RlConfig::from_yaml(text, "rl.yaml");
+  GrpoTrainer trainer(c, osp::rl::make_reward(c.rewards));
+  const osp::rl::EpochStats s = trainer.run_epoch();
+  ASSERT_TRUE(s.term_means.count("shapes") && s.term_means.count("command") && s.term_means.count("shapes.motion"));
+  EXPECT_NEAR(s.reward_mean, 0.5 * s.term_means.at("shapes") + 0.5 * s.term_means.at("command"), 1e-9);
+  EXPECT_GT(s.term_means.at("command"), 0.0);  // mean brightness of real frames
+  EXPECT_FALSE(std::isnan(s.eval_reward));
+  EXPECT_TRUE(fs::exists(dir.path() / "out" / "eval" / "epoch-0001.png"));
+  std::ifstream csv(dir.path() / "out" / "rl_log.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_NE(header.find(",reward_command"), std::string::npos) << header;
+  EXPECT_NE(header.find(",reward_shapes.color"), std::string::npos) << header;
+}
+
 TEST_F(RlTest, ADeadScorerEndsTheRunNamingItAndTheLastCheckpointStays) {
   const osp::test::ScratchDir dir;
   osp::rl::Reward failing;

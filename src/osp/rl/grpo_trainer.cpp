@@ -4,6 +4,7 @@
 #include <ATen/core/grad_mode.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,8 @@
 #include "osp/core/progress.h"
 #include "osp/diffusion/sde_step.h"
 #include "osp/io/atomic_file.h"
+#include "osp/io/png_image.h"
+#include "osp/shapes/contact_sheet.h"
 #include "osp/models/vae/codec.h"
 #include "osp/rl/advantages.h"
 #include "osp/rl/policy_loss.h"
@@ -350,6 +353,7 @@ double GrpoTrainer::evaluate() {
   const std::vector<int64_t> latent = policy_.latent_shape();
   const fs::path scratch = fs::path(config_.output_dir) / "scratch" / "eval";
   std::vector<double> rewards;
+  std::vector<at::Tensor> clips;
   for (size_t i = 0; i < config_.eval_prompt_list.size(); ++i) {
     const std::string& prompt = config_.eval_prompt_list[i];
     at::Generator g = at::detail::createCPUGenerator(config_.eval_seed + i);
@@ -366,6 +370,16 @@ double GrpoTrainer::evaluate() {
     RewardVideo video(reward_frames(decoded, 0), prompt, static_cast<double>(policy_.video.fps), scratch.string(),
                       static_cast<int64_t>(i));
     rewards.push_back(reward_.score(video).value);
+    clips.push_back(decoded[0].clamp(-1.0, 1.0));
+  }
+  if (comm_.rank() == 0) {
+    // Every evaluation sample, framed green when it scored the best reward of the evaluation.
+    const double best = *std::max_element(rewards.begin(), rewards.end());
+    std::vector<bool> marks;
+    for (double r : rewards) marks.push_back(r >= best);
+    const fs::path sheet = fs::path(config_.output_dir) / "eval" / fmt::format("epoch-{:04d}.png", epoch_);
+    fs::create_directories(sheet.parent_path());
+    io::write_png(sheet.string(), shapes::contact_sheet(clips, marks));
   }
   {
     at::NoGradGuard no_grad;
@@ -378,20 +392,28 @@ double GrpoTrainer::evaluate() {
 
 void GrpoTrainer::log_epoch(const EpochStats& s) {
   if (comm_.rank() != 0) return;
-  log::info("epoch {}/{}  reward {:.4f} ± {:.4f}  kept {}/{}  loss {:.3e}  kl {:.3e}  clipfrac {:.3f}  ratio {:.5f}  "
+  std::string terms;
+  for (const auto& [name, value] : s.term_means) terms += fmt::format("  {} {:.3f}", name, value);
+  log::info("epoch {}/{}  reward {:.4f} ± {:.4f}{}  kept {}/{}  loss {:.3e}  kl {:.3e}  clipfrac {:.3f}  ratio {:.5f}  "
             "grad {:.3e}  rollout {:.1f} s  reward {:.1f} s  update {:.1f} s{}",
-            s.epoch, config_.epochs, s.reward_mean, s.reward_std, s.kept, s.samples, s.policy_loss, s.kl, s.clipfrac,
+            s.epoch, config_.epochs, s.reward_mean, s.reward_std, terms, s.kept, s.samples, s.policy_loss, s.kl, s.clipfrac,
             s.mean_ratio, s.grad_norm, s.rollout_s, s.reward_s, s.update_s,
             std::isnan(s.eval_reward) ? "" : fmt::format("  eval reward {:.4f}", s.eval_reward));
   const bool header = !fs::exists(csv_path(config_));
   std::ofstream csv(csv_path(config_), std::ios::app);
-  if (header) csv << kRlLogHeader << "\n";
+  if (header) {
+    csv << kRlLogHeader;
+    for (const auto& [name, value] : s.term_means) csv << ",reward_" << name;
+    csv << "\n";
+  }
   csv << fmt::format("{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.8g},{:.6g},{},{:.3f},"
-                     "{:.3f},{:.3f},{}\n",
+                     "{:.3f},{:.3f},{}",
                      s.epoch, s.global_step, s.reward_mean, s.reward_std, s.adv_mean, s.adv_std, s.adv_abs_max,
                      s.samples, s.kept, s.policy_loss, s.kl, s.approx_kl, s.clipfrac, s.mean_ratio, s.grad_norm,
                      s.clipped, s.rollout_s, s.reward_s, s.update_s,
                      std::isnan(s.eval_reward) ? std::string() : fmt::format("{:.6g}", s.eval_reward));
+  for (const auto& [name, value] : s.term_means) csv << fmt::format(",{:.6g}", value);
+  csv << "\n";
   reward_history_.emplace_back(s.epoch, s.reward_mean);
   std::vector<train::LossPoint> points;
   for (const auto& [epoch, reward] : reward_history_) points.push_back({epoch, reward});
