@@ -79,6 +79,11 @@ TEST_F(LoraCli, RunsBesideEightBitWeights) {
   const double to_dense = relative(latents(dir / "w8_lora.safetensors"), latents(dir / "lora.safetensors"));
   const double to_w8 = relative(latents(dir / "w8_lora.safetensors"), latents(dir / "w8.safetensors"));
   EXPECT_LT(to_dense, to_w8) << "the LoRA on 8-bit weights should land near the dense LoRA run";
+  // HiF8 fake quantization (--quant hif8) with a runtime LoRA beside it.
+  ASSERT_EQ(run_osp(generate("--quant hif8", dir / "fq.safetensors")).exit_code, 0);
+  ASSERT_EQ(run_osp(generate("--quant hif8 --lora " + lora, dir / "fq_lora.safetensors")).exit_code, 0);
+  EXPECT_LT(relative(latents(dir / "fq_lora.safetensors"), latents(dir / "lora.safetensors")),
+            relative(latents(dir / "fq.safetensors"), latents(dir / "lora.safetensors")));
 }
 
 TEST_F(LoraCli, MergeLoraThenExtractRoundTrips) {
