@@ -1,4 +1,4 @@
-// osp bench comm: SSP vs Ulysses communication per block and weight-sharding memory (issue 7).
+// osp bench comm: SSP vs Ulysses communication per block and weight-sharding memory.
 // Under a launcher every rank runs it; started alone it starts --ranks copies of itself on this
 // machine with the torchrun variables (Gloo over loopback).
 #include <algorithm>

@@ -1,4 +1,4 @@
-// osp data: training data (issue 9, docs/training-data.md).
+// osp data: training data (docs/training-data.md).
 //   osp data shapes: the synthetic Shapes text–video dataset (mp4 clips + JSONL manifest).
 //   osp data cache:  VAE latents and text embeddings of a manifest, precomputed into safetensors shards.
 #include "commands.h"

@@ -45,7 +45,7 @@ struct GenerateOptions {
   std::string lora_mode = "merged";
 };
 
-// The shipped default model (issue 9), looked for next to the executable's checkout.
+// The shipped default model, looked for next to the executable's checkout.
 std::optional<std::string> default_model_dir() {
   namespace fs = std::filesystem;
   std::error_code ec;

@@ -1,5 +1,5 @@
 #pragma once
-// `osp bench generate` (issue 6): the whole text-to-video pipeline on random-weights bundles —
+// `osp bench generate`: the whole text-to-video pipeline on random-weights bundles —
 // the tiny bundle of `osp init-bundle` and a 1.3B-width DiT with a few layers (Wan 2.1 VAE
 // architecture, a narrow umT5 of the 1.3B model's text width) — with per-stage times and peak
 // RSS, and the saving of the cross-attention key/value cache: each generation runs once with

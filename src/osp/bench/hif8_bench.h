@@ -1,5 +1,5 @@
 #pragma once
-// `osp bench hif8` (issue 8): codec throughput, the dequantizing matmul with HiF8 and FP8 E4M3
+// `osp bench hif8`: codec throughput, the dequantizing matmul with HiF8 and FP8 E4M3
 // weights against the bf16 matmul at the Wan 1.3B FFN shape, and the DiT's resident weight memory
 // with 8-bit weights against bf16.
 #include <cstdint>

@@ -27,10 +27,10 @@ namespace {
 namespace fs = std::filesystem;
 constexpr double kMiB = 1024.0 * 1024.0;
 
-// A constant reward: the benchmark times the machinery, not a scorer.
-class ConstantReward : public rl::RewardTerm {
+// The frames' mean brightness: a scorer that costs nothing, so the benchmark times the machinery.
+class BrightnessReward : public rl::RewardTerm {
  public:
-  std::string describe() const override { return "constant"; }
+  std::string describe() const override { return "brightness"; }
   rl::RewardScore score(rl::RewardVideo& video) override { return {video.frames().mean().item<double>(), {}}; }
 };
 
@@ -116,7 +116,7 @@ void run_rl_bench(const RlBenchOptions& o) {
     const rl::RlConfig config = bench_config(dir, o, name == "tiny" ? o.tiny_size : o.wide_size);
     reset_peak_rss();
     rl::Reward reward;
-    reward.add("constant", 1.0, std::make_unique<ConstantReward>());
+    reward.add("brightness", 1.0, std::make_unique<BrightnessReward>());
     rl::GrpoTrainer trainer(config, std::move(reward));
     trainer.run_epoch();  // warm-up
     const rl::EpochStats s = trainer.run_epoch();

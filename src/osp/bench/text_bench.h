@@ -1,7 +1,7 @@
 #pragma once
 // `osp bench text`: umT5 encoder forward time at the umt5-xxl width with a few of its 24 layers
 // (random weights), its FLOP rate against the same-run GEMM rate, and the projected time of the
-// full 24-layer encoder (issue 4, benchmark section).
+// full 24-layer encoder.
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -1,5 +1,5 @@
 #pragma once
-// `osp bench train` (issue 9): DiT training throughput — samples/s of one optimizer step (forward
+// `osp bench train`: DiT training throughput — samples/s of one optimizer step (forward
 // + backward + AdamW + EMA, batch 1, synthetic latents) and the peak RSS of each case (the
 // high-water mark is reset before each), against the same-run baseline of the inference forward
 // on the same input. Cases: a tiny OSP-Next config and a 1.3B-width 2-layer config, at 17 video

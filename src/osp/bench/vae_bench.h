@@ -1,5 +1,5 @@
 #pragma once
-// `osp bench vae` (issue 5): the full-width Wan 2.1 VAE with random weights in fp32 — decode time
+// `osp bench vae`: the full-width Wan 2.1 VAE with random weights in fp32 — decode time
 // per output frame, FLOP rate against the same-run GEMM rate, and peak RSS per case (the
 // high-water mark is reset before each case; decoded frames are dropped as they come, so the
 // output buffer is excluded), plus one tiled decode at a larger size.

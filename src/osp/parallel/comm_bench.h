@@ -1,5 +1,5 @@
 #pragma once
-// `osp bench comm` (issue 7): what SSP saves over Ulysses, measured on real process groups.
+// `osp bench comm`: what SSP saves over Ulysses, measured on real process groups.
 // Per block kind it times the block's collectives at the real shapes (the calls SequenceParallel
 // makes: one ssp_switch for an SSP sparse block; q, k, v and output all-to-alls for a Ulysses
 // block) and counts their bytes; then it measures the per-rank resident memory of the model's

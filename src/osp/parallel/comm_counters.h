@@ -1,5 +1,5 @@
 #pragma once
-// Counters of collectives and bytes by where they happen (issue 7: `--comm-stats`), so that the
+// Counters of collectives and bytes by where they happen (`--comm-stats`), so that the
 // per-block traffic of Ulysses and SSP (skiparse-ssp.md §9.7) can be read off a real run.
 #include <array>
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// One WanDiT across the mesh (issue 7): the entry point of `osp dit-forward` (and, later,
+// One WanDiT across the mesh: the entry point of `osp dit-forward` (and, later,
 // generation) under a launcher. dp splits the batch, cfg runs the two guidance branches on two
 // halves of the ranks, SSP/Ulysses split each forward (SequenceParallel), and weight sharding
 // keeps 1/N of every block per rank. Every rank returns the whole result.

@@ -1,5 +1,5 @@
 #pragma once
-// Weight sharding for inference (issue 7; FSDP-style): each rank keeps 1/N of every block's
+// Weight sharding for inference (FSDP-style): each rank keeps 1/N of every block's
 // parameters and all-gathers a block just before it runs, freeing the gathered copy after, so the
 // weight memory per rank is (blocks)/N + one block + the small non-block parameters.
 //

@@ -1,7 +1,7 @@
 #pragma once
 // The text stage of the pipeline: every distinct prompt and negative prompt of a run through the
 // umT5 encoder once (prompt-embedding cache first), after which the encoder is freed before the
-// DiT is loaded (issue 6: one large component in memory at a time).
+// DiT is loaded (one large component in memory at a time).
 #include <ATen/ATen.h>
 
 #include <map>

@@ -1,5 +1,5 @@
 #pragma once
-// Text to video (issue 6): prompts in, video files out, one large component in memory at a time.
+// Text to video: prompts in, video files out, one large component in memory at a time.
 //
 //   1. checks: parameters, output paths (writable), component compatibility (DiT in_dim = VAE
 //      z_dim, DiT text_dim = encoder d_model), all before any model is loaded;

@@ -1,5 +1,5 @@
 #pragma once
-// Exponential moving average of the trained weights (issue 9 "Trainer"): after every optimizer
+// Exponential moving average of the trained weights: after every optimizer
 // step ema ← decay·ema + (1 − decay)·p, in float32, kept under the parameters' canonical names
 // so that the EMA weights load as a model like the trained ones.
 #include <ATen/ATen.h>

@@ -1,5 +1,5 @@
 #pragma once
-// The loss curve of a training run as a small self-contained SVG (issue 9 "Logs"): the per-step
+// The loss curve of a training run as a small self-contained SVG: the per-step
 // loss as a thin line, a moving average over it, axes with step and loss ticks.
 #include <cstdint>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// What `osp train` trains (issue 9 "Trainer"): the trainer (trainer.h) owns the optimizer, EMA,
+// What `osp train` trains: the trainer (trainer.h) owns the optimizer, EMA,
 // data order, data parallelism, checkpoints and logs; an objective owns the model and computes the
 // loss of a list of samples. Two objectives: the DiT's flow matching (dit_objective.h) and the
 // VAE's reconstruction L1 + KL (vae_objective.h).

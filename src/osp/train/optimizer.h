@@ -1,5 +1,5 @@
 #pragma once
-// The DiT trainer's optimizer (issue 9 "Trainer"): AdamW with decoupled weight decay, the linear
+// The DiT trainer's optimizer: AdamW with decoupled weight decay, the linear
 // learning-rate warm-up, and gradient clipping by the global L2 norm. Written out (not
 // torch::optim) so that its whole state is a set of named tensors that a checkpoint stores in
 // safetensors and restores exactly; tests compare it with torch::optim::AdamW.

@@ -1,5 +1,5 @@
 #pragma once
-// Training checkpoints (issue 9): one folder per saved step under <output_dir>/checkpoints/,
+// Training checkpoints: one folder per saved step under <output_dir>/checkpoints/,
 //   step-NNNNNNNN/model.safetensors      trained weights, float32, canonical Wan names
 //                 ema.safetensors        EMA weights, same names
 //                 optimizer.safetensors  AdamW moments ("<name>.exp_avg", "<name>.exp_avg_sq")

@@ -1,5 +1,5 @@
 #pragma once
-// The trainer of `osp train` (issue 9 "Trainer"): AdamW with warm-up, gradient clipping, gradient
+// The trainer of `osp train`: AdamW with warm-up, gradient clipping, gradient
 // accumulation, EMA, float32 master weights, data parallelism over a c10d group, checkpoints with
 // exact resume, and the logs (console, CSV, SVG), around an objective (objective.h): the DiT's
 // flow matching (spec/sampling.md §8.3, dit_objective.h) or the VAE's L1 + KL (vae_objective.h).

@@ -1,5 +1,5 @@
 #pragma once
-// The VAE's training objective (issue 9 "the same trainer trains the small VAE"): the Wan VAE
+// The VAE's training objective: the Wan VAE
 // (models/vae) encodes a clip with its chunked causal passes (spec/wan-vae.md §5), a latent is
 // sampled from the posterior N(mu, exp(logvar)) (§3), the decoder reconstructs the clip, and the
 // loss is mean |x̂ − x| + kl_weight · mean KL(N(mu, σ²) ‖ N(0, 1)). The L1 mean may weight frame 0

@@ -1,5 +1,5 @@
 #pragma once
-// Prompt-embedding cache on disk (issue 4): the encoder's real output rows of one cleaned prompt,
+// Prompt-embedding cache on disk: the encoder's real output rows of one cleaned prompt,
 // keyed by (encoder file identity, precision, cleaned text). The pipeline encodes each prompt
 // string once (the T5 runs for the prompt and the negative prompt, spec §6) and the trainer
 // reuses the embeddings of its captions.
