@@ -4,6 +4,7 @@
 #include <c10/util/Exception.h>
 
 #include <chrono>
+#include <utility>
 
 #include "osp/core/error.h"
 #include "osp/parallel/c10d_backend.h"
@@ -16,7 +17,7 @@ using Clock = std::chrono::steady_clock;
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 // Waits for a collective with the group's timeout; a failed or timed-out peer becomes osp::Error.
-void wait(const c10::intrusive_ptr<c10d::Work>& work, const Backend& backend, const char* what,
+void wait_for(const c10::intrusive_ptr<c10d::Work>& work, const Backend& backend, const char* what,
           const std::vector<int>& ranks) {
   try {
     work->wait(backend.timeout);
@@ -43,6 +44,11 @@ at::Tensor empty_buffer(const at::Tensor& like) {
   return at::empty_like(like);
 }
 
+// The c10d work of an asynchronous collective, behind PendingGather's opaque pointer.
+struct WorkHolder {
+  c10::intrusive_ptr<c10d::Work> work;
+};
+
 }  // namespace
 
 Communicator::Communicator(std::shared_ptr<Backend> backend, std::vector<int> global_ranks, int rank,
@@ -64,7 +70,7 @@ at::Tensor Communicator::all_to_all(const at::Tensor& x) const {
   auto work = backend_->call([&](auto& group) {
     return group.alltoall_base(out, in, equal_splits, equal_splits, c10d::AllToAllOptions());
   });
-  wait(work, *backend_, "all_to_all", ranks_);
+  wait_for(work, *backend_, "all_to_all", ranks_);
   const int64_t bytes = static_cast<int64_t>(in.nbytes());
   count(bytes, bytes / S * (S - 1), since(start));
   return out.view(x.scalar_type());
@@ -78,10 +84,62 @@ at::Tensor Communicator::all_gather(const at::Tensor& x, int64_t dim) const {
   std::vector<std::vector<at::Tensor>> outputs(1);
   for (int r = 0; r < S; ++r) outputs[0].push_back(empty_buffer(inputs[0]));
   auto work = backend_->call([&](auto& group) { return group.allgather(outputs, inputs, c10d::AllgatherOptions()); });
-  wait(work, *backend_, "all_gather", ranks_);
+  wait_for(work, *backend_, "all_gather", ranks_);
   const int64_t bytes = static_cast<int64_t>(inputs[0].nbytes());
   count(bytes, bytes * (S - 1), since(start));
   return at::cat(outputs[0], dim).view(x.scalar_type());
+}
+
+PendingGather Communicator::all_gather_async(const at::Tensor& x) const {
+  PendingGather pending;
+  pending.comm_ = this;
+  pending.dtype_ = x.scalar_type();
+  if (size() == 1 || !backend_) {
+    pending.ready_ = x;
+    return pending;
+  }
+  pending.start_ = Clock::now();
+  std::vector<at::Tensor> inputs{as_wire(x.contiguous().reshape(-1))};
+  std::vector<std::vector<at::Tensor>> outputs(1);
+  for (int r = 0; r < size(); ++r) outputs[0].push_back(empty_buffer(inputs[0]));
+  auto holder = std::make_shared<WorkHolder>();
+  holder->work = backend_->call([&](auto& group) { return group.allgather(outputs, inputs, c10d::AllgatherOptions()); });
+  pending.work_ = holder;
+  pending.outputs_ = std::move(outputs[0]);
+  return pending;
+}
+
+at::Tensor PendingGather::wait() {
+  TORCH_CHECK(pending(), "PendingGather::wait: nothing in flight");
+  if (ready_.defined()) return std::exchange(ready_, at::Tensor()).reshape(-1);
+  const auto holder = std::static_pointer_cast<WorkHolder>(std::exchange(work_, nullptr));
+  wait_for(holder->work, *comm_->backend_, "all_gather", comm_->ranks_);
+  const int64_t bytes = static_cast<int64_t>(outputs_.front().nbytes());
+  comm_->count(bytes, bytes * (comm_->size() - 1), since(start_));
+  return at::cat(std::exchange(outputs_, {}), 0).view(dtype_);
+}
+
+void Communicator::all_reduce_sum(at::Tensor& x) const {
+  if (size() == 1 || !backend_) return;
+  TORCH_CHECK(x.is_contiguous() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble),
+              "all_reduce_sum: expected a contiguous float or double tensor");
+  const auto start = Clock::now();
+  std::vector<at::Tensor> tensors{empty_buffer(x)};
+  tensors[0].copy_(x);
+  auto work = backend_->call([&](auto& group) { return group.allreduce(tensors, c10d::AllreduceOptions()); });
+  wait_for(work, *backend_, "all_reduce", ranks_);
+  x.copy_(tensors[0]);
+  // A ring all-reduce: each rank sends 2·(S−1)/S of the buffer.
+  const int64_t bytes = static_cast<int64_t>(x.nbytes());
+  count(bytes, 2 * bytes / size() * (size() - 1), since(start));
+}
+
+at::Tensor Communicator::reduce_scatter_sum(const at::Tensor& flat) const {
+  const int S = size();
+  TORCH_CHECK(flat.dim() == 1 && flat.size(0) % S == 0, "reduce_scatter_sum: expected [S·c], got ", flat.sizes());
+  if (S == 1 || !backend_) return flat;
+  // Chunk d goes to rank d; what comes back is every rank's chunk `rank()`, summed in rank order.
+  return all_to_all(flat.view({S, -1})).sum(0);
 }
 
 void Communicator::broadcast(at::Tensor& x, int root) const {
@@ -95,7 +153,7 @@ void Communicator::broadcast(at::Tensor& x, int root) const {
   c10d::BroadcastOptions options;
   options.rootRank = root;
   auto work = backend_->call([&](auto& group) { return group.broadcast(tensors, options); });
-  wait(work, *backend_, "broadcast", ranks_);
+  wait_for(work, *backend_, "broadcast", ranks_);
   x.copy_(buffer);
   const int64_t bytes = rank_ == root ? static_cast<int64_t>(x.nbytes()) : 0;
   count(bytes, bytes * (S - 1), since(start));
@@ -104,7 +162,7 @@ void Communicator::broadcast(at::Tensor& x, int root) const {
 void Communicator::barrier() const {
   if (size() == 1 || !backend_) return;
   auto work = backend_->call([&](auto& group) { return group.barrier(c10d::BarrierOptions()); });
-  wait(work, *backend_, "barrier", ranks_);
+  wait_for(work, *backend_, "barrier", ranks_);
 }
 
 }  // namespace osp::parallel
