@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "expect_error.h"
+#include "micro_train.h"
 #include "run_ranks.h"
 #include "scratch_dir.h"
 #include "test_util.h"
@@ -24,6 +25,9 @@
 namespace {
 
 namespace fs = std::filesystem;
+using osp::test::kOptimizer;
+using osp::test::make_trainer;
+using osp::test::micro_config;
 using osp::test::rel_error;
 using osp::train::TrainConfig;
 using osp::train::Trainer;
@@ -84,22 +88,6 @@ TEST(TrainOptimizer, EmaFollowsItsFormula) {
 // ---------------------------------------------------------------------------------------------
 // Config
 
-// A micro DiT on synthetic latents [4, 2, 4, 4]: 2 layers, dim 32.
-constexpr const char* kOptimizer =
-    "optimizer: {lr: 2.0e-3, betas: [0.9, 0.99], weight_decay: 0.01, warmup_steps: 2, grad_clip: 1.0}\n";
-
-std::string micro_config(const std::string& output_dir, const std::string& extra = "", const std::string& run = "",
-                         const std::string& optimizer = kOptimizer) {
-  return std::string("model:\n") +
-         "  fields: {dim: 32, ffn_dim: 48, num_heads: 2, num_layers: 2, freq_dim: 32, text_dim: 24, text_len: 8,\n"
-         "           in_dim: 4, out_dim: 4}\n"
-         "  init_seed: 3\n"
-         "data:\n"
-         "  synthetic: {samples: 6, frames: 2, height: 4, width: 4, text_tokens: 5, seed: 4}\n" +
-         optimizer + extra + (run.empty() ? "steps: 20\nbatch_size: 2\nprecision: fp32\ncaption_dropout: 0.2\nema_decay: 0.9\nseed: 5\n" : run) +
-         "output_dir: " + output_dir + "\n";
-}
-
 TEST(TrainConfig, ParsesEveryField) {
   const TrainConfig c = TrainConfig::from_yaml(micro_config("/tmp/out", "grad_accum: 3\ncheckpoint_every: 4\n"));
   EXPECT_EQ(c.model.dim, 32);
@@ -157,11 +145,6 @@ TEST(TrainConfig, UnknownFieldsAndImpossibleValuesNameTheField) {
 
 // ---------------------------------------------------------------------------------------------
 // Training runs
-
-Trainer make_trainer(const std::string& yaml, osp::parallel::Communicator comm = {}) {
-  const TrainConfig c = TrainConfig::from_yaml(yaml);
-  return Trainer(c, osp::train::open_samples(c), std::move(comm));
-}
 
 double mean_loss(const std::vector<osp::train::StepStats>& stats, size_t begin, size_t end) {
   double sum = 0;

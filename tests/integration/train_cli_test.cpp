@@ -1,6 +1,6 @@
 // osp train on the command line: a bad config fails before training (exit 1, the field named), a
 // short synthetic run writes checkpoints and logs, --resume continues it, and two processes started
-// as torchrun starts them train like one process with the double batch.
+// as torchrun starts them, replicated or fully sharded, train like one process with the double batch.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,6 +10,7 @@
 #include "run_osp.h"
 #include "../test_util.h"
 #include "osp/io/tensor_source.h"
+#include "osp/train/train_checkpoint.h"
 #include "../scratch_dir.h"
 
 namespace {
@@ -60,16 +61,23 @@ TEST(TrainCli, TwoLaunchedProcessesEqualOneWithTheDoubleBatch) {
   const std::string one = write_config(dir, "one.yaml", "steps: 2\nbatch_size: 2\nseed: 4\noutput_dir: one\n");
   const osp::test::RunResult single = osp::test::run_osp("train --config " + one);
   ASSERT_EQ(single.exit_code, 0) << single.output;
-  const std::string two = write_config(dir, "two.yaml", "steps: 2\nbatch_size: 1\nseed: 4\noutput_dir: two\n");
-  const auto ranks = osp::test::launch_ranks(dir.path(), 2, [&](int) { return "train --config " + two; });
-  ASSERT_EQ(ranks.size(), 2u);
-  for (size_t r = 0; r < ranks.size(); ++r) ASSERT_EQ(ranks[r].exit_code, 0) << "rank " << r << ": " << ranks[r].output;
   const auto expected = osp::io::open_tensor_source(dir / "one/checkpoints/step-00000002/model.safetensors");
-  const auto actual = osp::io::open_tensor_source(dir / "two/checkpoints/step-00000002/model.safetensors");
-  ASSERT_EQ(expected->names(), actual->names());
-  for (const std::string& name : expected->names()) {
-    const at::Tensor a = actual->load(name), e = expected->load(name);
-    EXPECT_LT((a - e).abs().max().item<double>(), 1e-5 * (1 + e.abs().max().item<double>())) << name;
+  // Replicated, then fully sharded (its checkpoint holds every rank's shards; loading assembles
+  // the same whole tensors).
+  for (const std::string shard : {"none", "full"}) {
+    const std::string out = "two-" + shard;
+    const std::string two = write_config(dir, out + ".yaml", "steps: 2\nbatch_size: 1\nseed: 4\noutput_dir: " + out +
+                                                                 "\nparallel: {shard: " + shard + "}\n");
+    const auto ranks = osp::test::launch_ranks(dir.path(), 2, [&](int) { return "train --config " + two; });
+    ASSERT_EQ(ranks.size(), 2u);
+    for (size_t r = 0; r < ranks.size(); ++r) ASSERT_EQ(ranks[r].exit_code, 0) << shard << " rank " << r << ": " << ranks[r].output;
+    const osp::train::TrainCheckpoint checkpoint = osp::train::load_checkpoint(dir / (out + "/checkpoints/step-00000002"));
+    EXPECT_EQ(fs::exists(dir.path() / out / "checkpoints/step-00000002/index.json"), shard == "full");
+    ASSERT_EQ(checkpoint.model.size(), expected->names().size());
+    for (const auto& [name, a] : checkpoint.model) {
+      const at::Tensor e = expected->load(name);
+      EXPECT_LT((a - e).abs().max().item<double>(), 1e-5 * (1 + e.abs().max().item<double>())) << shard << " " << name;
+    }
   }
 }
 

@@ -71,13 +71,18 @@ double clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm) {
     if (p.grad().defined()) squares += p.grad().to(at::kDouble).pow(2).sum().item<double>();
   }
   const double norm = std::sqrt(squares);
+  clip_grads_to(params, norm, max_norm);
+  return norm;
+}
+
+void clip_grads_to(const std::vector<at::Tensor>& params, double norm, double max_norm) {
+  at::NoGradGuard no_grad;
   const double coef = max_norm / (norm + 1e-6);
   if (max_norm > 0 && coef < 1.0) {
     for (const auto& p : params) {
       if (p.grad().defined()) p.grad().mul_(coef);
     }
   }
-  return norm;
 }
 
 }  // namespace osp::train

@@ -33,6 +33,7 @@ class AdamW {
   void zero_grad();
 
   int64_t steps() const { return step_; }
+  void set_steps(int64_t steps) { step_ = steps; }  // resuming with moments restored elsewhere
   const AdamWOptions& options() const { return options_; }
   const std::vector<std::pair<std::string, at::Tensor>>& params() const { return params_; }
 
@@ -56,5 +57,7 @@ double warmup_lr(double lr, int64_t step, int64_t warmup_steps);
 // every gradient is scaled by max_norm / (norm + 1e-6) (torch.nn.utils.clip_grad_norm_). Returns
 // the norm before clipping.
 double clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm);
+// The scaling step of clip_grad_norm for a norm measured elsewhere (across the shards of a model).
+void clip_grads_to(const std::vector<at::Tensor>& params, double norm, double max_norm);
 
 }  // namespace osp::train

@@ -34,6 +34,65 @@ NamedTensors read_all(const std::string& file) {
   return out;
 }
 
+std::string rank_file(int rank, int ranks) { return fmt::format("shards/rank-{:05d}-of-{:05d}.safetensors", rank, ranks); }
+
+// The four tensors a rank stores per shard, and where their whole tensors go in a checkpoint.
+struct ShardKind {
+  const char* key_suffix;   // in the rank file: "<shard><key_suffix>"
+  const char* name_suffix;  // in the whole tensors: "<name><name_suffix>"
+  NamedTensors TrainCheckpoint::*into;
+};
+constexpr ShardKind kShardKinds[] = {{"", "", &TrainCheckpoint::model},
+                                     {".ema", "", &TrainCheckpoint::ema},
+                                     {".exp_avg", ".exp_avg", &TrainCheckpoint::optimizer},
+                                     {".exp_avg_sq", ".exp_avg_sq", &TrainCheckpoint::optimizer}};
+
+nlohmann::json index_json(const std::vector<parallel::ShardLayout>& layout, int ranks) {
+  nlohmann::json shards = nlohmann::json::array();
+  for (const auto& l : layout) {
+    nlohmann::json tensors = nlohmann::json::array();
+    for (const auto& [name, shape] : l.tensors) tensors.push_back({{"name", name}, {"shape", shape}});
+    shards.push_back({{"shard", l.shard}, {"chunk", l.chunk}, {"tensors", tensors}});
+  }
+  return {{"format", "osp-train-shards"}, {"version", 1}, {"ranks", ranks}, {"shards", shards}};
+}
+
+// The whole tensors of a sharded checkpoint folder into c (every rank's file is read).
+void assemble_shards(const fs::path& dir, TrainCheckpoint& c) {
+  nlohmann::json index;
+  std::vector<std::unique_ptr<io::TensorSource>> files;
+  try {
+    std::ifstream in(dir / "index.json");
+    index = nlohmann::json::parse(in);
+    const int ranks = index.at("ranks").get<int>();
+    if (ranks < 1) fail_about((dir / "index.json").string(), "ranks must be at least 1, got {}", ranks);
+    for (int r = 0; r < ranks; ++r) {
+      const fs::path file = dir / rank_file(r, ranks);
+      if (!fs::exists(file)) fail_about(file.string(), "missing: the checkpoint was written by {} ranks", ranks);
+      files.push_back(io::open_tensor_source(file.string()));
+    }
+    for (const auto& shard : index.at("shards")) {
+      const std::string name = shard.at("shard").get<std::string>();
+      for (const ShardKind& kind : kShardKinds) {
+        std::vector<at::Tensor> parts;
+        for (const auto& file : files) parts.push_back(file->load(name + kind.key_suffix).reshape(-1));
+        const at::Tensor flat = at::cat(parts);
+        int64_t offset = 0;
+        for (const auto& t : shard.at("tensors")) {
+          const std::vector<int64_t> shape = t.at("shape").get<std::vector<int64_t>>();
+          const int64_t numel = c10::multiply_integers(shape);
+          if (offset + numel > flat.numel()) fail_about(name, "the shards hold fewer elements than index.json lists");
+          (c.*kind.into).emplace_back(t.at("name").get<std::string>() + kind.name_suffix,
+                                      flat.narrow(0, offset, numel).view(shape).clone());
+          offset += numel;
+        }
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    fail_about((dir / "index.json").string(), "broken shard index: {}", e.what());
+  }
+}
+
 bool is_checkpoint(const fs::path& dir) { return fs::exists(dir / "state.json"); }
 
 // The checkpoint folder `path` names: itself, or the newest step-* inside it or its checkpoints/.
@@ -56,6 +115,34 @@ fs::path find_checkpoint(const std::string& path) {
   fail_about(path, "holds no checkpoint (no state.json, no checkpoints/step-* folder)");
 }
 
+// Writes the metadata files of `c` into `dir` (config, state, the objective's files).
+void write_metadata(const fs::path& dir, const TrainCheckpoint& c) {
+  io::write_file_atomically((dir / "config.json").string(), c.model_config.dump(2) + "\n");
+  const nlohmann::json state = {{"step", c.step},
+                                {"data", {{"epoch", c.data_epoch}, {"cursor", c.data_cursor}}},
+                                {"rng", {{"seed", c.seed}, {"samples_drawn", c.samples_drawn}}}};
+  io::write_file_atomically((dir / "state.json").string(), state.dump(2) + "\n");
+  for (const auto& [name, contents] : c.extra_files) io::write_file_atomically((dir / name).string(), contents);
+}
+
+// A fresh, empty temporary folder.
+void make_empty(const fs::path& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir, ec);
+  if (ec) fail_about(dir.string(), "cannot create the checkpoint folder: {}", ec.message());
+}
+
+// Replaces an older copy of the same step (a rerun), then renames the finished folder into place.
+std::string move_into_place(const fs::path& tmp_dir, const fs::path& final_dir) {
+  std::error_code ec;
+  fs::remove_all(final_dir, ec);
+  fs::rename(tmp_dir, final_dir, ec);
+  if (ec) fail_about(final_dir.string(), "cannot move the checkpoint into place: {}", ec.message());
+  io::sync_parent_directory(final_dir.string());
+  return final_dir.string();
+}
+
 }  // namespace
 
 void copy_by_name(const NamedTensors& from, const std::string& name, const at::Tensor& into, const std::string& what) {
@@ -73,29 +160,33 @@ void copy_by_name(const NamedTensors& from, const std::string& name, const at::T
 
 std::string save_checkpoint(const std::string& output_dir, const TrainCheckpoint& c) {
   const fs::path root = fs::path(output_dir) / "checkpoints";
-  const fs::path final_dir = root / step_folder_name(c.step);
   const fs::path tmp_dir = root / (step_folder_name(c.step) + ".tmp." + std::to_string(::getpid()));
-  std::error_code ec;
-  fs::remove_all(tmp_dir, ec);
-  fs::create_directories(tmp_dir, ec);
-  if (ec) fail_about(tmp_dir.string(), "cannot create the checkpoint folder: {}", ec.message());
-
+  make_empty(tmp_dir);
   io::write_safetensors((tmp_dir / "model.safetensors").string(), contiguous_cpu(c.model));
   io::write_safetensors((tmp_dir / "ema.safetensors").string(), contiguous_cpu(c.ema));
   io::write_safetensors((tmp_dir / "optimizer.safetensors").string(), contiguous_cpu(c.optimizer));
-  io::write_file_atomically((tmp_dir / "config.json").string(), c.model_config.dump(2) + "\n");
-  const nlohmann::json state = {{"step", c.step},
-                                {"data", {{"epoch", c.data_epoch}, {"cursor", c.data_cursor}}},
-                                {"rng", {{"seed", c.seed}, {"samples_drawn", c.samples_drawn}}}};
-  io::write_file_atomically((tmp_dir / "state.json").string(), state.dump(2) + "\n");
-  for (const auto& [name, contents] : c.extra_files) io::write_file_atomically((tmp_dir / name).string(), contents);
+  write_metadata(tmp_dir, c);
+  return move_into_place(tmp_dir, root / step_folder_name(c.step));
+}
 
-  // Replace an older copy of the same step (a rerun), then rename the finished folder into place.
-  fs::remove_all(final_dir, ec);
-  fs::rename(tmp_dir, final_dir, ec);
-  if (ec) fail_about(final_dir.string(), "cannot move the checkpoint into place: {}", ec.message());
-  io::sync_parent_directory(final_dir.string());
-  return final_dir.string();
+std::string save_sharded_checkpoint(const std::string& output_dir, const TrainCheckpoint& c,
+                                    const std::vector<parallel::ShardLayout>& layout, const NamedTensors& shards,
+                                    int rank, int ranks, const std::function<void()>& barrier) {
+  const fs::path root = fs::path(output_dir) / "checkpoints";
+  // One name for every rank (they may be processes on other hosts sharing the folder).
+  const fs::path tmp_dir = root / (step_folder_name(c.step) + ".tmp.sharded");
+  if (rank == 0) make_empty(tmp_dir / "shards");
+  barrier();
+  io::write_safetensors((tmp_dir / rank_file(rank, ranks)).string(), contiguous_cpu(shards));
+  barrier();  // every rank's file is complete
+  std::string final_dir = (root / step_folder_name(c.step)).string();
+  if (rank == 0) {
+    io::write_file_atomically((tmp_dir / "index.json").string(), index_json(layout, ranks).dump(2) + "\n");
+    write_metadata(tmp_dir, c);
+    move_into_place(tmp_dir, final_dir);
+  }
+  barrier();
+  return final_dir;
 }
 
 TrainCheckpoint load_checkpoint(const std::string& path) {
@@ -114,13 +205,18 @@ TrainCheckpoint load_checkpoint(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     fail_about(dir.string(), "broken checkpoint state (state.json / config.json): {}", e.what());
   }
-  c.model = read_all((dir / "model.safetensors").string());
-  c.ema = read_all((dir / "ema.safetensors").string());
-  c.optimizer = read_all((dir / "optimizer.safetensors").string());
+  if (fs::exists(dir / "index.json")) {
+    assemble_shards(dir, c);
+  } else {
+    c.model = read_all((dir / "model.safetensors").string());
+    c.ema = read_all((dir / "ema.safetensors").string());
+    c.optimizer = read_all((dir / "optimizer.safetensors").string());
+  }
   // Files an objective added (small JSON files beside the standard ones).
   for (const auto& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file() || entry.path().extension() != ".json" || name == "config.json" || name == "state.json") {
+    if (!entry.is_regular_file() || entry.path().extension() != ".json" || name == "config.json" || name == "state.json" ||
+        name == "index.json") {
       continue;
     }
     std::ifstream in(entry.path());

@@ -11,6 +11,15 @@
 // drawn) is the whole state of the trainer's randomness.
 // The folder is written under a temporary name and renamed into place, so a crash never leaves
 // a partial checkpoint that --resume would pick up.
+//
+// A fully sharded run writes a sharded checkpoint instead of the three tensor files: every rank
+// its own shards,
+//   step-NNNNNNNN/shards/rank-RRRRR-of-NNNNN.safetensors   "<shard>" (weights), "<shard>.ema",
+//                                                          "<shard>.exp_avg", "<shard>.exp_avg_sq"
+//                 index.json   the ranks and, per shard, its chunk and the whole tensors it cuts
+// with config.json, state.json and the objective's files as above; the whole folder is renamed
+// into place only after every rank wrote its file. Loading assembles the whole tensors from all
+// ranks' files, so a sharded checkpoint resumes on any number of ranks and either strategy.
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
@@ -18,7 +27,10 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <functional>
 #include <vector>
+
+#include "osp/parallel/training_strategy.h"
 
 namespace osp::train {
 
@@ -41,6 +53,13 @@ void copy_by_name(const NamedTensors& from, const std::string& name, const at::T
 
 // Writes <output_dir>/checkpoints/step-NNNNNNNN atomically; returns its path.
 std::string save_checkpoint(const std::string& output_dir, const TrainCheckpoint& checkpoint);
+
+// Writes a sharded checkpoint, called by every rank with its `shards` (named as above) and the
+// strategy's `layout`; `barrier` synchronizes the ranks (a collective). Rank 0 writes the metadata
+// of `checkpoint` (its tensor lists are ignored) and moves the folder into place. Returns its path.
+std::string save_sharded_checkpoint(const std::string& output_dir, const TrainCheckpoint& checkpoint,
+                                    const std::vector<parallel::ShardLayout>& layout, const NamedTensors& shards,
+                                    int rank, int ranks, const std::function<void()>& barrier);
 
 // Reads a checkpoint folder, or the latest step-* folder of an output directory (or of its
 // checkpoints/ folder). osp::Error naming the folder or file when none or a broken one is found.

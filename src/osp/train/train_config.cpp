@@ -233,6 +233,37 @@ void read_run(Section& s, TrainConfig& c, const std::string& base_dir) {
   if (c.output_dir.empty()) s.fail_field("output_dir", "is required (checkpoints, logs and the loss curve go there)");
 }
 
+// parallel: how the data-parallel ranks hold the model; activation_checkpointing beside it, since
+// full sharding relies on recomputing every block.
+void read_parallel(Section& top, TrainConfig& c) {
+  Section s = top.section("parallel");
+  const std::string shard = s.get<std::string>("shard", "none");
+  if (shard == "none") {
+    c.shard = Sharding::kNone;
+  } else if (shard == "full") {
+    c.shard = Sharding::kFull;
+  } else {
+    s.fail_field("shard", "must be none (replicated data parallel) or full (fully sharded), got '{}'", shard);
+  }
+  const double bucket_mb = s.get<double>("bucket_mb", static_cast<double>(c.bucket_bytes) / (1 << 20));
+  if (!(bucket_mb > 0 && bucket_mb <= 1024)) s.fail_field("bucket_mb", "must be in (0, 1024] MiB, got {}", bucket_mb);
+  c.bucket_bytes = std::max<int64_t>(1, static_cast<int64_t>(bucket_mb * (1 << 20)));
+  s.finish();
+  if (c.shard == Sharding::kFull && c.trains_vae()) {
+    s.fail_field("shard", "full sharding cuts a DiT into its blocks; the VAE trains replicated (shard: none)");
+  }
+  const bool full = c.shard == Sharding::kFull;
+  c.activation_checkpointing = top.get<bool>("activation_checkpointing", full);
+  if (c.activation_checkpointing && c.trains_vae()) {
+    top.fail_field("activation_checkpointing", "recomputes DiT blocks; a VAE run has none");
+  }
+  if (full && !c.activation_checkpointing) {
+    top.fail_field("activation_checkpointing",
+                   "must stay true with parallel.shard: full (a block's gathered weights are freed after its "
+                   "forward, so backward recomputes the block)");
+  }
+}
+
 }  // namespace
 
 TrainConfig TrainConfig::from_yaml(const std::string& text, const std::string& source, const std::string& base_dir) {
@@ -254,6 +285,7 @@ TrainConfig TrainConfig::from_yaml(const std::string& text, const std::string& s
   read_data(top.section("data"), base_dir, c);
   read_optimizer(top.section("optimizer"), c);
   read_run(top, c, base_dir);
+  read_parallel(top, c);
   top.finish();
   return c;
 }

@@ -17,6 +17,9 @@
 //                 warmup_steps: 0, grad_clip: 1.0 }
 // and, to train a LoRA on the (frozen) DiT instead of the DiT itself (docs/lora.md "Training"):
 //   lora:       { rank: 32, alpha: 64, targets: [self_attn.q, ...], init: gaussian }
+// and how the ranks share the training (docs/training.md "Parallel training"):
+//   parallel:   { shard: none | full, bucket_mb: 4 }   # none: replicated data parallel
+//   activation_checkpointing: false                  # true: recompute each DiT block in backward
 //   steps, batch_size (per rank), grad_accum, ema_decay, precision (bf16 | fp32),
 //   caption_dropout, seed, checkpoint_every, log_every, output_dir, threads
 #include <cstdint>
@@ -39,6 +42,12 @@ struct SyntheticData {
   int64_t text_tokens = 8;                    // context rows (≤ the model's text_len)
   int64_t text_dim = 0;                       // 0: the model's text_dim
   uint64_t seed = 0;
+};
+
+// How the data-parallel ranks hold the model (parallel.shard).
+enum class Sharding {
+  kNone,  // replicated: every rank holds everything, gradients all-reduced in buckets
+  kFull,  // fully sharded: every rank holds 1/N of the weights, gradients and optimizer state
 };
 
 struct TrainConfig {
@@ -77,6 +86,10 @@ struct TrainConfig {
   int64_t log_every = 1;
   std::string output_dir;
   int threads = 0;  // 0: the CLI's --threads
+
+  Sharding shard = Sharding::kNone;     // parallel.shard
+  int64_t bucket_bytes = 4 << 20;       // parallel.bucket_mb: replicated all-reduce bucket size
+  bool activation_checkpointing = false;  // recompute each DiT block's activations in backward
 
   // Parses YAML text; `source` names it in messages. Relative paths are resolved against
   // `base_dir` (the config file's folder). osp::Error naming "<source>: <field>".

@@ -10,6 +10,8 @@
 #include "osp/core/error.h"
 #include "osp/core/log.h"
 #include "osp/io/atomic_file.h"
+#include "osp/parallel/fully_sharded.h"
+#include "osp/parallel/replicated_data_parallel.h"
 #include "osp/train/dit_objective.h"
 #include "osp/train/vae_objective.h"
 
@@ -75,6 +77,27 @@ void check_same_base(const nlohmann::json& saved, const nlohmann::json& expected
              a.value("path", "?"), a.value("sha256", "?"), b.value("path", "?"), b.value("sha256", "?"));
 }
 
+std::vector<at::Tensor> tensors_of(const NamedTensors& named) {
+  std::vector<at::Tensor> out;
+  for (const auto& item : named) out.push_back(item.second);
+  return out;
+}
+
+// A checkpoint's tensor `name + suffix` with the expected shape (osp::Error naming it otherwise).
+std::function<at::Tensor(const std::string&, at::IntArrayRef)> lookup(const NamedTensors& from, std::string suffix,
+                                                                      std::string what) {
+  return [&from, suffix, what](const std::string& name, at::IntArrayRef shape) {
+    at::Tensor into = at::empty(shape, at::kFloat);
+    copy_by_name(from, name + suffix, into, what);
+    return into;
+  };
+}
+
+NamedTensors with_suffix(NamedTensors tensors, const std::string& suffix) {
+  for (auto& item : tensors) item.first += suffix;
+  return tensors;
+}
+
 }  // namespace
 
 std::unique_ptr<Objective> make_objective(const TrainConfig& config) {
@@ -103,8 +126,9 @@ Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, paral
     p.requires_grad_(!objective_->frozen(name));
     params_.emplace_back(name, p);
   }
-  optimizer_ = std::make_unique<AdamW>(params_, config_.optimizer);
-  ema_ = std::make_unique<Ema>(params_, config_.ema_decay);
+  make_strategy();
+  optimizer_ = std::make_unique<AdamW>(strategy_->owned(), config_.optimizer);
+  ema_ = std::make_unique<Ema>(strategy_->owned(), config_.ema_decay);
   start_ = Clock::now();
   if (comm_.rank() == 0) {
     std::error_code ec;
@@ -113,7 +137,27 @@ Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, paral
   }
   log::info("train: {}, {} rank(s) × batch {} × accumulation {}", objective_->describe(), comm_.size(),
             config_.batch_size, config_.grad_accum);
+  log::info("train: {}{}", strategy_->describe(), config_.activation_checkpointing ? ", activation checkpointing" : "");
 }
+
+void Trainer::make_strategy() {
+  auto* dit_model = dynamic_cast<dit::WanDiT*>(&objective_->module());
+  if ((config_.shard == Sharding::kFull || config_.activation_checkpointing) && !dit_model) {
+    fail_about(config_.source, "parallel.shard: full and activation_checkpointing need a DiT objective");
+  }
+  if (config_.shard == Sharding::kFull) {
+    strategy_ = std::make_unique<parallel::FullySharded>(*dit_model, params_, comm_);
+    return;
+  }
+  strategy_ = std::make_unique<parallel::ReplicatedDataParallel>(params_, comm_, config_.bucket_bytes);
+  if (config_.activation_checkpointing) {
+    block_weights_ = std::make_unique<parallel::LocalBlockWeights>(params_, static_cast<int64_t>(dit_model->blocks.size()));
+    checkpointing_ = std::make_unique<parallel::CheckpointedBlocks>(*block_weights_);
+    dit_model->set_block_runner(checkpointing_.get());
+  }
+}
+
+NamedTensors Trainer::weights() const { return strategy_->unshard(tensors_of(strategy_->owned())); }
 
 void Trainer::resume(const std::string& path) {
   const TrainCheckpoint c = load_checkpoint(path);
@@ -121,9 +165,17 @@ void Trainer::resume(const std::string& path) {
   if (!same_architecture(c.model_config, objective_->model_config())) {
     fail_about(path, "the checkpoint's model config differs from the training config's model");
   }
-  for (auto& [name, p] : params_) copy_by_name(c.model, name, p, "model weight");
-  ema_->load(c.ema);
-  optimizer_->load_state(c.optimizer, c.step);
+  const std::vector<at::Tensor> state = tensors_of(optimizer_->state());  // per owned tensor: exp_avg, exp_avg_sq
+  std::vector<at::Tensor> exp_avg, exp_avg_sq;
+  for (size_t i = 0; i < state.size(); i += 2) {
+    exp_avg.push_back(state[i]);
+    exp_avg_sq.push_back(state[i + 1]);
+  }
+  strategy_->reshard(lookup(c.model, "", "model weight"), tensors_of(strategy_->owned()));
+  strategy_->reshard(lookup(c.ema, "", "EMA weight"), tensors_of(ema_->weights()));
+  strategy_->reshard(lookup(c.optimizer, ".exp_avg", "optimizer state"), exp_avg);
+  strategy_->reshard(lookup(c.optimizer, ".exp_avg_sq", "optimizer state"), exp_avg_sq);
+  optimizer_->set_steps(c.step);
   order_.seek(c.data_epoch, c.data_cursor);
   samples_drawn_ = c.samples_drawn;
   if (c.seed != config_.seed) log::warn("train: the checkpoint was trained with seed {}; continuing with it", c.seed);
@@ -150,44 +202,25 @@ at::Tensor Trainer::micro_batch_loss() {
   return objective_->loss(mine);
 }
 
-double Trainer::all_reduce_gradients(double loss) {
-  if (comm_.size() == 1) return loss;
-  at::NoGradGuard no_grad;
-  std::vector<at::Tensor> flat;
-  for (auto& [name, p] : params_) {
-    if (!p.requires_grad()) continue;  // frozen: no gradient, no update
-    if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
-    flat.push_back(p.grad().reshape(-1));
-  }
-  flat.push_back(at::full({1}, loss, at::kFloat));
-  // One all-gather of every gradient, summed in rank order: bitwise the same mean on every rank.
-  const at::Tensor mean = comm_.all_gather(at::cat(flat).unsqueeze(0), 0).sum(0) / static_cast<double>(comm_.size());
-  int64_t offset = 0;
-  for (auto& [name, p] : params_) {
-    if (!p.requires_grad()) continue;
-    p.grad().copy_(mean.narrow(0, offset, p.numel()).view_as(p));
-    offset += p.numel();
-  }
-  return mean[offset].item<double>();
-}
-
 StepStats Trainer::step() {
   const auto start = Clock::now();
-  optimizer_->zero_grad();
+  strategy_->zero_grad();
   double loss = 0;
   for (int64_t a = 0; a < config_.grad_accum; ++a) {
+    strategy_->before_forward();
     const at::Tensor micro = micro_batch_loss();
     (micro / static_cast<double>(config_.grad_accum)).backward();
+    strategy_->after_backward();
     loss += micro.item<double>() / static_cast<double>(config_.grad_accum);
   }
   StepStats stats;
-  stats.loss = all_reduce_gradients(loss);
-  std::vector<at::Tensor> tensors;
-  for (const auto& item : params_) tensors.push_back(item.second);
-  stats.grad_norm = clip_grad_norm(tensors, config_.grad_clip);
+  stats.loss = strategy_->synchronize(loss);
+  stats.grad_norm = strategy_->global_grad_norm();
+  clip_grads_to(tensors_of(strategy_->owned()), stats.grad_norm, config_.grad_clip);
   stats.lr = warmup_lr(config_.optimizer.lr, optimizer_->steps(), config_.warmup_steps);
   optimizer_->step(stats.lr);
-  ema_->update(params_);
+  ema_->update(strategy_->owned());
+  strategy_->after_update();
   stats.step = optimizer_->steps();
   const double seconds = seconds_since(start);
   stats.samples_per_s =
@@ -219,21 +252,48 @@ void Trainer::write_logs() {
                    fmt::format("{}: training loss ({} steps)", config_.model_name(), steps_done()));
 }
 
+TrainCheckpoint Trainer::checkpoint_state() const {
+  TrainCheckpoint c;
+  c.model_config = objective_->checkpoint_config();
+  c.step = optimizer_->steps();
+  c.data_epoch = order_.epoch();
+  c.data_cursor = order_.cursor();
+  c.samples_drawn = samples_drawn_;
+  c.seed = config_.seed;
+  c.extra_files = objective_->checkpoint_files();
+  return c;
+}
+
 std::string Trainer::save_checkpoint() {
+  TrainCheckpoint c = checkpoint_state();
+  const std::vector<at::Tensor> state = tensors_of(optimizer_->state());  // per owned tensor: exp_avg, exp_avg_sq
+  std::vector<at::Tensor> exp_avg, exp_avg_sq;
+  for (size_t i = 0; i < state.size(); i += 2) {
+    exp_avg.push_back(state[i]);
+    exp_avg_sq.push_back(state[i + 1]);
+  }
+  const std::vector<parallel::ShardLayout> layout = strategy_->shard_layout();
   std::string folder;
-  if (comm_.rank() == 0) {
-    TrainCheckpoint c;
-    c.model = params_;
-    c.ema = ema_->weights();
-    c.optimizer = optimizer_->state();
-    c.model_config = objective_->checkpoint_config();
-    c.step = optimizer_->steps();
-    c.data_epoch = order_.epoch();
-    c.data_cursor = order_.cursor();
-    c.samples_drawn = samples_drawn_;
-    c.seed = config_.seed;
-    c.extra_files = objective_->checkpoint_files();
+  if (!layout.empty()) {
+    // Sharded: every rank writes its own shards, nothing is gathered.
+    NamedTensors shards;
+    for (size_t i = 0; i < strategy_->owned().size(); ++i) {
+      const std::string& name = strategy_->owned()[i].first;
+      shards.emplace_back(name, strategy_->owned()[i].second);
+      shards.emplace_back(name + ".ema", ema_->weights()[i].second);
+      shards.emplace_back(name + ".exp_avg", exp_avg[i]);
+      shards.emplace_back(name + ".exp_avg_sq", exp_avg_sq[i]);
+    }
+    folder = save_sharded_checkpoint(config_.output_dir, c, layout, shards, comm_.rank(), comm_.size(),
+                                     [this] { comm_.barrier(); });
+  } else if (comm_.rank() == 0) {
+    c.model = weights();
+    c.ema = strategy_->unshard(tensors_of(ema_->weights()));
+    c.optimizer = with_suffix(strategy_->unshard(exp_avg), ".exp_avg");
+    for (auto& item : with_suffix(strategy_->unshard(exp_avg_sq), ".exp_avg_sq")) c.optimizer.push_back(std::move(item));
     folder = train::save_checkpoint(config_.output_dir, c);
+  }
+  if (comm_.rank() == 0) {
     write_logs();
     log::info("train: checkpoint {}", folder);
   }

@@ -17,6 +17,8 @@
 
 #include "osp/train/objective.h"
 #include "osp/parallel/communicator.h"
+#include "osp/parallel/checkpointed_blocks.h"
+#include "osp/parallel/training_strategy.h"
 #include "osp/train/ema.h"
 #include "osp/train/loss_curve.h"
 #include "osp/train/optimizer.h"
@@ -55,10 +57,15 @@ class Trainer {
   // checkpoint_every steps and at the end. Returns the stats of the steps run here.
   std::vector<StepStats> run();
 
-  // Writes a checkpoint of the current state (rank 0; other ranks only wait). Returns its folder.
+  // Writes a checkpoint of the current state: rank 0 the whole tensors, or, fully sharded, every
+  // rank its shards (train_checkpoint.h). Collective. Returns its folder.
   std::string save_checkpoint();
 
+  // The module (with parameters sharded away under parallel.shard: full: use weights()).
   nn::ParamModule& model() { return objective_->module(); }
+  // The trained tensors, whole, under their names (collective under full sharding: every rank calls it).
+  NamedTensors weights() const;
+  const parallel::TrainingStrategy& strategy() const { return *strategy_; }
   const Ema& ema() const { return *ema_; }
   int64_t steps_done() const { return optimizer_->steps(); }
   const TrainConfig& config() const { return config_; }
@@ -67,8 +74,10 @@ class Trainer {
  private:
   // Mean loss of this rank's part of the next global micro-batch (graph recorded).
   at::Tensor micro_batch_loss();
-  // Averages the gradients (and `loss`) over the ranks in one collective.
-  double all_reduce_gradients(double loss);
+  // The strategy the config asks for (and activation checkpointing), installed on the model.
+  void make_strategy();
+  // Step, data position, RNG counter and the objective's config and files (no tensors).
+  TrainCheckpoint checkpoint_state() const;
   void log_step(const StepStats& stats);
   void write_logs();
 
@@ -76,6 +85,10 @@ class Trainer {
   std::unique_ptr<Objective> objective_;
   parallel::Communicator comm_;
   std::vector<std::pair<std::string, at::Tensor>> params_;
+  // Activation checkpointing of replicated runs (full sharding brings its own).
+  std::unique_ptr<parallel::BlockWeights> block_weights_;
+  std::unique_ptr<parallel::CheckpointedBlocks> checkpointing_;
+  std::unique_ptr<parallel::TrainingStrategy> strategy_;  // after the objective: detaches from its model first
   std::unique_ptr<AdamW> optimizer_;
   std::unique_ptr<Ema> ema_;
   DataOrder order_;

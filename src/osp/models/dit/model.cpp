@@ -247,9 +247,14 @@ at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, TextContext
                                     : BlockTables{sparse.group_rope, sparse.group_mask};
     if (parallel) parallel->before_block(static_cast<int64_t>(n), kind);
     // Only block 0 sees a bf16 stream: after its first residual add the stream is float32 (§6).
-    const CrossKV& text_kv = context.block_kv(n, [&] { return blocks[n]->cross_kv(text); });
-    stream = blocks[n]->forward(std::move(stream), e0, text_kv, tables.rope,
-                                /*round_norm1=*/precision_.reduced() && n == 0, tables.key_mask, parallel);
+    const bool round_norm1 = precision_.reduced() && n == 0;
+    if (runner_) {
+      stream = runner_->run(*blocks[n], static_cast<int64_t>(n), std::move(stream),
+                            BlockInputs{e0, text, tables, round_norm1, parallel});
+    } else {
+      const CrossKV& text_kv = context.block_kv(n, [&] { return blocks[n]->cross_kv(text); });
+      stream = blocks[n]->forward(std::move(stream), e0, text_kv, tables.rope, round_norm1, tables.key_mask, parallel);
+    }
     if (parallel) parallel->after_block(static_cast<int64_t>(n), kind);
   }
   // §4: the last group block's output transform (F = 0: the model ends in the sparse region).

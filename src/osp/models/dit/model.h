@@ -9,6 +9,7 @@
 
 #include "osp/core/precision.h"
 #include "osp/models/dit/block.h"
+#include "osp/models/dit/block_runner.h"
 #include "osp/models/dit/config.h"
 #include "osp/models/dit/parallel_hook.h"
 #include "osp/models/dit/schedule.h"
@@ -68,6 +69,11 @@ class WanDiT : public nn::ParamModule {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t, TextContext& context,
                      ParallelHook* parallel = nullptr) const;
 
+  // Blocks run through `runner` from now on (nullptr: directly). Training sets one for activation
+  // checkpointing and fully sharded weights; the text keys/values are then computed inside each
+  // block, not cached in the TextContext. The runner must outlive its use.
+  void set_block_runner(BlockRunner* runner) { runner_ = runner; }
+
   const DiTConfig& config() const { return config_; }
   const std::vector<BlockKind>& schedule() const { return schedule_; }
   Precision precision() const { return precision_; }
@@ -93,6 +99,7 @@ class WanDiT : public nn::ParamModule {
   std::vector<BlockKind> schedule_;
   Precision precision_;
   c10::Device device_;
+  BlockRunner* runner_ = nullptr;
   // RoPE tables per token grid, built on first use (the grid is fixed over a generation).
   mutable std::mutex rope_mutex_;
   mutable std::map<std::array<int64_t, 3>, nn::RopeTable> rope_cache_;
