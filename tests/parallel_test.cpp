@@ -174,6 +174,36 @@ TEST(Collectives, AllToAllAndAllGatherMoveSlicesByRank) {
   }
 }
 
+// The collectives of training: the reduce-scatter equals each rank's chunk of the sum of every
+// rank's buffer, the all-reduce the sum, the asynchronous all-gather the synchronous one (bf16
+// included), every rank gets the same bits, and the counters see each one.
+TEST(Collectives, ReduceScatterAllReduceAndAsyncGatherEqualTheirFormulas) {
+  for (int S : {2, 3}) {
+    std::vector<at::Tensor> buffers, chunks(S), sums(S);
+    for (int r = 0; r < S; ++r) buffers.push_back(osp::test::randn({S * 5}, 300 + r));
+    const at::Tensor total = at::stack(buffers).to(at::kDouble).sum(0);
+    run_ranks(S, [&](par::World& world) {
+      const int r = world.rank();
+      chunks[r] = world.global().reduce_scatter_sum(buffers[r]);
+      at::Tensor summed = buffers[r].clone();
+      world.global().all_reduce_sum(summed);
+      sums[r] = summed;
+      par::PendingGather pending = world.global().all_gather_async(at::full({3}, 0.5 + r, at::kBFloat16));
+      EXPECT_TRUE(pending.pending());
+      const at::Tensor gathered = pending.wait();
+      EXPECT_FALSE(pending.pending());
+      ASSERT_EQ(gathered.numel(), 3 * S);
+      for (int s = 0; s < S; ++s) EXPECT_EQ(gathered[3 * s].item<float>(), 0.5f + s);
+      EXPECT_EQ(world.counters().at(par::CommSite::kOther).collectives, 3);
+    });
+    for (int r = 0; r < S; ++r) {
+      EXPECT_LE(rel_error(chunks[r], total.narrow(0, 5 * r, 5)), 1e-7) << "rank " << r;
+      EXPECT_LE(rel_error(sums[r], total), 1e-7);
+      EXPECT_TRUE(at::equal(sums[r], sums[0]));
+    }
+  }
+}
+
 struct SwitchCase {
   int64_t P, S, T, H, W, b;
 };
