@@ -60,12 +60,13 @@ void FlatShard::point_into(const at::Tensor& flat) {
 
 void FlatShard::start_gather() {
   if (gathered() || pending_.pending()) return;
-  at::NoGradGuard no_grad;
+  ParameterSurgery surgery;
   pending_ = group_.all_gather_async(shard_.detach());
 }
 
 void FlatShard::gather() {
   if (gathered()) return;
+  ParameterSurgery surgery;  // the gathered buffer becomes parameter storage: a normal tensor
   start_gather();
   full_ = pending_.wait();
   point_into(full_);

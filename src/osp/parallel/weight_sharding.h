@@ -3,16 +3,18 @@
 // parameters and all-gathers a block just before it runs, freeing the gathered copy after, so the
 // weight memory per rank is (blocks)/N + one block + the small non-block parameters.
 //
-// A block's parameters are grouped by dtype into flat buckets; rank r keeps elements
-// [r·c, (r+1)·c) of each bucket (c = ⌈numel/N⌉, the last shard zero-padded). Between blocks the
-// parameter tensors of a sharded block are empty (0 elements); materialize() points them into the
-// gathered buffer (Tensor::set_), release() empties them again.
+// A block's parameters are grouped by dtype into flat buckets (FlatShard, flat_shard.h, as in
+// fully sharded training); rank r keeps elements [r·c, (r+1)·c) of each bucket (c = ⌈numel/N⌉,
+// the last shard zero-padded). Between blocks the parameter tensors of a sharded block are empty
+// (0 elements); materialize() points them into the gathered buffer, release() empties them again.
 #include <ATen/ATen.h>
 
+#include <memory>
 #include <vector>
 
 #include "osp/models/dit/model.h"
 #include "osp/parallel/communicator.h"
+#include "osp/parallel/flat_shard.h"
 
 namespace osp::parallel {
 
@@ -36,15 +38,9 @@ class WeightSharding {
   int64_t shard_bytes() const;
 
  private:
-  struct Bucket {
-    std::vector<at::Tensor> params;  // same dtype, in registration order
-    std::vector<std::vector<int64_t>> shapes;
-    int64_t total = 0;  // elements of the whole bucket
-    at::Tensor shard;   // this rank's [⌈total/N⌉] elements
-  };
   dit::WanDiT& model_;
   const Communicator& group_;
-  std::vector<std::vector<Bucket>> blocks_;
+  std::vector<std::vector<std::unique_ptr<FlatShard>>> blocks_;  // per block, one per dtype
 };
 
 }  // namespace osp::parallel
