@@ -20,8 +20,10 @@ void empty_out(at::Tensor& t) { t.set_(at::empty({0}, t.options())); }
 
 }  // namespace
 
-FlatShard::FlatShard(const NamedTensors& tensors, const Communicator& group) : group_(group) {
+FlatShard::FlatShard(const NamedTensors& tensors, const Communicator& group, c10::optional<at::ScalarType> gather_dtype)
+    : group_(group) {
   TORCH_CHECK(!tensors.empty(), "FlatShard: no tensors");
+  gather_dtype_ = gather_dtype.value_or(tensors.front().second.scalar_type());
   ParameterSurgery surgery;
   for (const auto& [name, t] : tensors) {
     if (t.scalar_type() != tensors.front().second.scalar_type()) fail_about(name, "differs in dtype from its flat group");
@@ -61,14 +63,14 @@ void FlatShard::point_into(const at::Tensor& flat) {
 void FlatShard::start_gather() {
   if (gathered() || pending_.pending()) return;
   ParameterSurgery surgery;
-  pending_ = group_.all_gather_async(shard_.detach());
+  pending_ = group_.all_gather_async(shard_.detach().to(gather_dtype_));
 }
 
 void FlatShard::gather() {
   if (gathered()) return;
   ParameterSurgery surgery;  // the gathered buffer becomes parameter storage: a normal tensor
   start_gather();
-  full_ = pending_.wait();
+  full_ = pending_.wait().to(shard_.scalar_type());
   point_into(full_);
 }
 

@@ -18,8 +18,11 @@ namespace osp::parallel {
 
 class FlatShard {
  public:
-  // Takes this rank's part of `tensors` (all of one dtype) and empties them.
-  FlatShard(const NamedTensors& tensors, const Communicator& group);
+  // Takes this rank's part of `tensors` (all of one dtype) and empties them. `gather_dtype`: the
+  // dtype the shards travel in when gathered (default: their own), e.g. bf16 for float32 masters
+  // of weights that the computation rounds to bf16 anyway; the gathered values are cast back.
+  FlatShard(const NamedTensors& tensors, const Communicator& group,
+            c10::optional<at::ScalarType> gather_dtype = c10::nullopt);
 
   // Starts the all-gather (prefetch); gather() finishes it, or does it all when none was started.
   void start_gather();
@@ -34,6 +37,7 @@ class FlatShard {
   const std::vector<std::string>& names() const { return names_; }
   at::ScalarType dtype() const { return shard_.scalar_type(); }
   int64_t numel() const { return total_; }  // elements without the padding
+  at::ScalarType gather_dtype() const { return gather_dtype_; }
 
   // Gradients of tensors() (undefined: zeros) → this rank's part of their sum over the ranks,
   // divided by the number of ranks (one reduce-scatter).
@@ -55,6 +59,7 @@ class FlatShard {
   std::vector<at::Tensor> tensors_;
   std::vector<std::vector<int64_t>> shapes_;
   int64_t total_ = 0, chunk_ = 0;
+  at::ScalarType gather_dtype_;
   at::Tensor shard_;
   at::Tensor full_;
   PendingGather pending_;

@@ -33,39 +33,43 @@ std::vector<std::map<at::ScalarType, NamedTensors>> frozen_by_unit(dit::WanDiT& 
 }  // namespace
 
 void FullySharded::Unit::start_gather() {
-  if (trained) trained->start_gather();
+  for (auto& t : trained) t->start_gather();
   for (auto& f : frozen) f->start_gather();
 }
 
 void FullySharded::Unit::gather() {
-  if (trained) trained->gather();
+  for (auto& t : trained) t->gather();
   for (auto& f : frozen) f->gather();
 }
 
 void FullySharded::Unit::free() {
-  if (trained) trained->free();
+  for (auto& t : trained) t->free();
   for (auto& f : frozen) f->free();
 }
 
-FullySharded::FullySharded(dit::WanDiT& model, const NamedTensors& trained, Communicator group)
+FullySharded::FullySharded(dit::WanDiT& model, const NamedTensors& trained, Communicator group,
+                           const std::map<std::string, at::ScalarType>& gather_dtypes)
     : model_(model), group_(std::move(group)), runner_(*this) {
   const int64_t L = static_cast<int64_t>(model_.blocks.size());
-  std::vector<NamedTensors> trained_by_unit(static_cast<size_t>(L + 1));
+  // Per unit, the trained tensors by the dtype they are gathered in.
+  std::vector<std::map<at::ScalarType, NamedTensors>> trained_by_unit(static_cast<size_t>(L + 1));
   for (const auto& [name, t] : trained) {
     if (t.scalar_type() != at::kFloat) fail_about(name, "trained tensors must be float32 master weights");
     if (!t.requires_grad()) fail_about(name, "fully sharded training: trained tensors the objective freezes are not supported");
     const int64_t n = block_of(name);
-    trained_by_unit[n >= 0 && n < L ? n : L].emplace_back(name, t);
+    const auto wire = gather_dtypes.find(name);
+    trained_by_unit[n >= 0 && n < L ? n : L][wire == gather_dtypes.end() ? at::kFloat : wire->second].emplace_back(name, t);
   }
   const auto frozen = frozen_by_unit(model_, trained);
   units_.resize(static_cast<size_t>(L + 1));
   for (size_t u = 0; u < units_.size(); ++u) {
-    if (!trained_by_unit[u].empty()) {
-      units_[u].trained = std::make_unique<FlatShard>(trained_by_unit[u], group_);
-      at::Tensor& shard = units_[u].trained->shard();
+    for (const auto& [wire, tensors] : trained_by_unit[u]) {
+      units_[u].trained.push_back(std::make_unique<FlatShard>(tensors, group_, wire));
+      at::Tensor& shard = units_[u].trained.back()->shard();
       shard.requires_grad_(true);
-      owned_.emplace_back(u + 1 == units_.size() ? "shard.rest" : fmt::format("shard.blocks.{}", u), shard);
-      owned_unit_.push_back(u);
+      const std::string unit = u + 1 == units_.size() ? "shard.rest" : fmt::format("shard.blocks.{}", u);
+      owned_.emplace_back(wire == at::kFloat ? unit : unit + "." + c10::toString(wire), shard);
+      owned_shard_.push_back(units_[u].trained.back().get());
     }
     for (const auto& [dtype, tensors] : frozen[u]) {
       units_[u].frozen.push_back(std::make_unique<FlatShard>(tensors, group_));
@@ -93,18 +97,17 @@ void FullySharded::before_forward() {
 }
 
 void FullySharded::after_backward() {
-  Unit& rest = root();
-  if (rest.trained) {
+  for (auto& group : root().trained) {
     std::vector<at::Tensor> grads;
-    for (const at::Tensor& t : rest.trained->tensors()) grads.push_back(t.grad());
-    at::Tensor reduced = rest.trained->reduce_scatter_mean(grads);
-    at::Tensor& shard = rest.trained->shard();
+    for (const at::Tensor& t : group->tensors()) grads.push_back(t.grad());
+    at::Tensor reduced = group->reduce_scatter_mean(grads);
+    at::Tensor& shard = group->shard();
     if (shard.grad().defined()) shard.mutable_grad().add_(reduced); else shard.mutable_grad() = reduced;
-    for (const at::Tensor& t : rest.trained->tensors()) {
+    for (const at::Tensor& t : group->tensors()) {
       if (t.grad().defined()) t.mutable_grad() = at::Tensor();
     }
   }
-  rest.free();
+  root().free();
 }
 
 void FullySharded::acquire(int64_t n, Pass pass) {
@@ -116,18 +119,26 @@ void FullySharded::acquire(int64_t n, Pass pass) {
 void FullySharded::release(int64_t n) { units_[n].free(); }
 
 std::vector<at::Tensor> FullySharded::inputs(int64_t n) {
-  if (!units_[n].trained) return {};
-  return {units_[n].trained->shard()};
+  std::vector<at::Tensor> out;
+  for (auto& group : units_[n].trained) out.push_back(group->shard());
+  return out;
 }
 
 std::vector<at::Tensor> FullySharded::trainable(int64_t n) {
-  if (!units_[n].trained) return {};
-  return units_[n].trained->tensors();
+  std::vector<at::Tensor> out;
+  for (auto& group : units_[n].trained) out.insert(out.end(), group->tensors().begin(), group->tensors().end());
+  return out;
 }
 
 std::vector<at::Tensor> FullySharded::input_grads(int64_t n, std::vector<at::Tensor> grads) {
-  if (!units_[n].trained) return {};
-  return {units_[n].trained->reduce_scatter_mean(grads)};
+  std::vector<at::Tensor> out;
+  size_t offset = 0;
+  for (auto& group : units_[n].trained) {
+    const size_t count = group->tensors().size();
+    out.push_back(group->reduce_scatter_mean({grads.begin() + offset, grads.begin() + offset + count}));
+    offset += count;
+  }
+  return out;
 }
 
 double FullySharded::synchronize(double loss) {
@@ -147,7 +158,7 @@ NamedTensors FullySharded::unshard(const std::vector<at::Tensor>& owned_like) co
   TORCH_CHECK(owned_like.size() == owned_.size(), "unshard: expected ", owned_.size(), " tensors");
   NamedTensors out;
   for (size_t i = 0; i < owned_.size(); ++i) {
-    for (auto& item : units_[owned_unit_[i]].trained->unshard(owned_like[i])) out.push_back(std::move(item));
+    for (auto& item : owned_shard_[i]->unshard(owned_like[i])) out.push_back(std::move(item));
   }
   return out;
 }
@@ -155,19 +166,19 @@ NamedTensors FullySharded::unshard(const std::vector<at::Tensor>& owned_like) co
 void FullySharded::reshard(const std::function<at::Tensor(const std::string&, at::IntArrayRef)>& whole,
                            const std::vector<at::Tensor>& owned_like) const {
   TORCH_CHECK(owned_like.size() == owned_.size(), "reshard: expected ", owned_.size(), " tensors");
-  for (size_t i = 0; i < owned_.size(); ++i) units_[owned_unit_[i]].trained->reshard(whole, owned_like[i]);
+  for (size_t i = 0; i < owned_.size(); ++i) owned_shard_[i]->reshard(whole, owned_like[i]);
 }
 
 std::vector<ShardLayout> FullySharded::shard_layout() const {
   std::vector<ShardLayout> out;
-  for (size_t i = 0; i < owned_.size(); ++i) out.push_back(units_[owned_unit_[i]].trained->layout(owned_[i].first));
+  for (size_t i = 0; i < owned_.size(); ++i) out.push_back(owned_shard_[i]->layout(owned_[i].first));
   return out;
 }
 
 int64_t FullySharded::shard_bytes() const {
   int64_t bytes = 0;
   for (const Unit& u : units_) {
-    if (u.trained) bytes += static_cast<int64_t>(u.trained->shard().nbytes());
+    for (const auto& t : u.trained) bytes += static_cast<int64_t>(t->shard().nbytes());
     for (const auto& f : u.frozen) bytes += static_cast<int64_t>(f->shard().nbytes());
   }
   return bytes;
@@ -176,7 +187,7 @@ int64_t FullySharded::shard_bytes() const {
 int64_t FullySharded::model_bytes() const {
   int64_t bytes = 0;
   for (const Unit& u : units_) {
-    if (u.trained) bytes += u.trained->numel() * static_cast<int64_t>(c10::elementSize(u.trained->dtype()));
+    for (const auto& t : u.trained) bytes += t->numel() * static_cast<int64_t>(c10::elementSize(t->dtype()));
     for (const auto& f : u.frozen) bytes += f->numel() * static_cast<int64_t>(c10::elementSize(f->dtype()));
   }
   return bytes;

@@ -13,7 +13,9 @@
 // after_backward reduce-scatters the non-block unit's gradients and frees it. Per micro-batch each
 // rank thus moves about three times the model's bytes ((N−1)/N of them off-rank), and never holds
 // more than two gathered blocks.
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "osp/models/dit/model.h"
@@ -27,9 +29,12 @@ class FullySharded : public TrainingStrategy, private BlockWeights {
  public:
   // `trained`: the float32 tensors the run trains (their values equal on every rank), a subset of
   // the model's parameters or tensors attached to its blocks (LoRA), named canonically; every
-  // other parameter of `model` is frozen and sharded as well. Installs itself as the model's block
-  // runner; `model` must outlive this object.
-  FullySharded(dit::WanDiT& model, const NamedTensors& trained, Communicator group);
+  // other parameter of `model` is frozen and sharded as well. `gather_dtypes`: trained tensors
+  // gathered in another dtype than float32 (mixed precision: bf16 for the weights the GEMMs round
+  // to bf16, which then travel at half the bytes; their gradients stay float32). Installs itself
+  // as the model's block runner; `model` must outlive this object.
+  FullySharded(dit::WanDiT& model, const NamedTensors& trained, Communicator group,
+               const std::map<std::string, at::ScalarType>& gather_dtypes = {});
   ~FullySharded() override;
 
   const NamedTensors& owned() const override { return owned_; }
@@ -53,8 +58,8 @@ class FullySharded : public TrainingStrategy, private BlockWeights {
 
  private:
   struct Unit {
-    std::unique_ptr<FlatShard> trained;             // float32, the optimizer's; null when nothing is trained
-    std::vector<std::unique_ptr<FlatShard>> frozen;  // one per dtype
+    std::vector<std::unique_ptr<FlatShard>> trained;  // float32, the optimizer's; one per gather dtype
+    std::vector<std::unique_ptr<FlatShard>> frozen;   // one per dtype
     void start_gather();
     void gather();
     void free();
@@ -73,7 +78,7 @@ class FullySharded : public TrainingStrategy, private BlockWeights {
   Communicator group_;
   std::vector<Unit> units_;  // blocks 0..L−1, then the non-block unit
   NamedTensors owned_;
-  std::vector<size_t> owned_unit_;  // unit of each owned tensor
+  std::vector<const FlatShard*> owned_shard_;  // the flat group of each owned tensor
   CheckpointedBlocks runner_;
 };
 

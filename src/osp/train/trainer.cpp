@@ -117,7 +117,10 @@ Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, paral
   // autocast over float32 parameters, while AdamW updates stay exact.
   for (const auto& [name, tensor] : objective_->trained_tensors()) {
     at::Tensor p = tensor;
-    if (p.scalar_type() != at::kFloat) p.set_data(p.detach().to(at::kFloat));
+    if (p.scalar_type() != at::kFloat) {
+      compute_dtypes_[name] = p.scalar_type();  // what the model computes with (sharded runs gather it so)
+      p.set_data(p.detach().to(at::kFloat));
+    }
     {
       at::NoGradGuard no_grad;
       at::Tensor values = p.detach();
@@ -146,7 +149,7 @@ void Trainer::make_strategy() {
     fail_about(config_.source, "parallel.shard: full and activation_checkpointing need a DiT objective");
   }
   if (config_.shard == Sharding::kFull) {
-    strategy_ = std::make_unique<parallel::FullySharded>(*dit_model, params_, comm_);
+    strategy_ = std::make_unique<parallel::FullySharded>(*dit_model, params_, comm_, compute_dtypes_);
     return;
   }
   strategy_ = std::make_unique<parallel::ReplicatedDataParallel>(params_, comm_, config_.bucket_bytes);

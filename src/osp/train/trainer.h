@@ -11,6 +11,7 @@
 // a resumed run draws what the uninterrupted run drew (data position and serial counter are in
 // the checkpoint).
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -85,6 +86,9 @@ class Trainer {
   std::unique_ptr<Objective> objective_;
   parallel::Communicator comm_;
   std::vector<std::pair<std::string, at::Tensor>> params_;
+  // Trained tensors the model stores in its compute dtype (bf16 runs): float32 masters here, whose
+  // GEMMs round them to that dtype, so a sharded run gathers them in it.
+  std::map<std::string, at::ScalarType> compute_dtypes_;
   // Activation checkpointing of replicated runs (full sharding brings its own).
   std::unique_ptr<parallel::BlockWeights> block_weights_;
   std::unique_ptr<parallel::CheckpointedBlocks> checkpointing_;
