@@ -1,8 +1,9 @@
 // Parallel training (src/osp/parallel training strategies): activation checkpointing against the
 // run without it (gradients, and the bytes of activations it keeps), replicated data parallel
-// and fully sharded data parallel on 2 and 4 Gloo ranks against one process with the global
-// batch (weights and loss of a step, the loss curve of 20 steps, LoRA, resume, the bytes per
-// step), a failing rank, and the config keys.
+// and fully sharded data parallel on 2 and 4 Gloo ranks (threads of this process) against one
+// process with the global batch (weights and loss of a step, the loss curve of 20 steps, LoRA),
+// bf16 gathers against a replicated bf16 run, the bytes per step, sharded checkpoints resumed on
+// the same and on fewer ranks, a failing rank, and the config keys.
 #include <gtest/gtest.h>
 
 #include <chrono>
