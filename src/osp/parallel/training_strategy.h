@@ -30,6 +30,10 @@ struct ShardLayout {
   std::vector<std::pair<std::string, std::vector<int64_t>>> tensors;  // whole tensors: name, shape
 };
 
+inline bool operator==(const ShardLayout& a, const ShardLayout& b) {
+  return a.shard == b.shard && a.chunk == b.chunk && a.tensors == b.tensors;
+}
+
 class TrainingStrategy {
  public:
   virtual ~TrainingStrategy() = default;

@@ -27,8 +27,7 @@ NamedTensors contiguous_cpu(const NamedTensors& tensors) {
   return out;
 }
 
-NamedTensors read_all(const std::string& file) {
-  const auto source = io::open_tensor_source(file);
+NamedTensors read_all(const std::unique_ptr<io::TensorSource>& source) {
   NamedTensors out;
   for (const auto& name : source->names()) out.emplace_back(name, source->load(name));
   return out;
@@ -57,39 +56,58 @@ nlohmann::json index_json(const std::vector<parallel::ShardLayout>& layout, int 
   return {{"format", "osp-train-shards"}, {"version", 1}, {"ranks", ranks}, {"shards", shards}};
 }
 
-// The whole tensors of a sharded checkpoint folder into c (every rank's file is read).
-void assemble_shards(const fs::path& dir, TrainCheckpoint& c) {
-  nlohmann::json index;
-  std::vector<std::unique_ptr<io::TensorSource>> files;
+std::vector<parallel::ShardLayout> parse_layout(const nlohmann::json& shards) {
+  std::vector<parallel::ShardLayout> out;
+  for (const auto& shard : shards) {
+    parallel::ShardLayout l;
+    l.shard = shard.at("shard").get<std::string>();
+    l.chunk = shard.at("chunk").get<int64_t>();
+    for (const auto& t : shard.at("tensors")) {
+      l.tensors.emplace_back(t.at("name").get<std::string>(), t.at("shape").get<std::vector<int64_t>>());
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+ShardIndex read_index(const fs::path& dir) {
+  ShardIndex index;
+  index.folder = dir.string();
   try {
     std::ifstream in(dir / "index.json");
-    index = nlohmann::json::parse(in);
-    const int ranks = index.at("ranks").get<int>();
-    if (ranks < 1) fail_about((dir / "index.json").string(), "ranks must be at least 1, got {}", ranks);
-    for (int r = 0; r < ranks; ++r) {
-      const fs::path file = dir / rank_file(r, ranks);
-      if (!fs::exists(file)) fail_about(file.string(), "missing: the checkpoint was written by {} ranks", ranks);
-      files.push_back(io::open_tensor_source(file.string()));
-    }
-    for (const auto& shard : index.at("shards")) {
-      const std::string name = shard.at("shard").get<std::string>();
-      for (const ShardKind& kind : kShardKinds) {
-        std::vector<at::Tensor> parts;
-        for (const auto& file : files) parts.push_back(file->load(name + kind.key_suffix).reshape(-1));
-        const at::Tensor flat = at::cat(parts);
-        int64_t offset = 0;
-        for (const auto& t : shard.at("tensors")) {
-          const std::vector<int64_t> shape = t.at("shape").get<std::vector<int64_t>>();
-          const int64_t numel = c10::multiply_integers(shape);
-          if (offset + numel > flat.numel()) fail_about(name, "the shards hold fewer elements than index.json lists");
-          (c.*kind.into).emplace_back(t.at("name").get<std::string>() + kind.name_suffix,
-                                      flat.narrow(0, offset, numel).view(shape).clone());
-          offset += numel;
-        }
-      }
-    }
+    const nlohmann::json j = nlohmann::json::parse(in);
+    index.ranks = j.at("ranks").get<int>();
+    index.layout = parse_layout(j.at("shards"));
   } catch (const nlohmann::json::exception& e) {
     fail_about((dir / "index.json").string(), "broken shard index: {}", e.what());
+  }
+  if (index.ranks < 1) fail_about((dir / "index.json").string(), "ranks must be at least 1, got {}", index.ranks);
+  return index;
+}
+
+std::unique_ptr<io::TensorSource> open_rank_file(const ShardIndex& index, int rank) {
+  const fs::path file = fs::path(index.folder) / rank_file(rank, index.ranks);
+  if (!fs::exists(file)) fail_about(file.string(), "missing: the checkpoint was written by {} ranks", index.ranks);
+  return io::open_tensor_source(file.string());
+}
+
+// The whole tensors of a sharded checkpoint into c (every rank's file is read).
+void assemble_shards(const ShardIndex& index, TrainCheckpoint& c) {
+  std::vector<std::unique_ptr<io::TensorSource>> files;
+  for (int r = 0; r < index.ranks; ++r) files.push_back(open_rank_file(index, r));
+  for (const parallel::ShardLayout& shard : index.layout) {
+    for (const ShardKind& kind : kShardKinds) {
+      std::vector<at::Tensor> parts;
+      for (const auto& file : files) parts.push_back(file->load(shard.shard + kind.key_suffix).reshape(-1));
+      const at::Tensor flat = at::cat(parts);
+      int64_t offset = 0;
+      for (const auto& [name, shape] : shard.tensors) {
+        const int64_t numel = c10::multiply_integers(shape);
+        if (offset + numel > flat.numel()) fail_about(shard.shard, "the shards hold fewer elements than index.json lists");
+        (c.*kind.into).emplace_back(name + kind.name_suffix, flat.narrow(0, offset, numel).view(shape).clone());
+        offset += numel;
+      }
+    }
   }
 }
 
@@ -189,7 +207,18 @@ std::string save_sharded_checkpoint(const std::string& output_dir, const TrainCh
   return final_dir;
 }
 
-TrainCheckpoint load_checkpoint(const std::string& path) {
+std::optional<ShardIndex> read_shard_index(const std::string& path) {
+  const fs::path dir = find_checkpoint(path);
+  if (!fs::exists(dir / "index.json")) return std::nullopt;
+  return read_index(dir);
+}
+
+NamedTensors load_rank_shards(const ShardIndex& index, int rank) {
+  TORCH_CHECK(rank >= 0 && rank < index.ranks, "load_rank_shards: rank ", rank, " of ", index.ranks);
+  return read_all(open_rank_file(index, rank));
+}
+
+TrainCheckpoint load_checkpoint(const std::string& path, bool whole_tensors) {
   const fs::path dir = find_checkpoint(path);
   TrainCheckpoint c;
   try {
@@ -205,12 +234,12 @@ TrainCheckpoint load_checkpoint(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     fail_about(dir.string(), "broken checkpoint state (state.json / config.json): {}", e.what());
   }
-  if (fs::exists(dir / "index.json")) {
-    assemble_shards(dir, c);
-  } else {
-    c.model = read_all((dir / "model.safetensors").string());
-    c.ema = read_all((dir / "ema.safetensors").string());
-    c.optimizer = read_all((dir / "optimizer.safetensors").string());
+  if (whole_tensors && fs::exists(dir / "index.json")) {
+    assemble_shards(read_index(dir), c);
+  } else if (whole_tensors) {
+    c.model = read_all(io::open_tensor_source((dir / "model.safetensors").string()));
+    c.ema = read_all(io::open_tensor_source((dir / "ema.safetensors").string()));
+    c.optimizer = read_all(io::open_tensor_source((dir / "optimizer.safetensors").string()));
   }
   // Files an objective added (small JSON files beside the standard ones).
   for (const auto& entry : fs::directory_iterator(dir)) {

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <functional>
@@ -63,6 +64,18 @@ std::string save_sharded_checkpoint(const std::string& output_dir, const TrainCh
 
 // Reads a checkpoint folder, or the latest step-* folder of an output directory (or of its
 // checkpoints/ folder). osp::Error naming the folder or file when none or a broken one is found.
-TrainCheckpoint load_checkpoint(const std::string& path);
+// `whole_tensors` false: the metadata only (model, ema and optimizer stay empty).
+TrainCheckpoint load_checkpoint(const std::string& path, bool whole_tensors = true);
+
+// The index of the sharded checkpoint `path` names (as load_checkpoint finds it); nullopt for a
+// checkpoint of whole tensors.
+struct ShardIndex {
+  std::string folder;  // the checkpoint folder
+  int ranks = 0;
+  std::vector<parallel::ShardLayout> layout;
+};
+std::optional<ShardIndex> read_shard_index(const std::string& path);
+// One rank's file of a sharded checkpoint: "<shard>", "<shard>.ema", "<shard>.exp_avg", …
+NamedTensors load_rank_shards(const ShardIndex& index, int rank);
 
 }  // namespace osp::train

@@ -93,6 +93,19 @@ std::function<at::Tensor(const std::string&, at::IntArrayRef)> lookup(const Name
   };
 }
 
+// The optimizer's moments per owned tensor (AdamW::state() interleaves them).
+struct Moments {
+  std::vector<at::Tensor> exp_avg, exp_avg_sq;
+};
+Moments moments_of(const NamedTensors& state) {
+  Moments m;
+  for (size_t i = 0; i + 1 < state.size(); i += 2) {
+    m.exp_avg.push_back(state[i].second);
+    m.exp_avg_sq.push_back(state[i + 1].second);
+  }
+  return m;
+}
+
 NamedTensors with_suffix(NamedTensors tensors, const std::string& suffix) {
   for (auto& item : tensors) item.first += suffix;
   return tensors;
@@ -163,21 +176,31 @@ void Trainer::make_strategy() {
 NamedTensors Trainer::weights() const { return strategy_->unshard(tensors_of(strategy_->owned())); }
 
 void Trainer::resume(const std::string& path) {
-  const TrainCheckpoint c = load_checkpoint(path);
+  // A sharded checkpoint of this very layout: each rank reads only its own file.
+  const std::optional<ShardIndex> index = read_shard_index(path);
+  const bool own_shards = index && index->ranks == comm_.size() && index->layout == strategy_->shard_layout();
+  const TrainCheckpoint c = load_checkpoint(path, /*whole_tensors=*/!own_shards);
   check_same_base(c.model_config, objective_->model_config(), path);
   if (!same_architecture(c.model_config, objective_->model_config())) {
     fail_about(path, "the checkpoint's model config differs from the training config's model");
   }
-  const std::vector<at::Tensor> state = tensors_of(optimizer_->state());  // per owned tensor: exp_avg, exp_avg_sq
-  std::vector<at::Tensor> exp_avg, exp_avg_sq;
-  for (size_t i = 0; i < state.size(); i += 2) {
-    exp_avg.push_back(state[i]);
-    exp_avg_sq.push_back(state[i + 1]);
+  const NamedTensors& owned = strategy_->owned();
+  const Moments moments = moments_of(optimizer_->state());
+  if (own_shards) {
+    const NamedTensors mine = load_rank_shards(*index, comm_.rank());
+    for (size_t i = 0; i < owned.size(); ++i) {
+      const std::string& name = owned[i].first;
+      copy_by_name(mine, name, owned[i].second, "weight shard");
+      copy_by_name(mine, name + ".ema", ema_->weights()[i].second, "EMA shard");
+      copy_by_name(mine, name + ".exp_avg", moments.exp_avg[i], "optimizer state shard");
+      copy_by_name(mine, name + ".exp_avg_sq", moments.exp_avg_sq[i], "optimizer state shard");
+    }
+  } else {
+    strategy_->reshard(lookup(c.model, "", "model weight"), tensors_of(owned));
+    strategy_->reshard(lookup(c.ema, "", "EMA weight"), tensors_of(ema_->weights()));
+    strategy_->reshard(lookup(c.optimizer, ".exp_avg", "optimizer state"), moments.exp_avg);
+    strategy_->reshard(lookup(c.optimizer, ".exp_avg_sq", "optimizer state"), moments.exp_avg_sq);
   }
-  strategy_->reshard(lookup(c.model, "", "model weight"), tensors_of(strategy_->owned()));
-  strategy_->reshard(lookup(c.ema, "", "EMA weight"), tensors_of(ema_->weights()));
-  strategy_->reshard(lookup(c.optimizer, ".exp_avg", "optimizer state"), exp_avg);
-  strategy_->reshard(lookup(c.optimizer, ".exp_avg_sq", "optimizer state"), exp_avg_sq);
   optimizer_->set_steps(c.step);
   order_.seek(c.data_epoch, c.data_cursor);
   samples_drawn_ = c.samples_drawn;
@@ -191,7 +214,7 @@ void Trainer::resume(const std::string& path) {
     io::write_file_atomically(csv_path(config_), text);
     log_started_ = true;
   }
-  log::info("train: resumed at step {} from {}", c.step, path);
+  log::info("train: resumed at step {} from {}{}", c.step, path, own_shards ? " (each rank read its own shards)" : "");
 }
 
 at::Tensor Trainer::micro_batch_loss() {
@@ -269,12 +292,7 @@ TrainCheckpoint Trainer::checkpoint_state() const {
 
 std::string Trainer::save_checkpoint() {
   TrainCheckpoint c = checkpoint_state();
-  const std::vector<at::Tensor> state = tensors_of(optimizer_->state());  // per owned tensor: exp_avg, exp_avg_sq
-  std::vector<at::Tensor> exp_avg, exp_avg_sq;
-  for (size_t i = 0; i < state.size(); i += 2) {
-    exp_avg.push_back(state[i]);
-    exp_avg_sq.push_back(state[i + 1]);
-  }
+  const Moments moments = moments_of(optimizer_->state());
   const std::vector<parallel::ShardLayout> layout = strategy_->shard_layout();
   std::string folder;
   if (!layout.empty()) {
@@ -284,16 +302,18 @@ std::string Trainer::save_checkpoint() {
       const std::string& name = strategy_->owned()[i].first;
       shards.emplace_back(name, strategy_->owned()[i].second);
       shards.emplace_back(name + ".ema", ema_->weights()[i].second);
-      shards.emplace_back(name + ".exp_avg", exp_avg[i]);
-      shards.emplace_back(name + ".exp_avg_sq", exp_avg_sq[i]);
+      shards.emplace_back(name + ".exp_avg", moments.exp_avg[i]);
+      shards.emplace_back(name + ".exp_avg_sq", moments.exp_avg_sq[i]);
     }
     folder = save_sharded_checkpoint(config_.output_dir, c, layout, shards, comm_.rank(), comm_.size(),
                                      [this] { comm_.barrier(); });
   } else if (comm_.rank() == 0) {
     c.model = weights();
     c.ema = strategy_->unshard(tensors_of(ema_->weights()));
-    c.optimizer = with_suffix(strategy_->unshard(exp_avg), ".exp_avg");
-    for (auto& item : with_suffix(strategy_->unshard(exp_avg_sq), ".exp_avg_sq")) c.optimizer.push_back(std::move(item));
+    c.optimizer = with_suffix(strategy_->unshard(moments.exp_avg), ".exp_avg");
+    for (auto& item : with_suffix(strategy_->unshard(moments.exp_avg_sq), ".exp_avg_sq")) {
+      c.optimizer.push_back(std::move(item));
+    }
     folder = train::save_checkpoint(config_.output_dir, c);
   }
   if (comm_.rank() == 0) {
