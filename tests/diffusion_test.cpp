@@ -343,6 +343,15 @@ TEST(DiffusionNoise, LatentShapeRejectsInvalidVideos) {
   EXPECT_THROW(latent_shape(17, 60, 64), Error);
 }
 
+// A VAE that compresses space by 4 (osp-next-tiny) or time by 2 gives the matching latent grid.
+TEST(DiffusionNoise, LatentShapeFollowsTheVaeStrides) {
+  EXPECT_EQ(latent_shape(17, 64, 96, 8, {4, 4}), (std::vector<int64_t>{8, 5, 16, 24}));
+  EXPECT_EQ(latent_shape(17, 64, 64, 8, {2, 8}), (std::vector<int64_t>{8, 9, 8, 8}));
+  EXPECT_THROW(latent_shape(17, 68, 64, 8, {4, 8}), Error);  // 68 = 4·17: fine for stride 4 only
+  EXPECT_EQ(latent_shape(17, 68, 64, 8, {4, 4}), (std::vector<int64_t>{8, 5, 17, 16}));
+  EXPECT_THROW(latent_shape(15, 64, 64, 8, {4, 4}), Error);
+}
+
 TEST(DiffusionNoise, LoadsNoiseFromSafetensors) {
   test::ScratchDir dir("osp_diffusion");
   const at::Tensor noise = test::randn({16, 2, 4, 6}, 16);

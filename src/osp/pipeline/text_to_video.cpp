@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 
@@ -47,6 +48,24 @@ ComponentConfigs read_configs(const ModelBundle& bundle) {
 }
 
 void check_compatible(const ComponentConfigs& c) { check_components_fit(c.dit, c.t5, c.vae); }
+
+diffusion::LatentStrides latent_strides(const vae::VaeConfig& vae) { return {vae.time_factor(), vae.space_factor()}; }
+
+// The video size must tile into whole latent pixels and whole DiT patches, and the frame count
+// into whole latent frames: checked before any weights load.
+void check_video_fits(const GenerationParams& params, const ComponentConfigs& c) {
+  const int64_t step = c.vae.space_factor() * std::max(c.dit.patch_size[1], c.dit.patch_size[2]);
+  for (const auto& [flag, size] : {std::pair<const char*, int64_t>{"-W", params.width}, {"-H", params.height}}) {
+    if (size % step != 0) {
+      fail_about(flag, "{} is not a multiple of {} (this VAE downsamples by {} and the DiT patches by {})", size,
+                 step, c.vae.space_factor(), std::max(c.dit.patch_size[1], c.dit.patch_size[2]));
+    }
+  }
+  if ((params.frames - 1) % c.vae.time_factor() != 0) {
+    fail_about("-f", "{} frames is not {}k + 1 (this VAE compresses time by {})", params.frames,
+               c.vae.time_factor(), c.vae.time_factor());
+  }
+}
 
 // The job's negative prompt (-n), else the model's default (bundle defaults), else §7's default.
 std::string negative_of(const GenerationJob& job, const GenerationParams& params) {
@@ -169,7 +188,9 @@ void check_generation(const ModelBundle& bundle, const GenerationParams& params,
     check_output_writable(job.output);
     if (!outputs.insert(job.output).second) fail_about(job.output, "two prompts would write the same file");
   }
-  check_compatible(read_configs(bundle));
+  const ComponentConfigs configs = read_configs(bundle);
+  check_compatible(configs);
+  check_video_fits(params, configs);
 }
 
 GenerationReport generate(const ModelBundle& bundle, const GenerationParams& params,
@@ -216,7 +237,8 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
   sampling.shift = params.shift;
   sampling.state_dtype = state_dtype(model->config(), options.precision);
   const std::vector<int64_t> shape =
-      diffusion::latent_shape(params.frames, params.height, params.width, model->config().in_dim);
+      diffusion::latent_shape(params.frames, params.height, params.width, model->config().in_dim,
+                              latent_strides(read_configs(bundle).vae));
   std::vector<at::Tensor> latents(jobs.size());
   StageTimer sampling_timer("sampling");
   for_each_live_job(report, [&](size_t i) {
