@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces models/osp-next-tiny (issue 9) from nothing but this checkout, on CPU: the Shapes data,
+# Reproduces models/osp-next-tiny (its card: models/osp-next-tiny/README.md) from nothing but this checkout, on CPU: the Shapes data,
 # the VAE (four stages), the frozen text encoder and tokenizer, the latent/text cache, the DiT, the
 # bundle and its evaluation. Run from the repository root after scripts/build.sh; the steps and
 # their wall times are in models/osp-next-tiny/README.md. OSP=path/to/osp overrides the binary.
