@@ -28,7 +28,7 @@ struct LatentStrides {
   int64_t space = 8;
 };
 
-// The latent shape of a video (§8.1): [channels, (frames − 1)/t + 1, height/s, width/s] for strides
+// The latent shape of a video (docs/sampling.md "Wan 2.1 defaults"): [channels, (frames − 1)/t + 1, height/s, width/s] for strides
 // t, s. Requires frames = t·k + 1 and sizes divisible by s (osp::Error otherwise).
 std::vector<int64_t> latent_shape(int64_t frames, int64_t height, int64_t width, int64_t channels = 16,
                                   LatentStrides strides = {});

@@ -67,15 +67,15 @@ void check_video_fits(const GenerationParams& params, const ComponentConfigs& c)
   }
 }
 
-// The job's negative prompt (-n), else the model's default (bundle defaults), else §7's default.
+// The job's negative prompt (-n), else the model's default (bundle defaults), else the default (docs/sampling.md "Default negative prompt").
 std::string negative_of(const GenerationJob& job, const GenerationParams& params) {
   if (job.negative_prompt && !job.negative_prompt->empty()) return *job.negative_prompt;
   if (params.negative_prompt) return *params.negative_prompt;
   return diffusion::negative_prompt_or_default("");
 }
 
-// The latent dtype between steps: OSP-Next keeps bf16 in its bf16 runs (spec/sampling.md §8.2),
-// Wan float32 (§4).
+// The latent dtype between steps: OSP-Next keeps bf16 in its bf16 runs (docs/sampling.md "OSP-Next inference defaults"),
+// Wan float32 ("UniPC solver").
 c10::ScalarType state_dtype(const dit::DiTConfig& config, const Precision& precision) {
   return config.is_sparse() && precision.reduced() ? c10::kBFloat16 : c10::kFloat;
 }
@@ -211,7 +211,7 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
     const GenerationJob& job = jobs[i];
     if (!report.jobs[i].ok()) continue;
     texts.push_back(job.prompt);
-    if (params.guidance != 1.0) texts.push_back(negative_of(job, params));  // g = 1 never reads it (§6)
+    if (params.guidance != 1.0) texts.push_back(negative_of(job, params));  // g = 1 never reads it ("Guidance and the negative prompt")
   }
   const std::map<std::string, at::Tensor> contexts =
       encode_prompts(bundle, texts, {options.precision, options.device, options.embedding_cache});
