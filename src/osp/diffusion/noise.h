@@ -1,11 +1,11 @@
 #pragma once
-// The initial noise of a generation (spec/sampling.md §8.1, §9).
+// The initial noise of a generation (docs/sampling.md "Wan 2.1 defaults", "Noise").
 //
 // Generator (documented so that results can be reproduced): LibTorch's CPU generator
 // (at::CPUGeneratorImpl, a Mersenne Twister mt19937 seeded with `seed`) and at::randn into a float32
 // CPU tensor — the same draw as Python's
 //   torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float32)
-// with the same torch version (OSP-Next draws its noise on the CPU this way, §9; checked equal to
+// with the same torch version (OSP-Next draws its noise on the CPU this way, "Noise"; checked equal to
 // Debian's python3-torch 1.13.1 for seed 1024, shape [16, 5, 8, 12]). The same seed on
 // the same machine and LibTorch build gives the same bytes; LibTorch versions and CPU vector paths
 // may differ between machines, so for cross-implementation comparisons pass the noise explicitly
