@@ -1,4 +1,4 @@
-# SentencePiece bridge for the umT5 tokenizer (models/t5, DESIGN.md "Known pitfalls"): Debian's
+# SentencePiece bridge for the umT5 tokenizer (models/t5, docs/design.md "Platform pitfalls"): Debian's
 # libsentencepiece and LibTorch crash together in one process (two protobufs), so SentencePiece
 # is linked only into libosp_spm, a small C-interface shared library that the engine dlopens with
 # RTLD_DEEPBIND at run time. Neither ospnext nor any executable links SentencePiece.

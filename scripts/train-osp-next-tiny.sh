@@ -1,43 +1,44 @@
 #!/usr/bin/env bash
-# Reproduces models/osp-next-tiny (issue 9) from nothing but this checkout, on CPU: the Shapes data,
-# the VAE (four stages), the frozen text encoder and tokenizer, the latent/text cache, the DiT, the
-# bundle and its evaluation. Run from the repository root after scripts/build.sh; the steps and
-# their wall times are in models/osp-next-tiny/README.md. OSP=path/to/osp overrides the binary.
+# Reproduces models/osp-next-tiny from nothing but this checkout, on CPU: the Shapes data, the VAE
+# (three stages), the frozen text encoder and tokenizer, the latent/text cache, the DiT, the bundle
+# and its evaluations. Run from the repository root after scripts/build.sh; the steps and their
+# wall times are in models/osp-next-tiny/README.md. OSP=path/to/osp overrides the binary.
+#   VAE_STEP   stage-2 VAE checkpoint whose encoder makes the latents (default 1000)
+#   DIT_STEP   DiT checkpoint that ships (default: the newest)
 set -euo pipefail
 OSP=${OSP:-build/osp}
-CLIPS=${CLIPS:-1600}   # clips of the 6000 written that the DiT's cache holds
+VAE_STEP=${VAE_STEP:-1000}
 
+# Data: 6000 training clips (seed 7); two sets for judging VAEs with seeds training never used —
+# 40 clips to choose checkpoints (seed 777), 200 to report (seed 12345).
 "$OSP" data shapes --out data/shapes --count 6000 --seed 7
+"$OSP" data shapes --out data/shapes-vae-val --count 40 --seed 777 --split all
+"$OSP" data shapes --out data/shapes-vae-heldout --count 200 --seed 12345 --split all
+
+# VAE stage 1: encoder and decoder on 9-frame 32×32 windows. Stage 2: the same on 17-frame
+# windows (the length generation decodes). Stage 3: the decoder alone on whole 64×64 17-frame
+# clips; the encoder is frozen, so the cache below (stage 2's latents) stays valid.
 "$OSP" train --config configs/train/tiny-vae.yaml
-"$OSP" train --config configs/train/tiny-vae-stage2.yaml --resume runs/tiny-vae
-# Stage 3: the decoder alone (frozen encoder), frame 0 weighted. The latent space is stage 2's, so
-# the first cache below may use either checkpoint: their encoders and latent statistics are identical.
-"$OSP" train --config configs/train/tiny-vae-decoder.yaml
-# Stage 4: encoder and decoder, foreground pixels weighted, so the latents carry the object's colour.
-"$OSP" train --config configs/train/tiny-vae-objects.yaml
-# Stage 5: the decoder alone again, longer, so it draws the motion the stage-4 latents carry. The
-# encoder is frozen, so stage 4's latents (and the cache below) stay valid for it.
-"$OSP" train --config configs/train/tiny-vae-motion.yaml
-VAE3=runs/tiny-vae-decoder/checkpoints/step-00000400
-VAE4=runs/tiny-vae-objects/checkpoints/step-00000300
-VAE=$(ls -d runs/tiny-vae-motion/checkpoints/step-* | tail -n 1)
+"$OSP" train --config configs/train/tiny-vae-17.yaml
+VAE1=runs/tiny-vae-17/checkpoints/step-$(printf %08d "$VAE_STEP")
+"$OSP" train --config configs/train/tiny-vae-full.yaml
+VAE=$(ls -d runs/tiny-vae-full/checkpoints/step-* | tail -n 1)
+"$OSP" eval vae --vae "$VAE" --manifest data/shapes-vae-heldout/manifest.jsonl --out runs/eval-vae-heldout
 
 # The frozen text encoder (random umT5 weights, seed 0, with the word-order prior) and the Shapes
 # tokenizer: the same files the final bundle holds, so the cached embeddings are the ones
 # generation computes.
 "$OSP" init-bundle --out runs/tiny-init --captions shapes --seed 0 --force
-head -n "$CLIPS" data/shapes/manifest.jsonl > data/shapes/manifest-dit.jsonl
-cache() {  # cache VAE_CHECKPOINT OUT
-  "$OSP" data cache --manifest data/shapes/manifest-dit.jsonl --vae "$1/model.safetensors" --vae-config "$1/config.json" \
-    --text-encoder runs/tiny-init/text_encoder --tokenizer runs/tiny-init/tokenizer --out "$2" --size 64 --frames 17 \
-    --buckets 1:1
-}
+"$OSP" data cache --manifest data/shapes/manifest.jsonl --vae "$VAE1/model.safetensors" --vae-config "$VAE1/config.json" \
+  --text-encoder runs/tiny-init/text_encoder --tokenizer runs/tiny-init/tokenizer --out data/tiny-cache --size 64 \
+  --frames 17 --buckets 1:1
 
-# DiT stage 1 on the stage-3 latents (3000 steps), stage 2 fine-tuned on the stage-4 latents.
-cache "$VAE3" data/tiny-cache
+# The DiT on every cached clip; checkpoints are chosen on the validation prompts (train-split
+# captions outside the report sample), never on the held-out ones.
 "$OSP" train --config configs/train/tiny-dit.yaml
-cache "$VAE4" data/tiny-cache-objects
-"$OSP" train --config configs/train/tiny-dit-objects.yaml
-DIT=$(ls -d runs/tiny-dit-objects/checkpoints/step-* | tail -n 1)
+DIT=${DIT_STEP:+runs/tiny-dit/checkpoints/step-$(printf %08d "$DIT_STEP")}
+DIT=${DIT:-$(ls -d runs/tiny-dit/checkpoints/step-* | tail -n 1)}
 "$OSP" init-bundle --out models/osp-next-tiny --captions shapes --seed 0 --dit "$DIT" --vae "$VAE" --force
+"$OSP" eval shapes --model models/osp-next-tiny --prompts configs/rl/shapes-validation.txt --seed 5000 --out runs/eval-validation
 "$OSP" eval shapes --model models/osp-next-tiny --prompts configs/eval/shapes-heldout.txt --out runs/eval-heldout
+"$OSP" eval shapes --model models/osp-next-tiny --prompts configs/rl/shapes-train-sample.txt --seed 9000 --out runs/eval-train-sample

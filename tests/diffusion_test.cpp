@@ -1,4 +1,4 @@
-// diffusion: timestep grids against the spec's official values, the three samplers against float64
+// diffusion: timestep grids against the official values (docs/sampling.md), the three samplers against float64
 // references and against the exact ODE endpoint of Gaussian data (with their convergence orders),
 // classifier-free guidance, the sampling loop, noise and the training schedule.
 #include <gtest/gtest.h>
@@ -39,7 +39,7 @@ TEST(DiffusionShift, StaticShiftFixesTheEndsAndMatchesTheMuForm) {
     EXPECT_EQ(shift_sigma(0.0, s), 0.0);
     EXPECT_EQ(shift_sigma(1.0, s), 1.0);
     for (double sigma : {0.1, 0.37, 0.5, 0.9}) {
-      // §2: the same map written with μ = ln s.
+      // docs/sampling.md "Shift": the same map written with μ = ln s.
       const double mu_form = std::exp(std::log(s)) / (std::exp(std::log(s)) + (1.0 / sigma - 1.0));
       EXPECT_NEAR(shift_sigma(sigma, s), mu_form, 1e-14);
       EXPECT_NEAR(shift_sigma_f32(static_cast<float>(sigma), static_cast<float>(s)), mu_form, 1e-6);
@@ -50,7 +50,7 @@ TEST(DiffusionShift, StaticShiftFixesTheEndsAndMatchesTheMuForm) {
 }
 
 TEST(DiffusionShift, DynamicShiftMatchesTheSpecValues) {
-  // §8.3: 720×1280 → latent 90×160, S = 3600, ln s = 1.06604, s = 2.9039; 480×832 → s = 2.0559.
+  // "Training noise schedule": 720×1280 → latent 90×160, S = 3600, ln s = 1.06604, s = 2.9039; 480×832 → s = 2.0559.
   EXPECT_NEAR(std::log(dynamic_shift(90, 160)), 1.06604, 5e-6);
   EXPECT_NEAR(dynamic_shift(90, 160), 2.9039, 5e-5);
   EXPECT_NEAR(dynamic_shift(60, 104), 2.0559, 5e-5);
@@ -60,7 +60,7 @@ TEST(DiffusionShift, DynamicShiftMatchesTheSpecValues) {
 }
 
 TEST(DiffusionGrid, UniPCGridEqualsTheOfficialOneAt50StepsShift5) {
-  // spec/sampling.md §3, N = 50, s = 5.0.
+  // docs/sampling.md "Wan UniPC grid", N = 50, s = 5.0.
   const std::vector<double> official = {999, 995, 991, 987, 982, 978, 973, 968, 963, 957, 952, 946, 940,
                                         934, 927, 920, 913, 906, 898, 890, 882, 873, 863, 854, 843, 833,
                                         821, 809, 796, 783, 768, 753, 737, 720, 701, 681, 660, 636, 611,
@@ -98,7 +98,7 @@ TEST(DiffusionGrid, DpmGridStartsAtSigmaOne) {
 }
 
 TEST(DiffusionGrid, OspEulerGridKeepsFractionalTimesteps) {
-  // §8.2: linspace(1, 0, N + 1) shifted by 7 on all points; t = 1000·σ as a float.
+  // "OSP-Next inference defaults": linspace(1, 0, N + 1) shifted by 7 on all points; t = 1000·σ as a float.
   const Grid grid = osp_euler_grid(50, 7.0);
   ASSERT_EQ(grid.sigmas.size(), 51u);
   EXPECT_EQ(grid.sigmas.front(), 1.0f);
@@ -207,7 +207,7 @@ INSTANTIATE_TEST_SUITE_P(Samplers, SamplerTest,
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(DiffusionSampler, UniPCLastStepReturnsTheX0Prediction) {
-  // §4 step 6: at σ_{i+1} = 0 the order-1 update is exactly x0̂ = x − σ·v.
+  // "UniPC solver" step 6: at σ_{i+1} = 0 the order-1 update is exactly x0̂ = x − σ·v.
   const Grid grid = wan_unipc_grid(1, 5.0);
   auto sampler = make_sampler(SamplerKind::kUniPC, grid);
   const at::Tensor x = test::randn({3, 7}, 5), v = test::randn({3, 7}, 6);
@@ -243,7 +243,7 @@ TEST(DiffusionSampler, ParsesNamesAndListsTheValidOnes) {
 // ---------------------------------------------------------------- sampling loop and guidance
 
 TEST(DiffusionSample, PassesTheGridToTheModelAndKeepsTheStateDtype) {
-  // OSP-Next (§8.2): bf16 state, each Euler update in float32 rounded to bf16, float timesteps.
+  // OSP-Next ("OSP-Next inference defaults"): bf16 state, each Euler update in float32 rounded to bf16, float timesteps.
   const GaussianFlow flow = gaussian_flow(10);
   SampleOptions options;
   options.sampler = SamplerKind::kEuler;
@@ -314,7 +314,7 @@ TEST(DiffusionGuidance, ScaleOneRunsOnlyTheConditionalBranch) {
 
 TEST(DiffusionGuidance, DefaultNegativePromptIsTheOfficialString) {
   const std::string prompt = kDefaultNegativePrompt;
-  EXPECT_EQ(prompt.size(), 403u);  // UTF-8 bytes of the spec's string (§7)
+  EXPECT_EQ(prompt.size(), 403u);  // UTF-8 bytes of the reference string ("Default negative prompt")
   EXPECT_EQ(prompt.rfind("色调艳丽，过曝，静态，", 0), 0u);
   EXPECT_EQ(prompt.substr(prompt.size() - std::strlen("背景人很多，倒着走")), "背景人很多，倒着走");
   EXPECT_EQ(negative_prompt_or_default(""), prompt);
@@ -341,6 +341,15 @@ TEST(DiffusionNoise, SameSeedSameBytesDifferentSeedsDiffer) {
 TEST(DiffusionNoise, LatentShapeRejectsInvalidVideos) {
   EXPECT_THROW(latent_shape(16, 64, 64), Error);
   EXPECT_THROW(latent_shape(17, 60, 64), Error);
+}
+
+// A VAE that compresses space by 4 (osp-next-tiny) or time by 2 gives the matching latent grid.
+TEST(DiffusionNoise, LatentShapeFollowsTheVaeStrides) {
+  EXPECT_EQ(latent_shape(17, 64, 96, 8, {4, 4}), (std::vector<int64_t>{8, 5, 16, 24}));
+  EXPECT_EQ(latent_shape(17, 64, 64, 8, {2, 8}), (std::vector<int64_t>{8, 9, 8, 8}));
+  EXPECT_THROW(latent_shape(17, 68, 64, 8, {4, 8}), Error);  // 68 = 4·17: fine for stride 4 only
+  EXPECT_EQ(latent_shape(17, 68, 64, 8, {4, 4}), (std::vector<int64_t>{8, 5, 17, 16}));
+  EXPECT_THROW(latent_shape(15, 64, 64, 8, {4, 4}), Error);
 }
 
 TEST(DiffusionNoise, LoadsNoiseFromSafetensors) {

@@ -1,4 +1,4 @@
-// The OSP-Next block schedule against the released models' table (spec/skiparse-ssp.md §4).
+// The OSP-Next block schedule against the released models' table (docs/skiparse.md "Block schedule").
 #include <gtest/gtest.h>
 
 #include "osp/core/error.h"

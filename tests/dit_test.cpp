@@ -1,6 +1,6 @@
 // Wan 2.1 DiT (src/osp/models/dit): config parsing, tensor names, FLOPs, input validation, the
 // loader on an in-memory checkpoint, and parity of the fast model against an independent float64
-// formulation of spec/wan-dit.md §3–§5 written out below.
+// formulation of docs/dit.md "Forward pass" to "Attention block" written out below.
 #include <gtest/gtest.h>
 
 #include <c10/core/InferenceMode.h>
@@ -61,7 +61,7 @@ TEST(DiTConfig, ParsesOriginalWanConfig) {
   EXPECT_EQ(c.num_heads, 12);
   EXPECT_EQ(c.head_dim(), 128);
   EXPECT_EQ(c.num_layers, 30);
-  EXPECT_EQ(c.text_dim, 4096);  // code default, not stored (§9)
+  EXPECT_EQ(c.text_dim, 4096);  // code default, not stored ("Config files")
   EXPECT_EQ(c.patch_size, (std::array<int64_t, 3>{1, 2, 2}));
   EXPECT_TRUE(c.unknown_fields.empty());
   EXPECT_EQ(c.arch_name(), "Wan2.1 1.3B");
@@ -87,7 +87,7 @@ TEST(DiTConfig, ParsesOspNextFields) {
   EXPECT_EQ(c.sparse_ratio, 2);
   EXPECT_EQ(c.num_full_blocks, 8);
   EXPECT_EQ(c.arch_name(), "OSP-Next 14B");
-  // "full" forces P = 1 (skiparse-ssp.md §4).
+  // "full" forces P = 1 (docs/skiparse.md "Block schedule").
   EXPECT_EQ(with(kOriginal13B, {{"skiparse_model_type", "full"}, {"sparse_ratio", 2}}).sparse_ratio, 1);
 }
 
@@ -123,7 +123,7 @@ TEST(DiTConfig, PresetsRoundTripAndCountParameters) {
   const DiTConfig osp = DiTConfig::preset("osp-next-14b");
   EXPECT_EQ(osp.arch_name(), "OSP-Next 14B");
   EXPECT_EQ(osp.skiparse_model_type, "dual_end");
-  EXPECT_EQ(osp.sparse_ratio, 2);  // skiparse-ssp.md §9.9
+  EXPECT_EQ(osp.sparse_ratio, 2);  // docs/skiparse.md "Released parallel configuration"
   EXPECT_EQ(osp.num_full_blocks, 8);
   for (const std::string& name : DiTConfig::preset_names()) {
     const DiTConfig c = DiTConfig::preset(name);
@@ -158,7 +158,7 @@ TEST(DiTConfig, FromFileNamesTheFile) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// FLOPs (spec §10 worked numbers)
+// FLOPs (docs/dit.md "FLOP count" worked numbers)
 
 TEST(DiTFlops, MatchesSpecWorkedNumbers) {
   const auto within = [](double got, double want, double tolerance) { return std::abs(got / want - 1) <= tolerance; };
@@ -233,7 +233,7 @@ TEST(WanDiT, NamedParametersAreTheCanonicalKeys) {
     EXPECT_EQ(item.value().sizes().vec(), expected[i].second) << item.key();
     ++i;
   }
-  // §6 storage: bf16 GEMM operands in bf16, float32 elsewhere.
+  // "Precision" storage: bf16 GEMM operands in bf16, float32 elsewhere.
   EXPECT_EQ(params["blocks.1.self_attn.q.weight"].scalar_type(), at::kBFloat16);
   EXPECT_EQ(params["blocks.1.ffn.2.bias"].scalar_type(), at::kBFloat16);
   EXPECT_EQ(params["patch_embedding.weight"].scalar_type(), at::kBFloat16);
@@ -257,7 +257,7 @@ TEST(WanDiT, SparseScheduleIsAccepted) {
             (std::vector<BlockKind>{BlockKind::kToken, BlockKind::kGroup, BlockKind::kToken, BlockKind::kGroup}));
 }
 
-// norm3 (affine) feeds the cross-attention only; norm2 (no parameters) the FFN (§5 naming trap).
+// norm3 (affine) feeds the cross-attention only; norm2 (no parameters) the FFN ("Attention block" naming trap).
 TEST(WanDiT, Norm3IsThePreCrossAttentionNorm) {
   const DiTConfig c = tiny_config(32, 2);
   WanDiT model(c, kFp32, c10::kCPU);

@@ -43,8 +43,8 @@ DiTConfig case_config(const TrainCase& tc) {
   return c;
 }
 
-// Dense [L, L] self-attention masks equivalent to the dual_end Skiparse blocks (spec
-// skiparse-ssp.md §3 membership): token block: same (y mod P, x mod P); group block: same
+// Dense [L, L] self-attention masks equivalent to the dual_end Skiparse blocks
+// (docs/skiparse.md "Layouts" membership): token block: same (y mod P, x mod P); group block: same
 // (⌊y/P⌋ mod P, ⌊x/P⌋ mod P). Written for the schedule of case_config (token, group).
 std::vector<at::Tensor> reference_masks(const DiTConfig& c, const TrainCase& tc) {
   if (!tc.sparse) return {};

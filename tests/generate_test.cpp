@@ -166,6 +166,39 @@ TEST_F(GenerateE2E, WritesAnMp4WithTheFrameCountSizeFpsAndParameters) {
   EXPECT_GT(report.peak_rss_bytes, 0u);
 }
 
+// osp-next-tiny's geometry: a VAE that compresses space 4× (three levels) and a DiT that patches
+// 1×4×4. The latent grid follows the VAE, the video comes out at the size asked for, and a size
+// the VAE × patch grid cannot tile is refused before any model loads.
+TEST(GenerateGeometry, FourTimesSpatialVaeWithFourByFourPatches) {
+  test::ScratchDir dir;
+  RandomBundleSpec spec = tiny_bundle_spec();
+  spec.vae.dim_mult = {1, 2, 4};
+  spec.vae.temperal_downsample = {true, true};
+  const auto base_dit = spec.dit;
+  spec.dit = [base_dit](const t5::T5Config& t5, const vae::VaeConfig& vae) {
+    dit::DiTConfig c = base_dit(t5, vae);
+    c.patch_size = {1, 4, 4};
+    return c;
+  };
+  write_random_bundle((dir / "bundle"), spec, TinyBundleOptions{});
+  const ModelBundle b = resolve_bundle(dir / "bundle");
+  GenerationParams p = defaults_for(b);
+  p.width = 48;
+  p.height = 32;
+  p.frames = 9;
+  p.steps = 2;
+  GenerationJob j;
+  j.prompt = "a red circle moving left on a black background";
+  j.output = dir / "out.mp4";
+  GenerationJob latent = j;
+  latent.output = dir / "out.safetensors";
+  ASSERT_EQ(generate(b, p, {j, latent}, PipelineOptions{}).failed(), 0);
+  EXPECT_EQ(io::read_video(dir / "out.mp4").frames.sizes(), (std::vector<int64_t>{3, 9, 32, 48}));
+  EXPECT_EQ(read_tensor(dir / "out.safetensors", "latents").sizes(), (std::vector<int64_t>{8, 3, 8, 12}));
+  p.width = 56;  // a multiple of 8 (Wan's stride) but not of 4 × 4
+  test::expect_error([&] { check_generation(b, p, {j}); }, {"-W", "56", "multiple of 16"});
+}
+
 TEST_F(GenerateE2E, AFailedJobIsReportedAndTheOthersRun) {
   test::ScratchDir dir;
   GenerationJob empty = job(dir / "b.safetensors");

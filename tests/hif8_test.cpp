@@ -1,6 +1,6 @@
-// HiF8 codec (spec/hif8.md) against independent formulations: the bit layout of §1 read field by
+// HiF8 codec (docs/quantization.md) against independent formulations: the bit layout of "HiF8 bit layout" read field by
 // field in float64, a nearest-value search over the value set with ties away from zero, and the
-// value-domain rule of §4.2 in float64; scalar, AVX2 and LibTorch-ops paths bit for bit.
+// value-domain rule of "Value-domain rounding" in float64; scalar, AVX2 and LibTorch-ops paths bit for bit.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -41,7 +41,7 @@ int64_t first_difference(const float* a, const float* b, int64_t n) {
   return n;
 }
 
-// §1 read as a bit layout: the dot prefix gives D and the mantissa width, then Se, T, m.
+// "HiF8 bit layout" read as a bit layout: the dot prefix gives D and the mantissa width, then Se, T, m.
 double decode_by_layout(uint8_t b) {
   if (b == 0x80) return std::nan("");
   const int p = b & 0x7F;
@@ -92,7 +92,7 @@ uint8_t encode_by_search(float x, bool saturate) {
   return code == 0 ? 0 : static_cast<uint8_t>(code | (negative ? 0x80 : 0));
 }
 
-// §4.2 in float64.
+// "Value-domain rounding" in float64.
 double round_by_value_rule(float x, bool saturate) {
   const double a = std::fabs(static_cast<double>(x));
   const double sign = std::signbit(x) ? -1.0 : 1.0;
@@ -152,7 +152,7 @@ TEST(HiF8, DecodeOfEveryCodeFollowsTheLayout) {
   EXPECT_EQ(nans, 1);
   EXPECT_EQ(infinities, 2);
   EXPECT_FALSE(std::signbit(hif8_decode(0x00)));
-  // §3 and §5.1 landmarks.
+  // "HiF8 value range" and "HiF8 configuration fields" landmarks.
   EXPECT_EQ(hif8_decode(0x6E), 32768.0f);
   EXPECT_EQ(hif8_decode(0x7E), std::ldexp(1.0f, -15));
   EXPECT_EQ(hif8_decode(0x01), std::ldexp(1.0f, -22));
@@ -176,7 +176,7 @@ TEST(HiF8, EncodeInvertsDecodeOnEveryFiniteCode) {
 }
 
 TEST(HiF8, SpotExamplesOfTheSpec) {
-  // spec/hif8.md §4.4.
+  // docs/quantization.md "Encoding examples".
   const std::vector<std::pair<float, uint8_t>> examples = {
       {1.0f, 0x08}, {-3.0f, 0x94}, {1.0625f, 0x09}, {15.5f, 0x40}, {100.0f, 0x4A}, {0.1f, 0x52},
       {36864.0f, 0x6E}, {40960.0f, 0x6F}};

@@ -1,5 +1,5 @@
 // Checkpoint I/O: every released layout loads to the same canonical tensors; the writer round-trips
-// every dtype; key names map per spec/wan-dit.md §8; bad files fail with osp::Error naming the cause.
+// every dtype; key names map per docs/dit.md "Key-name variants"; bad files fail with osp::Error naming the cause.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -257,7 +257,7 @@ TEST(IoWriter, StreamingChecksOrderShapeAndCompleteness) {
   expect_error([&] { SafetensorsWriter(path, {{"x", DType::kF32, {1}}, {"x", DType::kF32, {1}}}); }, {"'x'", "twice"});
 }
 
-// ---- key names (spec §8) ----
+// ---- key names ("Key-name variants") ----
 
 TEST(IoKeyNames, StripsWrapperPrefixes) {
   EXPECT_EQ(canonical_dit_key("model.diffusion_model.blocks.0.ffn.0.weight"), "blocks.0.ffn.0.weight");

@@ -1,4 +1,4 @@
-// osp::parallel (spec/skiparse-ssp.md §8–§9): launcher environments, the mesh, the collectives,
+// osp::parallel (docs/skiparse.md "Ulysses sequence parallelism", "Sparse Sequence Parallelism (SSP)"): launcher environments, the mesh, the collectives,
 // the SSP switch and Ulysses all-to-alls against their serial definitions, and whole DiT forwards
 // across ranks against the single-process forward. Ranks run as threads of this process over an
 // in-memory store and real Gloo process groups on loopback (the multi-process CLI runs are in
@@ -110,7 +110,7 @@ TEST(Mesh, CoordinatesAreRowMajor) {
   EXPECT_EQ(c.ssp, 0);
   EXPECT_EQ(c.sp, 1);
   EXPECT_EQ(par::full_block_degree(40, 4), 4);
-  EXPECT_EQ(par::full_block_degree(12, 8), 4);  // §8: gcd when SP does not divide the heads
+  EXPECT_EQ(par::full_block_degree(12, 8), 4);  // "Ulysses sequence parallelism": gcd when SP does not divide the heads
   EXPECT_EQ(par::full_block_degree(3, 2), 1);
 }
 
@@ -135,7 +135,7 @@ TEST(Mesh, ConstraintsAreCheckedUpFront) {
 }
 
 TEST(Tiles, FollowTheSpecSplitAndRoundTrip) {
-  // §9.8: 4 ranks → 2×2 tiles of ⌈nh/2⌉·P² rows; H = 6, W = 7 at P = 2 → nh = nw = 2, tiles of 4.
+  // "Ulysses on spatial tiles": 4 ranks → 2×2 tiles of ⌈nh/2⌉·P² rows; H = 6, W = 7 at P = 2 → nh = nw = 2, tiles of 4.
   const auto tiles = par::spatial_tiles({2, 6, 7}, 2, 4);
   ASSERT_EQ(tiles.size(), 4u);
   EXPECT_EQ(tiles[1].x0, 4);
@@ -210,7 +210,7 @@ struct SwitchCase {
 
 class SspSwitch : public ::testing::TestWithParam<SwitchCase> {};
 
-// §9.4: the one-collective switch gives every rank exactly its rows of the serial switch (§3), in
+// "The token-group switch": the one-collective switch gives every rank exactly its rows of the serial switch ("Layouts"), in
 // both directions, on padded grids.
 TEST_P(SspSwitch, EqualsTheSerialSwitchOnEveryRank) {
   const SwitchCase sc = GetParam();
@@ -238,7 +238,7 @@ INSTANTIATE_TEST_SUITE_P(Grids, SspSwitch,
                                   "x" + std::to_string(c.H) + "x" + std::to_string(c.W) + "_b" + std::to_string(c.b);
                          });
 
-// §8: q [B, l_r, N, d] → [B, ΣL, N/S, d] holds every rank's tokens (rank order) for head group r;
+// "Ulysses sequence parallelism": q [B, l_r, N, d] → [B, ΣL, N/S, d] holds every rank's tokens (rank order) for head group r;
 // the output all-to-all is its inverse; unequal shards are padded inside and stripped.
 TEST(Ulysses, AllToAllsScatterHeadsAndGatherTheSequence) {
   const int S = 4;
@@ -336,7 +336,7 @@ INSTANTIATE_TEST_SUITE_P(
         ForwardCase{"plain_wan_dp2", false, 1, 1, 1, false, 2, {1, 4, 6}, 2}),
     [](const auto& info) { return std::string(info.param.name); });
 
-// §9.7: per sparse block, SSP moves the hidden state once (one all-to-all) where Ulysses moves q,
+// "Communication volume": per sparse block, SSP moves the hidden state once (one all-to-all) where Ulysses moves q,
 // k, v and the output (four all-to-alls of the same size): 25% of the bytes. Grid 8 × 8 at P = 2
 // with 4 ranks: no padding and equal tiles, so the ratio is exact.
 TEST(CommCounters, SspIsOneCollectiveAndAQuarterOfUlyssesBytesPerSparseBlock) {
@@ -364,8 +364,8 @@ TEST(CommCounters, SspIsOneCollectiveAndAQuarterOfUlyssesBytesPerSparseBlock) {
   };
   const auto [ssp, ssp_enter, ssp_leave] = run(4, 1);
   const auto [ulysses, ulysses_enter, ulysses_leave] = run(1, 4);
-  EXPECT_EQ(ssp_enter, 1);  // §9.2 gather of the full-block shards
-  EXPECT_EQ(ssp_leave, 1);  // §9.5 gather of the sub-sequences
+  EXPECT_EQ(ssp_enter, 1);  // "Entering the sparse region" gather of the full-block shards
+  EXPECT_EQ(ssp_leave, 1);  // "Leaving the sparse region" gather of the sub-sequences
   // Blocks 0, 1, 6, 7 full (4 all-to-alls each, both meshes); 2 token (entry), 3–5 switch.
   for (int n : {0, 1, 6, 7}) {
     EXPECT_EQ(ssp[n].collectives, 4) << n;

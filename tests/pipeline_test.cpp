@@ -143,7 +143,7 @@ TEST(ModelBundle, ReadsAnOspBundleConfigWithDefaults) {
   EXPECT_EQ(p.guidance, 4.5);
   EXPECT_EQ(p.sampler, "euler");
   EXPECT_EQ(p.fps, 8);
-  // Unset defaults keep the spec's values.
+  // Unset defaults keep the Wan 2.1 defaults.
   write_file(dir / "config.json", R"({"dit": "dit.safetensors", "text_encoder": "t5/model.safetensors",
                                        "tokenizer": "tokenizer", "vae": "vae.safetensors"})");
   const GenerationParams spec = generation_defaults(resolve_bundle(dir.path().string()));

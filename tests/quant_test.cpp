@@ -1,4 +1,4 @@
-// Fake quantization (spec/hif8.md §5.3–§5.5), FP8 E4M3, 8-bit weights and the dequantizing matmul,
+// Fake quantization (docs/quantization.md "Per-tensor fake quantization" to "Q/K/V fake quantization"), FP8 E4M3, 8-bit weights and the dequantizing matmul,
 // the nn::linear hooks and the DiT integration, against explicit float64 loops on random inputs.
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 #pragma once
 // Shared by dit_test.cpp and skiparse_test.cpp: tiny Wan DiT configs, random weights and inputs,
-// and an independent float64 reference of spec/wan-dit.md §3–§5 with optional per-block
+// and an independent float64 reference of docs/dit.md "Forward pass" to "Attention block" with optional per-block
 // self-attention masks.
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -71,10 +71,10 @@ inline Inputs random_inputs(const DiTConfig& c, int64_t B, int64_t F, int64_t H,
 }
 
 // ---------------------------------------------------------------------------------------------
-// Independent float64 formulation of spec/wan-dit.md §3–§5 (explicit loops where the layout
+// Independent float64 formulation of docs/dit.md "Forward pass" to "Attention block" (explicit loops where the layout
 // matters). Optional per-block self-attention masks: bool [L, L] (query i may attend key j), an
 // undefined tensor = full attention; the Skiparse tests use them as the dense formulation of the
-// sparse blocks (spec/skiparse-ssp.md §3).
+// sparse blocks (docs/skiparse.md "Layouts").
 
 class Reference {
  public:

@@ -14,7 +14,7 @@
 
 namespace osp::test {
 
-// Data x0 ~ N(μ, diag(s²)), noised as x_σ = (1 − σ)·x0 + σ·ε (spec/sampling.md §1).
+// Data x0 ~ N(μ, diag(s²)), noised as x_σ = (1 − σ)·x0 + σ·ε (docs/sampling.md "Flow-matching convention").
 // With a = 1 − σ, x_σ ~ N(a·μ, a²s² + σ²) per element, and the ideal velocity is
 //   v(x, σ) = E[ε − x0 | x_σ = x] = (σ − a·s²)/(a²s² + σ²)·(x − a·μ) − μ.
 // The probability-flow ODE dx/dσ = v keeps the standardized value z = (x − a·μ)/sd(σ) constant

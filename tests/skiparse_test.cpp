@@ -1,5 +1,5 @@
 // Skiparse-2D (src/osp/attention/skiparse, sparse execution in models/dit): the layouts against
-// index maps written from the membership rules of spec/skiparse-ssp.md §3, masked attention, and
+// index maps written from the membership rules of docs/skiparse.md "Layouts", masked attention, and
 // the sparse model against the float64 reference DiT run with the equivalent dense per-block masks.
 #include <gtest/gtest.h>
 
@@ -36,7 +36,7 @@ using osp::test::rel_error;
 namespace sk = osp::attention;
 
 // ---------------------------------------------------------------------------------------------
-// Geometry (spec §2 worked example)
+// Geometry ("Padding and validity" worked example)
 
 TEST(SkiparseGeometry, MatchesSpecExample) {
   const SkiparseGeometry g = SkiparseGeometry::make({21, 45, 80}, 2);
@@ -59,7 +59,7 @@ TEST(SkiparseGeometry, MatchesSpecExample) {
   EXPECT_THROW(SkiparseGeometry::make({1, 4, 4}, 0), osp::Error);
 }
 
-// spec §6 cost: 25.01% of a full block's self-attention core per sparse block at 720p (varlen),
+// "Cost": 25.01% of a full block's self-attention core per sparse block at 720p (varlen),
 // 40% for the released 14B stack (8 full + 32 sparse) on an unpadded grid.
 TEST(SkiparseFlops, MatchSpecCost) {
   using osp::dit::BlockKind;
@@ -75,7 +75,7 @@ TEST(SkiparseFlops, MatchSpecCost) {
   double stack = 0;
   for (const BlockKind kind : osp::dit::block_schedule(c)) stack += osp::dit::self_attention_core_flops(c, grid768, kind);
   EXPECT_NEAR(stack / (40 * osp::dit::self_attention_core_flops(c, grid768, BlockKind::kFull)), 0.40, 1e-12);
-  // Totals: the same as §10 for plain Wan; sparse configs save exactly the core difference.
+  // Totals: the same as docs/dit.md "FLOP count" for plain Wan; sparse configs save exactly the core difference.
   const DiTConfig wan = DiTConfig::preset("wan2.1-t2v-14b");
   EXPECT_DOUBLE_EQ(osp::dit::forward_flops(wan, grid720), osp::dit::forward_flops(wan, int64_t{75600}));
   const double saved = 0.6 * 40 * osp::dit::self_attention_core_flops(c, grid768, BlockKind::kFull);
@@ -103,7 +103,7 @@ at::Tensor index_grid(int64_t b, const SkiparseGeometry& g) {
   return at::cat({ids, -ids}, 2);
 }
 
-// Expected layouts from the membership rules (spec §3), written with explicit loops: value of
+// Expected layouts from the membership rules (docs/skiparse.md "Layouts"), written with explicit loops: value of
 // (row, position) for every token (t, y, x) of sample i on the padded grid.
 struct ExpectedMaps {
   at::Tensor token, group;  // [P²·b, n] of channel-0 ids
@@ -302,7 +302,7 @@ TEST(SkiparseRope, PerSubsequenceTablesRotateTheirRows) {
 
 enum class Kind { kFull, kToken, kGroup };
 
-// dual_end schedule written from spec §4 (not through the library): full blocks [0, F/2) ∪
+// dual_end schedule written from "Block schedule" (not through the library): full blocks [0, F/2) ∪
 // [L − F/2, L), sparse block i token when even, group when odd.
 std::vector<Kind> dual_end_kinds(int64_t layers, int64_t full_blocks) {
   std::vector<Kind> kinds;
@@ -313,7 +313,7 @@ std::vector<Kind> dual_end_kinds(int64_t layers, int64_t full_blocks) {
   return kinds;
 }
 
-// Dense [L, L] masks on the unpadded grid (spec §3 membership): token block: same (y mod P,
+// Dense [L, L] masks on the unpadded grid ("Layouts" membership): token block: same (y mod P,
 // x mod P); group block: same (⌊y/P⌋ mod P, ⌊x/P⌋ mod P); full block: undefined (all).
 std::vector<at::Tensor> dense_masks(const std::vector<Kind>& kinds, const std::array<int64_t, 3>& grid, int64_t P) {
   const int64_t T = grid[0], H = grid[1], W = grid[2], L = T * H * W;

@@ -1,6 +1,6 @@
 // umT5 text encoder (src/osp/models/t5): config, relative position buckets against the table of
-// spec/umt5.md §3, parity of the encoder against an independent float64 formulation of §2 written
-// out below, input errors, the two checkpoint layouts of §5 (fixtures), and the embedding cache.
+// docs/text-encoder.md "Relative position buckets", parity of the encoder against an independent float64 formulation of "Encoder" written
+// out below, input errors, the two checkpoint layouts of "Checkpoint keys" (fixtures), and the embedding cache.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -37,9 +37,9 @@ using osp::test::rel_error;
 using osp::test::expect_error;
 
 // ---------------------------------------------------------------------------------------------
-// Independent float64 formulation (spec §2, §3)
+// Independent float64 formulation ("Encoder", "Relative position buckets")
 
-// spec §3 table for 32 buckets / max distance 128, no floating point.
+// "Relative position buckets" table for 32 buckets / max distance 128, no floating point.
 int64_t table_bucket(int64_t rel) {
   const int64_t base = rel > 0 ? 16 : 0;
   const int64_t a = std::abs(rel);
@@ -73,7 +73,7 @@ at::Tensor reference_forward(const T5Encoder& encoder, const at::Tensor& ids, co
   const int64_t B = ids.size(0), L = ids.size(1), N = c.num_heads, D = c.d_kv;
   at::Tensor x = d(w.token_embedding).index_select(0, ids.reshape({-1})).view({B, L, c.d_model});
   for (const auto& layer : w.layers) {
-    // Bias with explicit buckets; masked keys replaced by a huge negative value (§2.2 step 3).
+    // Bias with explicit buckets; masked keys replaced by a huge negative value ("Self-attention" step 3).
     const at::Tensor table = d(layer.position_bias);
     at::Tensor h = ref_norm(x, d(layer.norm1), c.eps);
     const at::Tensor q = at::matmul(h, d(layer.q).t()).view({B, L, N, D});
@@ -110,7 +110,7 @@ T5Config tiny_config() {
   c.num_heads = 4;
   c.d_ff = 48;
   c.num_layers = 2;
-  c.text_len = 120;  // longer than 91: every bucket of §3 occurs
+  c.text_len = 120;  // longer than 91: every bucket of "Relative position buckets" occurs
   c.validate();
   return c;
 }
@@ -144,9 +144,9 @@ TEST(T5Config, DefaultIsUmt5XxlWithSpecParameterCount) {
   EXPECT_EQ(c.vocab_size, 256384);
   EXPECT_EQ(c.d_model, 4096);
   EXPECT_EQ(c.inner_dim(), 4096);
-  EXPECT_EQ(c.expected_tensor_shapes().size(), 242u);  // spec §5.1
-  EXPECT_EQ(c.parameter_count(), 5680910336);          // spec §1
-  EXPECT_NEAR(c.forward_flops(1), 4.7e12 + 1.0e11, 0.06e12);  // spec §6
+  EXPECT_EQ(c.expected_tensor_shapes().size(), 242u);  // "Checkpoint keys"
+  EXPECT_EQ(c.parameter_count(), 5680910336);          // "Configuration"
+  EXPECT_NEAR(c.forward_flops(1), 4.7e12 + 1.0e11, 0.06e12);  // "Encoder cost"
 }
 
 TEST(T5Config, ReadsHfFieldsAndRejectsOthers) {

@@ -1,6 +1,6 @@
 // umT5 tokenizer (src/osp/models/t5/tokenizer.h, text_clean.h): a SentencePiece model trained in
 // the test with the library's own trainer (through the bridge, spm_library.h), then ids, </s>,
-// padding and truncation of spec/umt5.md §4.2, and the text cleaning of §4.1.
+// padding and truncation of docs/text-encoder.md "Tokenizer", and the text cleaning of "Text cleaning".
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -66,7 +66,7 @@ TEST_F(TokenizerTest, KnownTextsGiveExpectedIdsEosAndPadding) {
   EXPECT_TRUE(at::equal(batch.ids[1], at::tensor({4, 3, 1, 0, 0, 0, 0, 0}, at::kLong)));
   EXPECT_EQ(batch.cleaned[0], "cat dog");
   EXPECT_EQ(batch.cleaned[1], "dog cat");
-  // Empty prompt: </s> only (spec §4.3).
+  // Empty prompt: </s> only ("Rows the DiT receives").
   EXPECT_TRUE(at::equal(batch.ids[2], at::tensor({1, 0, 0, 0, 0, 0, 0, 0}, at::kLong)));
   EXPECT_TRUE(at::equal(batch.mask[2], at::tensor({1, 0, 0, 0, 0, 0, 0, 0}, at::kLong)));
   EXPECT_EQ(batch.lengths, (std::vector<int64_t>{3, 3, 1}));
@@ -128,7 +128,7 @@ TEST(SpmBridge, SearchesEnvironmentExecutableAndBuildPaths) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Text cleaning (spec §4.1)
+// Text cleaning ("Text cleaning")
 
 TEST(TextClean, WhitespaceRunsBecomeOneSpaceAndEndsAreStripped) {
   EXPECT_EQ(clean_prompt("  a\tb\n\nc  "), "a b c");

@@ -1,9 +1,9 @@
 #pragma once
-// An independent float64 formulation of the Wan VAE (spec/wan-vae.md §2–§6) over the whole
+// An independent float64 formulation of the Wan VAE (docs/vae.md "Building blocks" to "Latent normalization") over the whole
 // sequence at once: causal convs over the full time axis (two zero frames before frame 0) written
-// as explicit sums over kernel taps (einsum), the downsample3d / upsample3d first-frame rules of §5
-// in their whole-sequence form, and the architecture rebuilt from the config and the spec's
-// tables. It reads the parameters by their Wan names and shares no code with src/osp/models/vae.
+// as explicit sums over kernel taps (einsum), the downsample3d / upsample3d first-frame rules of "Chunked causal execution"
+// in their whole-sequence form, and the architecture rebuilt from the config and the
+// docs' tables. It reads the parameters by their Wan names and shares no code with src/osp/models/vae.
 #include <ATen/ATen.h>
 
 #include <cmath>
@@ -55,7 +55,7 @@ inline at::Tensor residual(const Params& P, const std::string& p, const at::Tens
   return h + s;
 }
 
-// Per-frame single-head attention with an explicit softmax (§2 AttentionBlock).
+// Per-frame single-head attention with an explicit softmax ("Building blocks" AttentionBlock).
 inline at::Tensor attention(const Params& P, const std::string& p, const at::Tensor& x) {
   const int64_t B = x.size(0), C = x.size(1), T = x.size(2), H = x.size(3), W = x.size(4);
   const at::Tensor u = rms(x, P.at(p + ".norm.gamma"));
@@ -89,7 +89,7 @@ inline at::Tensor down2d(const Params& P, const std::string& p, const at::Tensor
   return y + P.at(p + ".resample.1.bias").view({1, -1, 1, 1, 1});
 }
 
-// Whole-sequence downsample3d time_conv (§5): out 0 = g0, out k = conv(g_{2k−2}, g_{2k−1}, g_{2k}).
+// Whole-sequence downsample3d time_conv ("Chunked causal execution"): out 0 = g0, out k = conv(g_{2k−2}, g_{2k−1}, g_{2k}).
 inline at::Tensor down_time(const Params& P, const std::string& p, const at::Tensor& g) {
   if (g.size(2) == 1) return g;
   const at::Tensor rest = conv_taps(g, P.at(p + ".time_conv.weight"), P.at(p + ".time_conv.bias"), 0, 2);
@@ -101,7 +101,7 @@ inline at::Tensor up2d(const Params& P, const std::string& p, const at::Tensor& 
   return conv2d(P, p + ".resample.1", up);
 }
 
-// Whole-sequence upsample3d time_conv (§5): frame 0 passes; g_1..g_m causal (two zero frames
+// Whole-sequence upsample3d time_conv ("Chunked causal execution"): frame 0 passes; g_1..g_m causal (two zero frames
 // before g_1), each output frame split into two frames (channels [0,C) first).
 inline at::Tensor up_time(const Params& P, const std::string& p, const at::Tensor& g) {
   if (g.size(2) == 1) return g;
@@ -129,7 +129,7 @@ inline at::Tensor channel_view(const std::vector<double>& v) {
   return at::tensor(v, at::kDouble).view({1, -1, 1, 1, 1});
 }
 
-// video [B, 3, T, H, W] → normalized latents (§3, §6).
+// video [B, 3, T, H, W] → normalized latents ("Encoder", "Latent normalization").
 inline at::Tensor encode(const Params& P, const vae::VaeConfig& cfg, const at::Tensor& video) {
   at::Tensor x = causal(P, "encoder.conv1", video.to(at::kDouble));
   int64_t idx = 0;
@@ -150,7 +150,7 @@ inline at::Tensor encode(const Params& P, const vae::VaeConfig& cfg, const at::T
   return (mu - channel_view(cfg.latents_mean)) * inv_std;
 }
 
-// normalized latents → video clamped to [−1, 1] (§4, §6).
+// normalized latents → video clamped to [−1, 1] ("Decoder", "Latent normalization").
 inline at::Tensor decode(const Params& P, const vae::VaeConfig& cfg, const at::Tensor& z) {
   const at::Tensor inv_std = channel_view(cfg.latents_std).to(at::kFloat).reciprocal().to(at::kDouble);
   at::Tensor x = z.to(at::kDouble) / inv_std + channel_view(cfg.latents_mean);

@@ -1,4 +1,4 @@
-// Wan VAE (spec/wan-vae.md): the chunked causal encoder and decoder against the independent
+// Wan VAE (docs/vae.md): the chunked causal encoder and decoder against the independent
 // whole-sequence float64 formulation of vae_reference.h, layers, configs, key names, tiling and
 // bad input.
 #include <gtest/gtest.h>
@@ -133,7 +133,7 @@ TEST_P(VaeParity, StreamingDecodeEqualsCollected) {
   std::vector<at::Tensor> chunks;
   decode_stream(model, z, [&](const at::Tensor& frames) { chunks.push_back(frames.clone()); });
   ASSERT_EQ(chunks.size(), 3u);
-  EXPECT_EQ(chunks[0].size(2), 1);  // §5: chunk 0 yields 1 frame, later chunks time_factor frames
+  EXPECT_EQ(chunks[0].size(2), 1);  // "Chunked causal execution": chunk 0 yields 1 frame, later chunks time_factor frames
   EXPECT_EQ(chunks[1].size(2), cfg.time_factor());
   EXPECT_TRUE(at::equal(at::cat(chunks, 2), decode(model, z)));
 }
@@ -141,7 +141,7 @@ TEST_P(VaeParity, StreamingDecodeEqualsCollected) {
 INSTANTIATE_TEST_SUITE_P(TinyConfigs, VaeParity, ::testing::ValuesIn(tiny_cases()),
                          [](const ::testing::TestParamInfo<TinyCase>& info) { return std::string(info.param.name); });
 
-// The cache rule of §5 on one conv: chunks 1, 4, 4 through causal_conv3d equal the conv over the
+// The cache rule of "Chunked causal execution" on one conv: chunks 1, 4, 4 through causal_conv3d equal the conv over the
 // whole sequence with two zero frames in front (explicit taps, float64).
 TEST(VaeLayers, CausalConvChunksEqualWholeSequence) {
   int64_t slot = 0;
@@ -194,10 +194,10 @@ TEST(VaeConfig, Wan21ParameterCountAndShapes) {
     if (item.key().rfind("decoder.", 0) == 0) decoder += item.value().numel();
     shapes[item.key()] = item.value().sizes().vec();
   }
-  EXPECT_EQ(total, 126892531);  // §1
+  EXPECT_EQ(total, 126892531);  // "Configuration"
   EXPECT_EQ(encoder, 53595872);
   EXPECT_EQ(decoder, 73295331);
-  // A sample of spec §7's table.
+  // A sample of the table of "Checkpoint keys".
   using V = std::vector<int64_t>;
   EXPECT_EQ(shapes.at("encoder.conv1.weight"), (V{96, 3, 3, 3, 3}));
   EXPECT_EQ(shapes.at("encoder.downsamples.3.shortcut.weight"), (V{192, 96, 1, 1, 1}));

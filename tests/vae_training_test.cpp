@@ -17,6 +17,7 @@
 #include "osp/io/tensor_source.h"
 #include "osp/models/vae/loader.h"
 #include "osp/models/vae/random_weights.h"
+#include "osp/train/edge_loss.h"
 #include "osp/train/reconstruction_weights.h"
 #include "osp/shapes/dataset.h"
 #include "osp/train/train_config.h"
@@ -195,6 +196,34 @@ TEST(VaeTraining, ReconstructionWeightsMatchAnExplicitSum) {
   const at::Tensor plain = osp::train::reconstruction_weights(clip, 1.0, 1.0);
   EXPECT_NEAR(osp::train::weighted_mean(error, plain).item<double>(), error.mean().item<double>(), 1e-6);
   EXPECT_GT(std::abs(num / den - e.mean().item<double>()), 1e-3);  // the weights change the number
+}
+
+// The edge term against explicit loops in float64: mean |Δx r − Δx t| + mean |Δy r − Δy t|.
+TEST(VaeTraining, EdgeLossMatchesExplicitDifferences) {
+  const at::Tensor r = at::randn({2, 3, 2, 5, 7}, at::kDouble), t = at::randn({2, 3, 2, 5, 7}, at::kDouble);
+  const auto ra = r.accessor<double, 5>(), ta = t.accessor<double, 5>();
+  double sx = 0, sy = 0;
+  int64_t nx = 0, ny = 0;
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t c = 0; c < 3; ++c)
+      for (int64_t f = 0; f < 2; ++f)
+        for (int64_t y = 0; y < 5; ++y)
+          for (int64_t x = 0; x < 7; ++x) {
+            if (x + 1 < 7) {
+              sx += std::abs((ra[b][c][f][y][x + 1] - ra[b][c][f][y][x]) - (ta[b][c][f][y][x + 1] - ta[b][c][f][y][x]));
+              ++nx;
+            }
+            if (y + 1 < 5) {
+              sy += std::abs((ra[b][c][f][y + 1][x] - ra[b][c][f][y][x]) - (ta[b][c][f][y + 1][x] - ta[b][c][f][y][x]));
+              ++ny;
+            }
+          }
+  const double expected = sx / nx + sy / ny;
+  EXPECT_NEAR(osp::train::edge_l1(r, t).item<double>(), expected, 1e-12 * expected);
+  // A constant shift changes no difference; a shifted edge does.
+  EXPECT_NEAR(osp::train::edge_l1(t + 0.5, t).item<double>(), 0.0, 1e-12);
+  EXPECT_GT(osp::train::edge_l1(t.roll(1, 4), t).item<double>(), 0.1);
+  EXPECT_THROW(osp::train::edge_l1(r, t.narrow(4, 0, 6)), osp::Error);
 }
 
 // vae.freeze_encoder: the encoder and conv1 keep their starting weights (so cached latents stay

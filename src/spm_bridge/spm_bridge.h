@@ -1,4 +1,4 @@
-// C interface of libosp_spm, the SentencePiece bridge (DESIGN.md, "Known pitfalls"): Debian's
+// C interface of libosp_spm, the SentencePiece bridge (docs/design.md "Platform pitfalls"): Debian's
 // libsentencepiece carries its own protobuf-lite and crashes at start-up in a process that also
 // loads LibTorch's libprotobuf. This small shared library is the only code that links SentencePiece;
 // the engine opens it with dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND) (models/t5/spm_library.h)

@@ -72,7 +72,7 @@ TEST_F(GenerateCli, PngSequenceAndSafetensorsOutputs) {
   EXPECT_TRUE(fs::exists(dir / "raw.safetensors"));
 }
 
-// HiF8 (issue 8) in generation: fake quantization with --quant hif8, and 8-bit weights from
+// HiF8 (docs/quantization.md) in generation: fake quantization with --quant hif8, and 8-bit weights from
 // `osp quantize`, each close to the bf16 run and not equal to it.
 TEST_F(GenerateCli, HiF8FakeQuantizationAndEightBitWeights) {
   const osp::test::ScratchDir dir;

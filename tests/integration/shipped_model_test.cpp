@@ -1,4 +1,4 @@
-// The shipped default model models/osp-next-tiny (issue 9): complete, small, bf16, an OSP-Next
+// The shipped default model models/osp-next-tiny (its card: models/osp-next-tiny/README.md): complete, small, bf16, an OSP-Next
 // model, and what `osp generate` runs without --model — drawing what the README's prompt asks for.
 #include <gtest/gtest.h>
 
@@ -22,7 +22,7 @@ using osp::test::run_osp;
 
 const fs::path kModel = fs::path(OSP_SOURCE_DIR) / "models" / "osp-next-tiny";
 
-// The model is committed (issue 9): a checkout without it is broken, not "not yet shipped".
+// The model is committed (the README's first commands run it): a checkout without it is broken, not "not yet shipped".
 #define REQUIRE_SHIPPED() ASSERT_TRUE(fs::is_directory(kModel)) << kModel << " is missing from the checkout"
 
 TEST(ShippedModel, IsACompleteSmallBf16OspNextBundle) {

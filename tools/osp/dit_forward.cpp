@@ -112,7 +112,7 @@ void register_dit_forward(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str();
   cmd->add_option("--device", options->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   cmd->add_option("--quant", options->quant,
-                  "hif8: HiF8 fake quantization of the OSP-Next layers and of Q/K/V (spec/hif8.md §5); none: off "
+                  "hif8: HiF8 fake quantization of the OSP-Next layers and of Q/K/V (docs/quantization.md 'Quantized layer set'); none: off "
                   "(default: as the config says)");
   cmd->add_option("--guidance-scale", options->guidance_scale,
                   "classifier-free guidance g: IN also holds negative_context; OUT = v_u + g (v_c - v_u)");

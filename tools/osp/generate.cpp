@@ -1,6 +1,6 @@
 // osp generate: text to video with a model bundle (src/osp/pipeline/text_to_video.h). Flags left
-// out take the model's defaults: its bundle's "defaults", else OSP-Next's (spec/sampling.md §8.2)
-// for a Skiparse DiT and Wan 2.1's (§8.1) for a plain one.
+// out take the model's defaults: its bundle's "defaults", else OSP-Next's (docs/sampling.md "OSP-Next inference defaults")
+// for a Skiparse DiT and Wan 2.1's ("Wan 2.1 defaults") for a plain one.
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -155,7 +155,7 @@ void register_generate(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--noise", o->noise, "initial noise from a safetensors file (tensor 'noise'), instead of --seed");
   cmd->add_option("--precision", o->precision, "bf16 (official mixed precision) or fp32")->capture_default_str();
   cmd->add_option("--device", o->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
-  cmd->add_option("--quant", o->quant, "hif8: HiF8 fake quantization (spec/hif8.md §5); none: off (default: config)");
+  cmd->add_option("--quant", o->quant, "hif8: HiF8 fake quantization (docs/quantization.md 'Quantized layer set'); none: off (default: config)");
   cmd->add_option("--cache", o->cache, "prompt-embedding cache directory (read and filled)");
   cmd->add_option("--vae-tile-size", o->tile_size, "decode in spatial tiles of this many pixels (0: whole frames)")
       ->capture_default_str();

@@ -43,7 +43,7 @@ void run_train(const TrainCliOptions& o, const GlobalOptions& global) {
 
 void register_train(CLI::App& app, const GlobalOptions& global) {
   auto options = std::make_shared<TrainCliOptions>();
-  CLI::App* cmd = app.add_subcommand("train", "Train a DiT (flow matching, spec/sampling.md §8.3) or a VAE (L1 + KL) from a YAML config");
+  CLI::App* cmd = app.add_subcommand("train", "Train a DiT (flow matching, docs/sampling.md 'Training noise schedule') or a VAE (L1 + KL) from a YAML config");
   cmd->add_option("--config", options->config, "training config (YAML, docs/training.md)")->required();
   cmd->add_option("--resume", options->resume,
                   "continue from a checkpoint folder, or the newest checkpoint of an output folder");

@@ -1,4 +1,4 @@
-// osp vae-encode / osp vae-decode: the Wan VAE (spec/wan-vae.md) between video files or
+// osp vae-encode / osp vae-decode: the Wan VAE (docs/vae.md) between video files or
 // safetensors tensors and normalized latents.
 //   vae-encode: IN is a video file (read through ffmpeg) or a safetensors file with `video` float32
 //               [B, 3, T, H, W] in [−1, 1]; OUT receives `latents` float32 [B, z, T', H', W'].

@@ -25,7 +25,7 @@ void check_inputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
   }
 }
 
-// Operands as float32 tensors of the precision's values (bf16 values in bf16 mode, §6).
+// Operands as float32 tensors of the precision's values (bf16 values in bf16 mode, docs/dit.md "Precision").
 at::Tensor operand(const at::Tensor& x, Precision precision) {
   if (precision.reduced()) return nn::rounded_to_bf16(x);
   return x.scalar_type() == at::kFloat ? x : x.to(at::kFloat);
@@ -73,7 +73,7 @@ at::Tensor math_attention(const at::Tensor& q_in, const at::Tensor& k_in, const 
   for (int64_t b = 0; b < batch; ++b) {
     at::Tensor kb = k[b % key_batch], vb = v[b % key_batch];  // [Lk, N, D]
     if (mask.defined()) {
-      // Unpad: keep the valid keys/values of this row (skiparse-ssp.md §2.3, §5.4).
+      // Unpad: keep the valid keys/values of this row (docs/skiparse.md "Padding and validity" step 3, "Attention in a sparse block" step 4).
       const at::Tensor valid = mask[b];
       const int64_t count = valid.sum().item<int64_t>();
       if (count == 0) {
@@ -109,7 +109,7 @@ at::Tensor math_attention(const at::Tensor& q_in, const at::Tensor& k_in, const 
 namespace {
 
 // The fused kernel takes key lengths, not masks: each row's valid keys and values are moved to
-// the front (skiparse-ssp.md §5.4, the varlen form), queries keep their order, so the result is
+// the front (docs/skiparse.md "Attention in a sparse block" step 4, the varlen form), queries keep their order, so the result is
 // the masked attention of every query row, padded ones included, as the math path computes it.
 at::Tensor fused_masked_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                                   Precision precision, const at::Tensor& key_mask) {
@@ -120,7 +120,7 @@ at::Tensor fused_masked_attention(const at::Tensor& q, const at::Tensor& k, cons
 
 // The fused kernel wants one K/V row per query row. Query row r uses K/V row r mod Bk: one
 // shared row is a free broadcast, several (Skiparse sub-sequences sharing each sample's text
-// keys, §5.2) are tiled — P² copies of [Lc, N, D], small next to the attention itself.
+// keys, "Attention in a sparse block" step 2) are tiled — P² copies of [Lc, N, D], small next to the attention itself.
 at::Tensor per_query_row(const at::Tensor& x, int64_t rows) {
   if (x.size(0) == rows) return x;
   if (x.size(0) == 1) return x.expand({rows, -1, -1, -1});

@@ -1,14 +1,14 @@
 #pragma once
 // Dense (global, non-causal, unmasked) multi-head attention, the "attention core" of
-// spec/wan-dit.md §5 with the precision of §6: o_h = softmax(q_h k_hᵀ · scale) v_h per head.
+// docs/dit.md "Attention block" with the precision of "Precision": o_h = softmax(q_h k_hᵀ · scale) v_h per head.
 //
 // Layout: q [B, Lq, N, D], k and v [Bk, Lk, N, D] (tokens-major, the layout the linears produce:
 // no transposes in the model), output [B, Lq, N, D] float32. Bk = B, or Bk divides B and query row
 // r attends key/value row r mod Bk: the P² Skiparse sub-sequences of sample i (rows s·Bk + i,
-// spec/skiparse-ssp.md §5.2) share the text keys/values of sample i, computed once per sample.
+// docs/skiparse.md "Attention in a sparse block" step 2) share the text keys/values of sample i, computed once per sample.
 // Optional key mask: bool [B, Lk] (true = the key takes part; an expanded view is fine). Masked
-// keys get zero weight and their values are never read (varlen semantics, skiparse-ssp.md §2.3,
-// §5.4); a row without any valid key gives a zero output row.
+// keys get zero weight and their values are never read (varlen semantics, docs/skiparse.md "Padding and validity" step 3,
+// "Attention in a sparse block" step 4); a row without any valid key gives a zero output row.
 // Precision: fp32 — plain float32. bf16 — q, k, v rounded to bf16, scores, softmax and the
 // weighted sum accumulated in float32, output rounded to bf16 (kept in float32 storage).
 //
@@ -36,7 +36,7 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
 // softmax in place, weighted sum via GEMM. Default 64 MiB: measured on 2 Zen3 cores at L = 7800,
 // d = 128 (bf16 mode), 4 MiB chunks ran at 21 GFLOP/s, 8 MiB at 29, 32–256 MiB at 37–42 (each
 // GEMM call re-packs kᵀ and v, so bigger chunks amortize it). With a key mask the valid keys and
-// values of each batch row are gathered once (unpad → dense attention, skiparse-ssp.md §5.4).
+// values of each batch row are gathered once (unpad → dense attention, docs/skiparse.md "Attention in a sparse block" step 4).
 at::Tensor math_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                           Precision precision, int64_t score_budget_bytes = int64_t{64} << 20,
                           const at::Tensor& key_mask = {});

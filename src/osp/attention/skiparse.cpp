@@ -57,7 +57,7 @@ SkiparseGeometry SkiparseGeometry::make(const std::array<int64_t, 3>& grid, int6
   g.H = grid[1];
   g.W = grid[2];
   g.P = P;
-  // spec §2.1: pad = (P² − H mod P²) mod P², independently for H and W.
+  // docs/skiparse.md "Padding and validity" step 1: pad = (P² − H mod P²) mod P², independently for H and W.
   g.Hp = round_up(g.H, P * P);
   g.Wp = round_up(g.W, P * P);
   g.n = g.T * g.Hp * g.Wp / (P * P);
@@ -65,12 +65,12 @@ SkiparseGeometry SkiparseGeometry::make(const std::array<int64_t, 3>& grid, int6
 }
 
 int64_t SkiparseGeometry::valid_tokens_token_layout(int64_t s) const {
-  // §3 token: s = p·P + q, p = y mod P, q = x mod P.
+  // "Layouts" token: s = p·P + q, p = y mod P, q = x mod P.
   return T * count_axis(H, P, 1, s / P) * count_axis(W, P, 1, s % P);
 }
 
 int64_t SkiparseGeometry::valid_tokens_group_layout(int64_t s) const {
-  // §3 group: s = p1·P + q1, p1 = ⌊y/P⌋ mod P, q1 = ⌊x/P⌋ mod P.
+  // "Layouts" group: s = p1·P + q1, p1 = ⌊y/P⌋ mod P, q1 = ⌊x/P⌋ mod P.
   return T * count_axis(H, P, P, s / P) * count_axis(W, P, P, s % P);
 }
 
@@ -78,7 +78,7 @@ at::Tensor pad(const at::Tensor& x, const SkiparseGeometry& g, double value) {
   check(x, g.tokens(), 1, "skiparse pad");
   if (!g.padded()) return x;
   const int64_t b = x.size(0), C = trailing(x);
-  // [b, T, H, W, C]: C last (pad 0, 0), then W (0, Wp − W), then H (0, Hp − H) (spec §2.1).
+  // [b, T, H, W, C]: C last (pad 0, 0), then W (0, Wp − W), then H (0, Hp − H) ("Padding and validity" step 1).
   const at::Tensor padded =
       at::constant_pad_nd(x.reshape({b, g.T, g.H, g.W, C}), {0, 0, 0, g.Wp - g.W, 0, g.Hp - g.H}, value);
   return padded.view(shape_with(x, b, g.padded_tokens()));
@@ -88,7 +88,7 @@ at::Tensor crop(const at::Tensor& x, const SkiparseGeometry& g) {
   check(x, g.padded_tokens(), 1, "skiparse crop");
   if (!g.padded()) return x;
   const int64_t b = x.size(0), C = trailing(x);
-  // spec §2.4: [:, :, :H, :W, :] on [b, T, Hp, Wp, C].
+  // "Padding and validity" step 4: [:, :, :H, :W, :] on [b, T, Hp, Wp, C].
   return x.reshape({b, g.T, g.Hp, g.Wp, C}).narrow(2, 0, g.H).narrow(3, 0, g.W).reshape(shape_with(x, b, g.tokens()));
 }
 
@@ -144,7 +144,7 @@ at::Tensor switch_layout(const at::Tensor& x, const SkiparseGeometry& g) {
 }
 
 at::Tensor validity_mask(const SkiparseGeometry& g, c10::Device device) {
-  // spec §2.2: true iff y < H and x < W, built on the padded grid.
+  // "Padding and validity" step 2: true iff y < H and x < W, built on the padded grid.
   const auto options = at::TensorOptions().dtype(at::kBool).device(device);
   const at::Tensor rows = at::arange(g.Hp, options.dtype(at::kLong)).lt(g.H).view({1, g.Hp, 1});
   const at::Tensor cols = at::arange(g.Wp, options.dtype(at::kLong)).lt(g.W).view({1, 1, g.Wp});

@@ -35,7 +35,7 @@ struct AttentionBenchRow {
 std::vector<AttentionBenchRow> time_attention_kernels(const AttentionBenchOptions& options);
 
 // `osp bench attention`: prints the rows above for each precision, plus the fused kernel on the
-// Skiparse layout (P² sub-sequences of L/P² tokens, spec/skiparse-ssp.md §6) when sparse_ratio > 1,
+// Skiparse layout (P² sub-sequences of L/P² tokens, docs/skiparse.md "Cost") when sparse_ratio > 1,
 // with each row's ratio to the faster same-run GEMM rate and to full fused attention, and the peak
 // extra resident memory of each kernel.
 void run_attention_bench(AttentionBenchOptions options, const std::vector<std::string>& precisions,

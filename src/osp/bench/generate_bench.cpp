@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using pipeline::GenerationReport;
 
-// The Wan 2.1 1.3B DiT's widths (spec/wan-dit.md §8) with `layers` blocks, a one-layer umT5 of
+// The Wan 2.1 1.3B DiT's widths (docs/dit.md "Configurations") with `layers` blocks, a one-layer umT5 of
 // the 1.3B model's text width (4096), and the Wan 2.1 VAE.
 pipeline::RandomBundleSpec wide_spec(const GenerateBenchOptions& o) {
   pipeline::RandomBundleSpec spec = pipeline::tiny_bundle_spec();

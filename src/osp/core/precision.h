@@ -1,7 +1,7 @@
 #pragma once
-// Precision policy, passed down from the pipeline (DESIGN.md: never a scattered .to(kBFloat16)).
+// Precision policy, passed down from the pipeline (docs/design.md "Conventions": never a scattered .to(kBFloat16)).
 // fp32: everything float32, the reference mode. bf16: the official Wan mixed precision
-// (spec/wan-dit.md §6): bf16 linears and attention operands with fp32 accumulation, fp32 norm
+// (docs/dit.md "Precision"): bf16 linears and attention operands with fp32 accumulation, fp32 norm
 // statistics, modulation, residual stream and head.
 #include <c10/core/ScalarType.h>
 

@@ -1,5 +1,5 @@
 #pragma once
-// DPM-Solver++ 2M (Wan's `dpm++` option, spec/sampling.md §5): FlowDPMSolverMultistepScheduler with
+// DPM-Solver++ 2M (Wan's `dpm++` option, docs/sampling.md "Euler and DPM-Solver++"): FlowDPMSolverMultistepScheduler with
 // algorithm dpmsolver++, midpoint, order 2; order 1 at the first and the last step; no corrector.
 #include "osp/diffusion/sampler.h"
 

@@ -3,7 +3,7 @@
 namespace osp::diffusion {
 
 at::Tensor EulerSampler::advance(int64_t i, const at::Tensor& x, const at::Tensor& v) {
-  // §5 / [OSN fm] _step: the float32 difference of float32 sigmas, then x + v·Δσ in float32.
+  // docs/sampling.md "Euler and DPM-Solver++", as OSP-Next's scheduler step: the float32 difference of float32 sigmas, then x + v·Δσ in float32.
   const float delta = sigma(i + 1) - sigma(i);
   return x + v * delta;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Flow Euler (spec/sampling.md §5, the OSP-Next sampler): x_{i+1} = x_i + (σ_{i+1} − σ_i)·v_i.
+// Flow Euler (docs/sampling.md "Euler and DPM-Solver++", the OSP-Next sampler): x_{i+1} = x_i + (σ_{i+1} − σ_i)·v_i.
 #include "osp/diffusion/sampler.h"
 
 namespace osp::diffusion {

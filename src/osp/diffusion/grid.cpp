@@ -8,10 +8,10 @@
 namespace osp::diffusion {
 namespace {
 
-// §3 step 4 and §5: the model timestep is 1000·σ truncated toward zero, from the float64 σ.
+// docs/sampling.md "Wan UniPC grid" step 4 and "Euler and DPM-Solver++": the model timestep is 1000·σ truncated toward zero, from the float64 σ.
 double truncated_timestep(double sigma) { return static_cast<double>(static_cast<int64_t>(1000.0 * sigma)); }
 
-// §3 step 5 / §5: float32 solver sigmas with a final σ_N = 0.
+// "Wan UniPC grid" step 5 / "Euler and DPM-Solver++": float32 solver sigmas with a final σ_N = 0.
 std::vector<float> solver_sigmas(const std::vector<double>& sigmas) {
   std::vector<float> out(sigmas.begin(), sigmas.end());
   out.push_back(0.0f);
@@ -53,21 +53,21 @@ void check_grid_arguments(int64_t steps, double shift) {
 
 Grid wan_unipc_grid(int64_t steps, double shift) {
   check_grid_arguments(steps, shift);
-  // §3 step 1: σ_base = float32(1 − α) with α = linspace(1, 1/1000, 1000) reversed.
+  // "Wan UniPC grid" step 1: σ_base = float32(1 − α) with α = linspace(1, 1/1000, 1000) reversed.
   const double sigma_max = static_cast<double>(static_cast<float>(1.0 - 1.0 / 1000.0));
   const double sigma_min = 0.0;
   const double delta = (sigma_min - sigma_max) / static_cast<double>(steps);
   std::vector<double> shifted;
   for (int64_t i = 0; i < steps; ++i) {
-    const double sigma = static_cast<double>(i) * delta + sigma_max;  // §3 step 2 (numpy linspace)
-    shifted.push_back(shift_sigma(sigma, shift));                     // §3 step 3
+    const double sigma = static_cast<double>(i) * delta + sigma_max;  // "Wan UniPC grid" step 2 (numpy linspace)
+    shifted.push_back(shift_sigma(sigma, shift));                     // "Wan UniPC grid" step 3
   }
   return wan_grid(GridKind::kWanUniPC, shifted);
 }
 
 Grid wan_dpm_grid(int64_t steps, double shift) {
   check_grid_arguments(steps, shift);
-  // §5: σ_i = shift(linspace(1, 0, N + 1)[i]) for i < N in float64 (Wan's get_sampling_sigmas);
+  // "Euler and DPM-Solver++": σ_i = shift(linspace(1, 0, N + 1)[i]) for i < N in float64 (Wan's get_sampling_sigmas);
   // the scheduler's own shift is 1 (the identity).
   const double delta = -1.0 / static_cast<double>(steps);
   std::vector<double> shifted;
@@ -77,7 +77,7 @@ Grid wan_dpm_grid(int64_t steps, double shift) {
 
 Grid osp_euler_grid(int64_t steps, double shift) {
   check_grid_arguments(steps, shift);
-  // §8.2: float32 linspace(1, 0, N + 1), shifted in float32 on all points, t = 1000·σ (float32).
+  // "OSP-Next inference defaults": float32 linspace(1, 0, N + 1), shifted in float32 on all points, t = 1000·σ (float32).
   Grid grid;
   grid.kind = GridKind::kOspEuler;
   const float shift_f = static_cast<float>(shift);

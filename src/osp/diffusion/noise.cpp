@@ -14,11 +14,14 @@ at::Tensor initial_noise(at::IntArrayRef shape, uint64_t seed) {
   return at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat).device(at::kCPU));
 }
 
-std::vector<int64_t> latent_shape(int64_t frames, int64_t height, int64_t width, int64_t channels) {
-  require(frames >= 1 && (frames - 1) % 4 == 0, "latent shape: frame count {} is not 4k + 1", frames);
-  require(height > 0 && width > 0 && height % 8 == 0 && width % 8 == 0,
-          "latent shape: size {}x{} (width x height) is not a positive multiple of 8", width, height);
-  return {channels, (frames - 1) / 4 + 1, height / 8, width / 8};
+std::vector<int64_t> latent_shape(int64_t frames, int64_t height, int64_t width, int64_t channels,
+                                  LatentStrides strides) {
+  const int64_t t = strides.time, s = strides.space;
+  require(t >= 1 && s >= 1, "latent shape: strides {} x {} must be positive", t, s);
+  require(frames >= 1 && (frames - 1) % t == 0, "latent shape: frame count {} is not {}k + 1", frames, t);
+  require(height > 0 && width > 0 && height % s == 0 && width % s == 0,
+          "latent shape: size {}x{} (width x height) is not a positive multiple of {}", width, height, s);
+  return {channels, (frames - 1) / t + 1, height / s, width / s};
 }
 
 namespace {

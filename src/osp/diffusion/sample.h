@@ -17,11 +17,11 @@ namespace osp::diffusion {
 
 struct SampleOptions {
   SamplerKind sampler = SamplerKind::kUniPC;
-  int64_t steps = 50;  // spec/sampling.md §8.1
-  double shift = 5.0;  // §8.1
+  int64_t steps = 50;  // docs/sampling.md "Wan 2.1 defaults"
+  double shift = 5.0;  // "Wan 2.1 defaults"
   // The timestep grid; unset: the sampler's official grid (default_grid).
   std::optional<GridKind> grid;
-  // dtype of the latent between steps. float32 for Wan; OSP-Next keeps bf16 (§8.2): each update is
+  // dtype of the latent between steps. float32 for Wan; OSP-Next keeps bf16 ("OSP-Next inference defaults"): each update is
   // computed in float32 and rounded to this dtype.
   c10::ScalarType state_dtype = c10::kFloat;
 };

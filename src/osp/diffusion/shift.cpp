@@ -17,7 +17,7 @@ float shift_sigma_f32(float sigma, float shift) {
 double dynamic_shift(int64_t latent_height, int64_t latent_width) {
   require(latent_height > 0 && latent_width > 0, "dynamic shift: latent size {}x{} must be positive", latent_height,
           latent_width);
-  // spec/sampling.md §8.3: base_image_seq 256 → ln s = 0.5, max_image_seq 4096 → ln s = 1.15.
+  // docs/sampling.md "Training noise schedule": base_image_seq 256 → ln s = 0.5, max_image_seq 4096 → ln s = 1.15.
   constexpr double kBaseSeq = 256.0, kMaxSeq = 4096.0, kBaseShift = 0.5, kMaxShift = 1.15;
   const double k = (kMaxShift - kBaseShift) / (kMaxSeq - kBaseSeq);
   const double b = kBaseShift - k * kBaseSeq;

@@ -9,11 +9,11 @@ namespace osp::diffusion {
 at::Tensor sample_training_sigmas(int64_t batch, int64_t latent_height, int64_t latent_width,
                                   at::Generator& generator, const TrainingScheduleOptions& options) {
   require(batch >= 1, "training sigmas: batch {} must be at least 1", batch);
-  // §8.3 step 1: logit-normal σ.
+  // docs/sampling.md "Training noise schedule" step 1: logit-normal σ.
   const at::Tensor u = at::normal(options.logit_mean, options.logit_std, {batch}, generator,
                                   at::TensorOptions().dtype(at::kFloat));
   const at::Tensor sigmas = at::sigmoid(u);
-  // §8.3 step 2: the shift in float32 tensor arithmetic with a float64 s, as OSP-Next computes it.
+  // "Training noise schedule" step 2: the shift in float32 tensor arithmetic with a float64 s, as OSP-Next computes it.
   const double s = options.dynamic_shift ? dynamic_shift(latent_height, latent_width) : options.shift;
   return sigmas * s / (sigmas * (s - 1.0) + 1.0);
 }

@@ -6,7 +6,7 @@
 namespace osp::diffusion {
 namespace {
 
-// The exponential-integrator quantities of one interval σ_s → σ_t (§4), all float32.
+// The exponential-integrator quantities of one interval σ_s → σ_t (docs/sampling.md "UniPC solver"), all float32.
 struct Interval {
   float h;    // λ(σ_t) − λ(σ_s)
   float hh;   // −h
@@ -26,17 +26,17 @@ Interval interval(float sigma_s, float sigma_t) {
 }  // namespace
 
 at::Tensor UniPCSampler::advance(int64_t i, const at::Tensor& x_in, const at::Tensor& v) {
-  const at::Tensor m = predict_x0(x_in, v, sigma(i));  // §4 step 1
-  at::Tensor x = i > 0 ? correct(i, m) : x_in;          // §4 step 2 (UniC)
-  history_.push_back(m);                                // §4 step 3
+  const at::Tensor m = predict_x0(x_in, v, sigma(i));  // "UniPC solver" step 1
+  at::Tensor x = i > 0 ? correct(i, m) : x_in;          // "UniPC solver" step 2 (UniC)
+  history_.push_back(m);                                // "UniPC solver" step 3
   if (history_.size() > 2) history_.pop_front();
-  const int order = static_cast<int>(std::min<int64_t>({2, steps() - i, i + 1}));  // §4 step 4
-  x_last_ = x;                                          // §4 step 5
+  const int order = static_cast<int>(std::min<int64_t>({2, steps() - i, i + 1}));  // "UniPC solver" step 4
+  x_last_ = x;                                          // "UniPC solver" step 5
   order_last_ = order;
-  return predict(i, x, order);                          // §4 steps 6–7 (UniP)
+  return predict(i, x, order);                          // "UniPC solver" steps 6–7 (UniP)
 }
 
-// §4 step 2: corrects the sample at σ_i, predicted from x_last at σ_{i−1}, with the model's x0̂ `m`
+// "UniPC solver" step 2: corrects the sample at σ_i, predicted from x_last at σ_{i−1}, with the model's x0̂ `m`
 // at σ_i. m0 = M[−1] is x0̂ at σ_{i−1}; for order 2, m1 = M[−2] is x0̂ at σ_{i−2}.
 at::Tensor UniPCSampler::correct(int64_t i, const at::Tensor& m) const {
   const float s_prev = sigma(i - 1), s_now = sigma(i);
@@ -60,7 +60,7 @@ at::Tensor UniPCSampler::correct(int64_t i, const at::Tensor& m) const {
   return base - (d1 * rho0 + d1_t * rho1) * (alpha * in.b);
 }
 
-// §4 step 6: UniP from the (corrected) sample x at σ_i to σ_{i+1}, using m = M[−1] (x0̂ at σ_i) and,
+// "UniPC solver" step 6: UniP from the (corrected) sample x at σ_i to σ_{i+1}, using m = M[−1] (x0̂ at σ_i) and,
 // for order 2, M[−2] (x0̂ at σ_{i−1}). At σ_{i+1} = 0, λ = +∞ and φ = −1: the update returns m.
 at::Tensor UniPCSampler::predict(int64_t i, const at::Tensor& x, int order) const {
   const float s_now = sigma(i), s_next = sigma(i + 1);

@@ -1,6 +1,6 @@
 #pragma once
 // FlowUniPC, bh2, data (x0) prediction, solver order 2 — the Wan 2.1 default solver
-// (spec/sampling.md §4): a UniC corrector of the previous step from the new model output (no extra
+// (docs/sampling.md "UniPC solver"): a UniC corrector of the previous step from the new model output (no extra
 // model evaluation), then a UniP predictor; order 1 at the first and last steps.
 #include <deque>
 

@@ -11,7 +11,7 @@ namespace osp::diffusion {
 struct StepInfo {
   int64_t index = 0;       // step i of N
   int64_t steps = 0;       // N
-  double timestep = 0.0;   // the model timestep t_i (spec/sampling.md §3 / §8.2)
+  double timestep = 0.0;   // the model timestep t_i (docs/sampling.md "Wan UniPC grid" / "OSP-Next inference defaults")
   float sigma = 0.0f;      // the solver's σ_i
 };
 

@@ -1,4 +1,4 @@
-// Key-name variants of Wan DiT checkpoints → canonical (original Wan) names, spec/wan-dit.md §7–8.
+// Key-name variants of Wan DiT checkpoints → canonical (original Wan) names, docs/dit.md "Checkpoint keys", "Key-name variants".
 #include "osp/io/key_names.h"
 
 #include <algorithm>

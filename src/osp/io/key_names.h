@@ -1,6 +1,6 @@
 #pragma once
 // Key-name variants of Wan DiT checkpoints mapped to the canonical (original Wan) names
-// (spec/wan-dit.md §7–8): diffusers WanTransformer3DModel names (with the norm2/norm3 swap),
+// (docs/dit.md "Checkpoint keys", "Key-name variants"): diffusers WanTransformer3DModel names (with the norm2/norm3 swap),
 // the ComfyUI prefix `model.diffusion_model.`, and training wrappers (`module.`, `_orig_mod.`,
 // FSDP `_fsdp_wrapped_module.`, a leading `model.`).
 #include <map>

@@ -1,5 +1,5 @@
 // safetensors header parsing and serialization (LibTorch-free: built into the sanitizer tests and
-// the fuzzers). Layout: spec/wan-dit.md §7.
+// the fuzzers). Layout: docs/dit.md "Checkpoint keys".
 #include "osp/io/safetensors_header.h"
 
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
 #pragma once
-// The safetensors header: `u64 LE length | JSON | data` (spec/wan-dit.md §7), parsed and built
+// The safetensors header: `u64 LE length | JSON | data` (docs/dit.md "Checkpoint keys"), parsed and built
 // without LibTorch. The parser treats the file as untrusted: after it returns, every tensor's byte
 // range lies inside the data section, matches its dtype and shape, and overlaps no other tensor.
 #include <cstdint>

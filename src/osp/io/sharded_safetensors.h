@@ -1,6 +1,6 @@
 #pragma once
 // A sharded safetensors set: `*.safetensors.index.json` with `weight_map: {tensor: shard file}`
-// (spec/wan-dit.md §7). Every mapped tensor must exist in its shard; shard paths must stay inside
+// (docs/dit.md "Checkpoint keys"). Every mapped tensor must exist in its shard; shard paths must stay inside
 // the index's directory.
 #include <memory>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// GEMMs under the precision policy (spec/wan-dit.md §6: "bf16 operands, fp32 accumulation, bf16
+// GEMMs under the precision policy (docs/dit.md "Precision": "bf16 operands, fp32 accumulation, bf16
 // output"). Every linear layer of the models and the benchmark's GEMM rate go through this file,
 // so that the benchmark times exactly the path the forward pass uses.
 //

@@ -17,7 +17,7 @@ at::Tensor dense_weight(const LinearWeights& layer, Precision precision) {
   return layer.quantized ? quant::dequantize(*layer.quantized, precision.compute()) : layer.weight;
 }
 
-// spec/hif8.md §5.4. Inference: FQ(x) and FQ(W) enter the ordinary GEMM of the precision policy
+// docs/quantization.md "HIF8Linear". Inference: FQ(x) and FQ(W) enter the ordinary GEMM of the precision policy
 // (like the reference, whose matmul runs under autocast). Training: the autograd function.
 at::Tensor fake_quant_linear(const GemmInput& x, const LinearWeights& layer, Precision precision) {
   const quant::FakeQuantSpec& spec = *layer.fake_quant;

@@ -1,7 +1,7 @@
 #pragma once
-// Linear layers with their weight hooks (DESIGN.md: "linear (with hooks for LoRA and 8-bit
-// weights)"): a LinearWeights layer runs as
-//   - HIF8Linear when fake quantization is on (spec/hif8.md §5.4: FQ on input and weight, with
+// Linear layers with their weight hooks (docs/design.md "Module map": nn/ holds the linear
+// layers with their weight hooks): a LinearWeights layer runs as
+//   - HIF8Linear when fake quantization is on (docs/quantization.md "HIF8Linear": FQ on input and weight, with
 //     autograd when a graph is recorded),
 //   - the dequantizing GEMM when it holds 8-bit codes (quant/weight8.h),
 //   - the dense nn::linear of gemm.h otherwise,

@@ -1,5 +1,5 @@
 #pragma once
-// adaLN modulation helpers of the Wan DiT (spec/wan-dit.md §5 table, head §3 step 5).
+// adaLN modulation helpers of the Wan DiT (docs/dit.md "Attention block" table, head "Forward pass" step 5).
 #include <ATen/ATen.h>
 
 namespace osp::nn {
@@ -8,16 +8,16 @@ namespace osp::nn {
 // x [B, L, D], shift/scale [B, D] float32. Returns a new float32 [B, L, D] tensor.
 // `round_norm_to_bf16`: the normalized value is rounded to bf16 before modulation — the official
 // LayerNorm casts its result back to the input dtype, which is bf16 only for block 0's norm1
-// (its input is the bf16 patch embedding, spec §6).
+// (its input is the bf16 patch embedding, "Precision").
 at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale, double eps,
                                 bool round_norm_to_bf16);
 
-// x += y · gate in float32 (residual with gate, spec §5 steps 3 and 6); x [B, L, D] float32,
+// x += y · gate in float32 (residual with gate, "Attention block" steps 3 and 6); x [B, L, D] float32,
 // y [B, L, D], gate [B, D]. In place; while an autograd graph is recorded (nn/autograd.h) `x` is
 // replaced by the new sum instead (the norms that read x saved it for their backward).
 void add_gated_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate);
 
-// x += y in float32 (the ungated cross-attention residual, spec §5 step 4), in place or, while a
+// x += y in float32 (the ungated cross-attention residual, "Attention block" step 4), in place or, while a
 // graph is recorded, by replacing `x` like add_gated_.
 void add_residual_(at::Tensor& x, const at::Tensor& y);
 

@@ -1,6 +1,6 @@
 #pragma once
 // Parameter holders: torch::nn::Module subclasses whose registered names reproduce the canonical
-// Wan state-dict keys (DESIGN.md: parameter names equal the official key names), so that
+// Wan state-dict keys (docs/design.md "Conventions": parameter names equal the official key names), so that
 // named_parameters() of a model yields "blocks.3.self_attn.q.weight" etc. and loading is by name.
 // The computation lives in free functions (nn/*.h); these classes only own tensors.
 #include <torch/nn/module.h>
@@ -31,7 +31,7 @@ class LinearWeights : public ParamModule {
   at::Tensor weight;
   at::Tensor bias;
   std::shared_ptr<const quant::QuantizedWeight> quantized;  // set: `weight` is empty
-  std::optional<quant::FakeQuantSpec> fake_quant;            // set: HIF8Linear (spec/hif8.md §5.4)
+  std::optional<quant::FakeQuantSpec> fake_quant;            // set: HIF8Linear (docs/quantization.md "HIF8Linear")
   LinearAdapters adapters;                                   // runtime adapters (nn/linear_adapter.h)
 
   // The layer's shape as built (stays valid while `weight` is empty: 8-bit codes, sharded blocks).

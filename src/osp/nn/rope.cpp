@@ -13,7 +13,7 @@ namespace osp::nn {
 namespace {
 
 // Angle of pair j (0-based within an axis of `axis_dim` real dims) at position p:
-// p · theta^(−2j/axis_dim) (spec §4), in float64.
+// p · theta^(−2j/axis_dim) (docs/dit.md "3D RoPE"), in float64.
 double axis_angle(int64_t position, int64_t pair, int64_t axis_dim, double theta) {
   return static_cast<double>(position) *
          std::pow(theta, -2.0 * static_cast<double>(pair) / static_cast<double>(axis_dim));

@@ -1,5 +1,5 @@
 #pragma once
-// Sinusoidal timestep embedding of the Wan DiT (spec/wan-dit.md §3 step 2).
+// Sinusoidal timestep embedding of the Wan DiT (docs/dit.md "Forward pass" step 2).
 #include <ATen/ATen.h>
 
 namespace osp::nn {

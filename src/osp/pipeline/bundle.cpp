@@ -15,7 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// The official Wan 2.1 release file names (DESIGN.md, "Data formats users will hand us").
+// The official Wan 2.1 release file names (docs/design.md "Input formats").
 constexpr const char* kWanT5File = "models_t5_umt5-xxl-enc-bf16.pth";
 constexpr const char* kWanVaeFile = "Wan2.1_VAE.pth";
 constexpr const char* kWanTokenizerDir = "google/umt5-xxl";

@@ -33,7 +33,7 @@ struct ComponentRef {
   std::optional<std::string> config;  // unset: the component's loader finds its own config
 };
 
-// Generation defaults a bundle may set; unset fields keep the spec's defaults.
+// Generation defaults a bundle may set; unset fields keep the model's defaults.
 struct BundleDefaults {
   std::optional<int64_t> width, height, frames, steps, fps;
   std::optional<double> shift, guidance;
@@ -71,7 +71,7 @@ ModelBundle resolve_bundle(const std::optional<std::string>& directory, const Co
 // `base` with every field that `overrides` sets replaced (a bundle's defaults, or the command line's).
 GenerationParams overlay(GenerationParams base, const BundleDefaults& overrides);
 
-// `base` (the Wan 2.1 defaults of spec/sampling.md §8.1 unless given) overlaid with the bundle's.
+// `base` (the Wan 2.1 defaults of docs/sampling.md "Wan 2.1 defaults" unless given) overlaid with the bundle's.
 GenerationParams generation_defaults(const ModelBundle& bundle, GenerationParams base = {});
 
 }  // namespace osp::pipeline

@@ -22,7 +22,7 @@ namespace osp::pipeline {
 diffusion::VelocityFn dit_velocity(const dit::WanDiT& model, at::Tensor context, bool reuse_text = true,
                                    std::shared_ptr<dit::TextContext>* text = nullptr);
 
-// Guided velocity (spec/sampling.md §6): v_u + g·(v_c − v_u) with the prompt's and the negative
+// Guided velocity (docs/sampling.md "Guidance and the negative prompt"): v_u + g·(v_c − v_u) with the prompt's and the negative
 // prompt's contexts; g == 1 runs only the conditional forward.
 diffusion::VelocityFn guided_dit_velocity(const dit::WanDiT& model, at::Tensor context, at::Tensor negative_context,
                                           double guidance, bool reuse_text = true,

@@ -34,7 +34,7 @@ std::pair<int64_t, int64_t> nearest_valid_frames(int64_t frames) { return neares
 std::pair<int64_t, int64_t> nearest_valid_size(int64_t size) { return nearest_on_lattice(size, 16, 16); }
 
 GenerationParams osp_next_defaults() {
-  GenerationParams p;  // §8.2 keeps §8.1's size (1280×720), 81 frames, 50 steps, g = 5, 16 fps
+  GenerationParams p;  // docs/sampling.md "OSP-Next inference defaults": the Wan size (1280×720), 81 frames, 50 steps, g = 5, 16 fps
   p.sampler = "euler";
   p.shift = 7.0;
   return p;

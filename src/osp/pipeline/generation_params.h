@@ -9,20 +9,20 @@
 namespace osp::pipeline {
 
 struct GenerationParams {
-  int64_t width = 1280;   // spec/sampling.md §8.1 default size 1280×720
+  int64_t width = 1280;   // docs/sampling.md "Wan 2.1 defaults" default size 1280×720
   int64_t height = 720;
   int64_t frames = 81;    // 4k + 1
   int64_t steps = 50;
   double shift = 5.0;
   double guidance = 5.0;  // --cfg
   std::string sampler = "unipc";
-  int64_t fps = 16;       // of the written video (§8.1)
-  // The negative prompt of jobs that give none; unset: spec/sampling.md §7's default. A bundle
+  int64_t fps = 16;       // of the written video ("Wan 2.1 defaults")
+  // The negative prompt of jobs that give none; unset: docs/sampling.md "Default negative prompt". A bundle
   // trained with empty-caption dropout sets "" (its unconditional input is the empty caption).
   std::optional<std::string> negative_prompt;
 };
 
-// The OSP-Next inference defaults (spec/sampling.md §8.2): Euler on the float grid, shift 7.
+// The OSP-Next inference defaults (docs/sampling.md "OSP-Next inference defaults"): Euler on the float grid, shift 7.
 GenerationParams osp_next_defaults();
 
 // Throws osp::Error naming the flag for: width/height not positive multiples of 16 (with the

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 
@@ -48,15 +49,33 @@ ComponentConfigs read_configs(const ModelBundle& bundle) {
 
 void check_compatible(const ComponentConfigs& c) { check_components_fit(c.dit, c.t5, c.vae); }
 
-// The job's negative prompt (-n), else the model's default (bundle defaults), else §7's default.
+diffusion::LatentStrides latent_strides(const vae::VaeConfig& vae) { return {vae.time_factor(), vae.space_factor()}; }
+
+// The video size must tile into whole latent pixels and whole DiT patches, and the frame count
+// into whole latent frames: checked before any weights load.
+void check_video_fits(const GenerationParams& params, const ComponentConfigs& c) {
+  const int64_t step = c.vae.space_factor() * std::max(c.dit.patch_size[1], c.dit.patch_size[2]);
+  for (const auto& [flag, size] : {std::pair<const char*, int64_t>{"-W", params.width}, {"-H", params.height}}) {
+    if (size % step != 0) {
+      fail_about(flag, "{} is not a multiple of {} (this VAE downsamples by {} and the DiT patches by {})", size,
+                 step, c.vae.space_factor(), std::max(c.dit.patch_size[1], c.dit.patch_size[2]));
+    }
+  }
+  if ((params.frames - 1) % c.vae.time_factor() != 0) {
+    fail_about("-f", "{} frames is not {}k + 1 (this VAE compresses time by {})", params.frames,
+               c.vae.time_factor(), c.vae.time_factor());
+  }
+}
+
+// The job's negative prompt (-n), else the model's default (bundle defaults), else the default (docs/sampling.md "Default negative prompt").
 std::string negative_of(const GenerationJob& job, const GenerationParams& params) {
   if (job.negative_prompt && !job.negative_prompt->empty()) return *job.negative_prompt;
   if (params.negative_prompt) return *params.negative_prompt;
   return diffusion::negative_prompt_or_default("");
 }
 
-// The latent dtype between steps: OSP-Next keeps bf16 in its bf16 runs (spec/sampling.md §8.2),
-// Wan float32 (§4).
+// The latent dtype between steps: OSP-Next keeps bf16 in its bf16 runs (docs/sampling.md "OSP-Next inference defaults"),
+// Wan float32 ("UniPC solver").
 c10::ScalarType state_dtype(const dit::DiTConfig& config, const Precision& precision) {
   return config.is_sparse() && precision.reduced() ? c10::kBFloat16 : c10::kFloat;
 }
@@ -169,7 +188,9 @@ void check_generation(const ModelBundle& bundle, const GenerationParams& params,
     check_output_writable(job.output);
     if (!outputs.insert(job.output).second) fail_about(job.output, "two prompts would write the same file");
   }
-  check_compatible(read_configs(bundle));
+  const ComponentConfigs configs = read_configs(bundle);
+  check_compatible(configs);
+  check_video_fits(params, configs);
 }
 
 GenerationReport generate(const ModelBundle& bundle, const GenerationParams& params,
@@ -190,7 +211,7 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
     const GenerationJob& job = jobs[i];
     if (!report.jobs[i].ok()) continue;
     texts.push_back(job.prompt);
-    if (params.guidance != 1.0) texts.push_back(negative_of(job, params));  // g = 1 never reads it (§6)
+    if (params.guidance != 1.0) texts.push_back(negative_of(job, params));  // g = 1 never reads it ("Guidance and the negative prompt")
   }
   const std::map<std::string, at::Tensor> contexts =
       encode_prompts(bundle, texts, {options.precision, options.device, options.embedding_cache});
@@ -216,7 +237,8 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
   sampling.shift = params.shift;
   sampling.state_dtype = state_dtype(model->config(), options.precision);
   const std::vector<int64_t> shape =
-      diffusion::latent_shape(params.frames, params.height, params.width, model->config().in_dim);
+      diffusion::latent_shape(params.frames, params.height, params.width, model->config().in_dim,
+                              latent_strides(read_configs(bundle).vae));
   std::vector<at::Tensor> latents(jobs.size());
   StageTimer sampling_timer("sampling");
   for_each_live_job(report, [&](size_t i) {

@@ -52,8 +52,8 @@ struct PipelineOptions {
 
 struct GenerationJob {
   std::string prompt;
-  std::optional<std::string> negative_prompt;  // unset or empty: the default (spec/sampling.md §7)
-  uint64_t seed = 1024;                         // §8.2
+  std::optional<std::string> negative_prompt;  // unset or empty: the default (docs/sampling.md "Default negative prompt")
+  uint64_t seed = 1024;                         // "OSP-Next inference defaults"
   std::optional<std::string> noise;             // initial noise from a safetensors file
   std::string output;
 };
@@ -82,7 +82,7 @@ struct GenerationReport {
   int64_t failed() const;
 };
 
-// The defaults for the bundle's model: OSP-Next (§8.2) for a Skiparse DiT config, Wan 2.1 (§8.1)
+// The defaults for the bundle's model: OSP-Next ("OSP-Next inference defaults") for a Skiparse DiT config, Wan 2.1 ("Wan 2.1 defaults")
 // otherwise, overlaid with the bundle's own "defaults".
 GenerationParams defaults_for(const ModelBundle& bundle);
 

@@ -158,7 +158,7 @@ t5::T5Config tiny_text_encoder_config(int64_t vocab_size) {
   c.num_heads = 2;
   c.d_ff = 128;
   c.num_layers = 2;
-  c.text_len = 512;  // the DiT's text_len (spec/umt5.md §4.2)
+  c.text_len = 512;  // the DiT's text_len (docs/text-encoder.md "Tokenizer")
   c.validate();
   return c;
 }
@@ -185,7 +185,7 @@ dit::DiTConfig tiny_dit_config(const t5::T5Config& text_encoder, const vae::VaeC
   c.out_dim = vae.z_dim;
   c.text_dim = text_encoder.d_model;
   c.text_len = text_encoder.text_len;
-  // OSP-Next schedule (spec/skiparse-ssp.md §4) at the smallest size that has every block kind:
+  // OSP-Next schedule (docs/skiparse.md "Block schedule") at the smallest size that has every block kind:
   // dual_end needs F a multiple of 4 and F ≤ L/2, so 8 layers with 4 full blocks (0, 1, 6, 7)
   // around token/group blocks 2–5, stride P = 2.
   c.skiparse_model_type = "dual_end";

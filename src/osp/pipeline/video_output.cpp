@@ -30,7 +30,8 @@ OutputSeconds stream_video(const vae::WanVAE& vae, const at::Tensor& latents, co
                            const io::VideoWriteOptions& write_options) {
   OutputSeconds seconds;
   const auto start = Clock::now();
-  const int64_t height = latents.size(2) * 8, width = latents.size(3) * 8;  // spec/wan-vae.md: stride 8
+  const int64_t stride = vae.config().space_factor();  // 8 for Wan 2.1, 4 for osp-next-tiny
+  const int64_t height = latents.size(2) * stride, width = latents.size(3) * stride;
   io::VideoWriter writer(path, width, height, write_options);
   vae::decode_stream(
       vae, latents.unsqueeze(0),

@@ -1,6 +1,6 @@
 #pragma once
 // 8-bit weight checkpoints (`osp quantize`, docs/quantization.md): which weights are quantized
-// (the OSP-Next layer set, spec/hif8.md §5.2), writing a quantized safetensors file, and finding
+// (the OSP-Next layer set, docs/quantization.md "Quantized layer set"), writing a quantized safetensors file, and finding
 // the 8-bit weights of a file when loading it.
 #include <functional>
 #include <map>
@@ -16,7 +16,7 @@ namespace osp::quant {
 
 // Whether the linear module `name` (canonical, e.g. "blocks.3.self_attn.q", "blocks.3.ffn.2")
 // belongs to the OSP-Next quantized layer set: self- and cross-attention q, k, v, o and both FFN
-// linears. Embeddings, time projection, head and modulation are excluded (§5.2).
+// linears. Embeddings, time projection, head and modulation are excluded ("Quantized layer set").
 bool in_quantized_layer_set(const std::string& linear_name);
 
 // One 8-bit weight of a file: codes `<name>` (U8 for HiF8, F8_E4M3 for FP8) and `<name>.scale`.

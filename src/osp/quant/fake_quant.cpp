@@ -12,7 +12,7 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-constexpr float kAmaxFloor = 1e-8f;  // spec/hif8.md §5.3 step 1
+constexpr float kAmaxFloor = 1e-8f;  // docs/quantization.md "Per-tensor fake quantization" step 1
 
 // max|x| of a float32 tensor in one pass (no |x| temporary).
 float abs_max(const at::Tensor& x) {
@@ -20,7 +20,7 @@ float abs_max(const at::Tensor& x) {
   return std::max(-lo.item<float>(), hi.item<float>());
 }
 
-// §5.3 for reduced dtypes, following the reference's dtype chain.
+// "Per-tensor fake quantization" for reduced dtypes, following the reference's dtype chain.
 at::Tensor fake_quant_reduced(const at::Tensor& x, double scale_max) {
   const at::Tensor amax = at::clamp_min(x.abs().amax(), kAmaxFloor);                // x's dtype
   const at::Tensor scale = at::div(at::scalar_tensor(scale_max, x.options()), amax);  // x's dtype
@@ -58,7 +58,7 @@ struct HiF8LinearFunction : public torch::autograd::Function<HiF8LinearFunction>
     return linear_forward(xq, wq, bias);
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    // spec/hif8.md §5.4, backward steps 1–4.
+    // docs/quantization.md "HIF8Linear", backward steps 1–4.
     const auto saved = ctx->get_saved_variables();
     const at::Tensor& xq = saved[0];
     const at::Tensor& wq = saved[1];

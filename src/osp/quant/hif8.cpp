@@ -24,7 +24,7 @@ float float_of(uint32_t u) {
   return x;
 }
 
-// spec/hif8.md §2, steps 1–8, for one byte.
+// docs/quantization.md "HiF8 decoding", steps 1–8, for one byte.
 float decode_by_rule(uint8_t b) {
   if (b == 0x80) return std::numeric_limits<float>::quiet_NaN();
   const float s = (b & 0x80) ? -1.0f : 1.0f;
@@ -64,7 +64,7 @@ at::Tensor contiguous_float_cpu(const at::Tensor& x, const char* what) {
 namespace detail {
 
 at::Tensor hif8_scaled_round_ops(const at::Tensor& x, float scale, bool saturate) {
-  // The bit algorithm of §4.1 steps 2–7 in LibTorch integer operations, for any device.
+  // The bit algorithm of "Bit-level encoder" steps 2–7 in LibTorch integer operations, for any device.
   const at::Tensor scaled = x.to(at::kFloat).contiguous() * scale;
   const at::Tensor u = scaled.view(at::kInt);
   const at::Tensor a = u.bitwise_and(0x7FFFFFFF);
@@ -97,7 +97,7 @@ const std::array<float, 256>& hif8_table() {
 }
 
 uint8_t hif8_encode(float x, bool saturate) {
-  // spec/hif8.md §4.1.
+  // docs/quantization.md "Bit-level encoder".
   const uint32_t u = bits_of(x), s = u >> 31, a = u & 0x7FFFFFFFu;
   const uint8_t ovf = saturate ? (s ? 0xEE : 0x6E) : (s ? kHiF8NegInf : kHiF8PosInf);
   if (a > 0x7F800000u) return kHiF8NaN;                     // step 1
@@ -110,7 +110,7 @@ uint8_t hif8_encode(float x, bool saturate) {
 }
 
 float hif8_round(float x, bool saturate) {
-  // §4.2 in bit form: the rounded magnitude r of §4.1 step 5 *is* the value of the code.
+  // "Value-domain rounding" in bit form: the rounded magnitude r of "Bit-level encoder" step 5 *is* the value of the code.
   const uint32_t u = bits_of(x), sign = u & 0x80000000u, a = u & 0x7FFFFFFFu;
   if (a > 0x7F800000u) return std::numeric_limits<float>::quiet_NaN();
   if (a < 0x34000000u) return 0.0f;

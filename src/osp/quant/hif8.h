@@ -1,8 +1,8 @@
 #pragma once
-// HiF8 (HiFloat8): the exact codec of spec/hif8.md. One byte per value: sign, a prefix-coded
+// HiF8 (HiFloat8): the exact codec of docs/quantization.md. One byte per value: sign, a prefix-coded
 // "dot" field selecting 4/3/2/1/0 exponent bits, the exponent in sign-magnitude, then 1–3
-// mantissa bits (§1). Encoding rounds to nearest with ties away from zero (TA, §4) and overflows
-// to ±Inf, or to ±32768 with `saturate` (§4.3).
+// mantissa bits ("HiF8 bit layout"). Encoding rounds to nearest with ties away from zero (TA, "HiF8 encoding") and overflows
+// to ±Inf, or to ±32768 with `saturate` ("Overflow, underflow and saturation").
 //
 // Tensor functions run the AVX2 kernels when the CPU has them (runtime dispatch) and otherwise the
 // scalar loop; the two are bit-identical (tests/hif8_test.cpp checks 10^6 values). Tensors on
@@ -14,23 +14,23 @@
 
 namespace osp::quant {
 
-// Largest finite magnitude 2^15 (code 0x6E) and the overflow threshold 1.25·2^15 (§3, §4.3).
+// Largest finite magnitude 2^15 (code 0x6E) and the overflow threshold 1.25·2^15 ("HiF8 value range", "Overflow, underflow and saturation").
 constexpr float kHiF8Max = 32768.0f;
 constexpr float kHiF8OverflowThreshold = 40960.0f;
 constexpr uint8_t kHiF8NaN = 0x80;
 constexpr uint8_t kHiF8PosInf = 0x6F;
 constexpr uint8_t kHiF8NegInf = 0xEF;
 
-// The 256 decoded values (§2), built once with the decode procedure of §2.
+// The 256 decoded values ("HiF8 decoding"), built once with the decode procedure of "HiF8 decoding".
 const std::array<float, 256>& hif8_table();
 
-// Value of one code (§2).
+// Value of one code ("HiF8 decoding").
 inline float hif8_decode(uint8_t code) { return hif8_table()[code]; }
 
-// Code of one float (§4.1, bit-level TA rounding). bf16/fp16 inputs: convert to float first.
+// Code of one float ("Bit-level encoder", bit-level TA rounding). bf16/fp16 inputs: convert to float first.
 uint8_t hif8_encode(float x, bool saturate = false);
 
-// Q(x) = decode(encode(x)) computed directly (§4.2): the nearest HiF8 value, ties away from zero;
+// Q(x) = decode(encode(x)) computed directly ("Value-domain rounding"): the nearest HiF8 value, ties away from zero;
 // |x| < 2^−23 gives +0, overflow gives ±Inf (±32768 with `saturate`), NaN stays NaN.
 float hif8_round(float x, bool saturate = false);
 
@@ -43,7 +43,7 @@ at::Tensor hif8_decode(const at::Tensor& codes, at::ScalarType dtype = at::kFloa
 // Q elementwise, in the tensor's dtype (float32 or bf16).
 at::Tensor hif8_round(const at::Tensor& x, bool saturate = false);
 
-// Q(x·scale) / scale elementwise in float32 (the inner step of fake quantization, §5.3): the
+// Q(x·scale) / scale elementwise in float32 (the inner step of fake quantization, "Per-tensor fake quantization"): the
 // product and the quotient are single float32 operations, like the reference's tensor ops.
 at::Tensor hif8_scaled_round(const at::Tensor& x, float scale, bool saturate = false);
 

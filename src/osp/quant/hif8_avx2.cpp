@@ -1,4 +1,4 @@
-// AVX2 kernels of the HiF8 codec: the bit algorithm of spec/hif8.md §4.1 on eight lanes at once,
+// AVX2 kernels of the HiF8 codec: the bit algorithm of docs/quantization.md "Bit-level encoder" on eight lanes at once,
 // with the same integer operations as the scalar code (hif8_kernels.h), so results are
 // bit-identical. Compiled with the default flags; only the functions under the target pragma use
 // AVX2, and they run only after hif8_avx2_available() checked the CPU.
@@ -19,7 +19,7 @@
 namespace osp::quant::detail {
 namespace {
 
-// The p field of the power of two 2^e for e = −22 … 15 (index e + 22): §4.1 step 8 with m = 0.
+// The p field of the power of two 2^e for e = −22 … 15 (index e + 22): "Bit-level encoder" step 8 with m = 0.
 struct PackBases {
   alignas(32) std::array<int32_t, 38> base;
   PackBases() {
@@ -32,7 +32,7 @@ const PackBases& pack_bases() {
   return bases;
 }
 
-// Mantissa bits kept for the exponents in `e` (§4.1 step 4): 3 − [|e|>3] − [|e|>7] − [|e|>15].
+// Mantissa bits kept for the exponents in `e` ("Bit-level encoder" step 4): 3 − [|e|>3] − [|e|>7] − [|e|>15].
 inline __m256i mantissa_bits(__m256i e) {
   const __m256i ae = _mm256_abs_epi32(e);
   __m256i mb = _mm256_set1_epi32(3);
@@ -60,7 +60,7 @@ inline __m256i above(__m256i a, uint32_t bound) {
                             _mm256_set1_epi32(static_cast<int32_t>(bound ^ 0x80000000u)));
 }
 
-// Eight codes as int32 lanes (§4.1).
+// Eight codes as int32 lanes ("Bit-level encoder").
 inline __m256i encode8(__m256 x, __m256i overflow_p) {
   const __m256i u = _mm256_castps_si256(x);
   const __m256i a = _mm256_and_si256(u, _mm256_set1_epi32(0x7FFFFFFF));

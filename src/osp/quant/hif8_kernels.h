@@ -14,7 +14,7 @@ void parallel_spans(int64_t n, const Fn& fn) {
   at::parallel_for(0, n, kGrain, fn);
 }
 
-// Mantissa bits kept for input exponent e (spec/hif8.md §4.1 step 4): 3 for |e| ≤ 3, 2 for
+// Mantissa bits kept for input exponent e (docs/quantization.md "Bit-level encoder" step 4): 3 for |e| ≤ 3, 2 for
 // |e| ≤ 7, 1 for |e| ≤ 15, 0 in the denormal range.
 inline int hif8_mantissa_bits(int e) {
   const int a = e < 0 ? -e : e;
@@ -22,7 +22,7 @@ inline int hif8_mantissa_bits(int e) {
 }
 
 // Rounds the magnitude bits `a` (0x34000000 ≤ a ≤ 0x7F800000, i.e. 2^−23 ≤ |x| ≤ Inf) to the
-// kept precision: §4.1 step 5. The result is the bits of the TA-rounded magnitude; above
+// kept precision: "Bit-level encoder" step 5. The result is the bits of the TA-rounded magnitude; above
 // 0x47000000 (2^15) it means overflow (step 7).
 inline uint32_t hif8_round_magnitude(uint32_t a) {
   const int e = static_cast<int>(a >> 23) - 127;
@@ -31,7 +31,7 @@ inline uint32_t hif8_round_magnitude(uint32_t a) {
   return (a + (1u << (sh - 1))) & ~((1u << sh) - 1u);
 }
 
-// Packs the rounded magnitude bits r (2^−22 ≤ r ≤ 2^15) into the 7-bit p field: §4.1 steps 6, 8.
+// Packs the rounded magnitude bits r (2^−22 ≤ r ≤ 2^15) into the 7-bit p field: "Bit-level encoder" steps 6, 8.
 inline uint32_t hif8_pack_magnitude(uint32_t r) {
   const int e = static_cast<int>(r >> 23) - 127;
   const int mb = hif8_mantissa_bits(e);

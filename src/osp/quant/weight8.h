@@ -4,7 +4,7 @@
 //   scale[c] = max(amax_c, 1e-8) / target,  code = encode_TA(weight / scale[c]),
 //   weight ≈ decode(code) · scale[c],
 // so the channel's largest magnitude maps to `target` (HiF8: 15, the top of the 3-mantissa-bit
-// range, spec/hif8.md §5.1; FP8 E4M3: 448, its largest value).
+// range, docs/quantization.md "HiF8 configuration fields"; FP8 E4M3: 448, its largest value).
 #include <ATen/ATen.h>
 
 #include <array>

@@ -45,7 +45,9 @@ at::Tensor Policy::negative_batch(int64_t batch) const {
 }
 
 std::vector<int64_t> Policy::latent_shape() const {
-  return diffusion::latent_shape(video.frames, video.height, video.width, dit->config().in_dim);
+  const vae::VaeConfig& v = vae->config();
+  return diffusion::latent_shape(video.frames, video.height, video.width, dit->config().in_dim,
+                                 {v.time_factor(), v.space_factor()});
 }
 
 Policy load_policy(const RlConfig& c) {

@@ -85,6 +85,8 @@ void read_vae(Section s, const std::string& base_dir, TrainConfig& c) {
   if (!(c.first_frame_weight > 0)) s.fail_field("first_frame_weight", "must be > 0, got {}", c.first_frame_weight);
   c.foreground_weight = s.get<double>("foreground_weight", c.foreground_weight);
   if (!(c.foreground_weight > 0)) s.fail_field("foreground_weight", "must be > 0, got {}", c.foreground_weight);
+  c.edge_weight = s.get<double>("edge_weight", c.edge_weight);
+  if (!(c.edge_weight >= 0)) s.fail_field("edge_weight", "must be ≥ 0, got {}", c.edge_weight);
   s.finish();
 }
 

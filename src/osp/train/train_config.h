@@ -11,7 +11,8 @@
 // or, to train a VAE instead of a DiT (vae_objective.h):
 //   vae:        { config: FILE.json | fields: {base_dim: 16, z_dim: 8, ...},  # exactly one
 //                 kl_weight: 1e-6, weights: FILE, init_seed: 0,
-//                 freeze_encoder: false, first_frame_weight: 1, foreground_weight: 1 }
+//                 freeze_encoder: false, first_frame_weight: 1, foreground_weight: 1,
+//                 edge_weight: 0 }
 //   data:       { videos: shapes/manifest.jsonl, frames: 9, size: 64, fps: 16, crop: 32 }
 //   optimizer:  { lr: 1e-4, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.0,
 //                 warmup_steps: 0, grad_clip: 1.0 }
@@ -59,6 +60,7 @@ struct TrainConfig {
   bool freeze_encoder = false;        // vae.freeze_encoder: train the decoder only (the latents stay)
   double first_frame_weight = 1.0;    // vae.first_frame_weight: L1 weight of frame 0 (decoded alone)
   double foreground_weight = 1.0;     // vae.foreground_weight: L1 weight of pixels off the border colour
+  double edge_weight = 0.0;           // vae.edge_weight: weight of the edge term (edge_loss.h)
   std::optional<adapters::LoraTrainingSpec> lora;  // set: train this LoRA on the frozen DiT (the `lora:` section)
   std::string model_weights;  // initial weights (empty: random, init_seed)
   uint64_t init_seed = 0;

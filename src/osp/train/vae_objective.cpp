@@ -8,6 +8,7 @@
 #include "osp/io/tensor_source.h"
 #include "osp/models/vae/loader.h"
 #include "osp/models/vae/random_weights.h"
+#include "osp/train/edge_loss.h"
 #include "osp/train/reconstruction_weights.h"
 #include "osp/train/sample_random.h"
 
@@ -97,8 +98,9 @@ at::Tensor VaeObjective::loss(const std::vector<SampleRef>& samples) {
   vae_->decode_raw(sample, [&](const at::Tensor& f) { frames.push_back(f); });
   const at::Tensor reconstruction = at::cat(frames, 2);
   const at::Tensor weights = reconstruction_weights(x, config_.first_frame_weight, config_.foreground_weight);
-  const at::Tensor l1 = weighted_mean((reconstruction - x).abs(), weights);
-  return l1 + config_.kl_weight * gaussian_kl(mu, logvar).mean();
+  at::Tensor loss = weighted_mean((reconstruction - x).abs(), weights);
+  if (config_.edge_weight > 0) loss = loss + config_.edge_weight * edge_l1(reconstruction, x);
+  return loss + config_.kl_weight * gaussian_kl(mu, logvar).mean();
 }
 
 at::Tensor VaeObjective::encode_moments(const at::Tensor& x) const {

@@ -13,7 +13,7 @@
 namespace osp::dit {
 namespace {
 
-// Rows of m = modulation + e0 (spec §5 table).
+// Rows of m = modulation + e0 (docs/dit.md "Attention block" table).
 enum ModRow { kShiftSA = 0, kScaleSA = 1, kGateSA = 2, kShiftFFN = 3, kScaleFFN = 4, kGateFFN = 5 };
 
 at::Tensor heads_view(const at::Tensor& x, int64_t heads) {
@@ -42,8 +42,8 @@ WanBlock::WanBlock(const DiTConfig& config, Precision precision, const ParamOpti
 
 at::Tensor WanBlock::self_attention(at::Tensor modulated, const nn::RopeTable& rope, const at::Tensor& key_mask,
                                    ParallelHook* parallel) const {
-  // spec §5 step 2: q, k through RMSNorm across heads, RoPE on q and k, global attention (within
-  // each row: a Skiparse sub-sequence in a sparse block, padding keys masked, skiparse-ssp.md §5).
+  // "Attention block" step 2: q, k through RMSNorm across heads, RoPE on q and k, global attention (within
+  // each row: a Skiparse sub-sequence in a sparse block, padding keys masked, docs/skiparse.md "Attention in a sparse block").
   const auto& w = *self_attn;
   const bool reduced = precision_.reduced();
   const nn::GemmInput a = nn::prepare_gemm_input(std::move(modulated), precision_, /*may_overwrite=*/true);
@@ -55,7 +55,7 @@ at::Tensor WanBlock::self_attention(at::Tensor modulated, const nn::RopeTable& r
   nn::apply_rope_(k4, rope);
   const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim()));
   const LocalAttention local = [&](at::Tensor q_, at::Tensor k_, at::Tensor v_, const at::Tensor& mask) {
-    fake_quant_attention_inputs(q_, k_, v_, config_);  // quant_attn: after the exchange and RoPE (hif8.md §5.5)
+    fake_quant_attention_inputs(q_, k_, v_, config_);  // quant_attn: after the exchange and RoPE (docs/quantization.md "Q/K/V fake quantization")
     return attention::attention(q_, k_, v_, scale, precision_, attention::DenseKernel::kAuto, mask);
   };
   const at::Tensor v4 = heads_view(v, config_.num_heads);
@@ -65,20 +65,20 @@ at::Tensor WanBlock::self_attention(at::Tensor modulated, const nn::RopeTable& r
 }
 
 CrossKV WanBlock::cross_kv(const at::Tensor& context) const {
-  // spec §5 step 4: no RoPE and no mask on the text side; k through RMSNorm across heads.
+  // docs/dit.md "Attention block" step 4: no RoPE and no mask on the text side; k through RMSNorm across heads.
   const auto& w = *cross_attn;
   const nn::GemmInput c = nn::prepare_gemm_input(context, precision_);
   const at::Tensor k =
       nn::rms_norm(nn::linear(c, *w.k, precision_), w.norm_k->weight, config_.eps, precision_.reduced());
   CrossKV kv{heads_view(k, config_.num_heads), heads_view(nn::linear(c, *w.v, precision_), config_.num_heads)};
-  fake_quant_attention_input(kv.k, config_);  // quant_attn (hif8.md §5.5), one scale per tensor
+  fake_quant_attention_input(kv.k, config_);  // quant_attn (docs/quantization.md "Q/K/V fake quantization"), one scale per tensor
   fake_quant_attention_input(kv.v, config_);
   return kv;
 }
 
 at::Tensor WanBlock::cross_attention(at::Tensor normed, const CrossKV& text) const {
-  // spec §5 step 4: no gate; all text_len context rows. The context may have fewer rows than the
-  // queries (Skiparse, skiparse-ssp.md §5.2): k and v exist once per sample and the attention maps
+  // docs/dit.md "Attention block" step 4: no gate; all text_len context rows. The context may have fewer rows than the
+  // queries (Skiparse, docs/skiparse.md "Attention in a sparse block" step 2): k and v exist once per sample and the attention maps
   // query row r to context row r mod b.
   const auto& w = *cross_attn;
   const nn::GemmInput n = nn::prepare_gemm_input(std::move(normed), precision_, /*may_overwrite=*/true);
@@ -92,7 +92,7 @@ at::Tensor WanBlock::cross_attention(at::Tensor normed, const CrossKV& text) con
 }
 
 at::Tensor WanBlock::feed_forward(at::Tensor modulated) const {
-  // spec §5 step 5: W2·GELU_tanh(W1·x + b1) + b2; in bf16 mode the GELU output is bf16 (§6).
+  // docs/dit.md "Attention block" step 5: W2·GELU_tanh(W1·x + b1) + b2; in bf16 mode the GELU output is bf16 ("Precision").
   at::Tensor hidden = nn::linear(nn::prepare_gemm_input(std::move(modulated), precision_, true), *ffn->first, precision_);
   nn::gelu_tanh_(hidden);
   return nn::linear(nn::prepare_gemm_input(hidden, precision_, true), *ffn->second, precision_);
@@ -107,8 +107,8 @@ at::Tensor WanBlock::forward(at::Tensor x, const at::Tensor& e0, const CrossKV& 
                              bool round_norm1, const at::Tensor& key_mask, ParallelHook* parallel) const {
   TORCH_CHECK(x.dim() == 3 && e0.size(0) > 0 && x.size(0) % e0.size(0) == 0 && text.k.size(0) == e0.size(0),
               "WanBlock: x ", x.sizes(), ", e0 ", e0.sizes(), " and text keys ", text.k.sizes(), " do not match");
-  // m = modulation + e0 in float32 (spec §5), rows [B, D]; with P²·b Skiparse rows, row s·b + i
-  // uses sample i's (skiparse-ssp.md §5.2: `b n c -> (r b) n c`, a tiny [B, 6, D] copy).
+  // m = modulation + e0 in float32 ("Attention block"), rows [B, D]; with P²·b Skiparse rows, row s·b + i
+  // uses sample i's (docs/skiparse.md "Attention in a sparse block" step 2: `b n c -> (r b) n c`, a tiny [B, 6, D] copy).
   at::Tensor m = modulation + e0;
   if (m.size(0) != x.size(0)) m = m.repeat({x.size(0) / m.size(0), 1, 1});
   const auto row = [&](ModRow r) { return m.select(1, r); };
@@ -118,7 +118,7 @@ at::Tensor WanBlock::forward(at::Tensor x, const at::Tensor& e0, const CrossKV& 
   at::Tensor a = nn::modulated_layer_norm(x, row(kShiftSA), row(kScaleSA), eps, round_norm1);
   nn::add_gated_(x, self_attention(std::move(a), rope, key_mask, parallel), row(kGateSA));
 
-  // Step 4: X += CA(norm3(X), context); norm3 is the affine LayerNorm (naming trap, §5).
+  // Step 4: X += CA(norm3(X), context); norm3 is the affine LayerNorm (naming trap, docs/dit.md "Attention block").
   nn::add_residual_(x, cross_attention(nn::layer_norm(x, norm3->weight, norm3->bias, eps), text));
 
   // Steps 5–6: X += FFN(norm2(X)·(1+m4)+m3)·m5.

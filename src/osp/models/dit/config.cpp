@@ -12,8 +12,8 @@ namespace {
 
 using nlohmann::json;
 
-// Every field a released config may carry: original WanModel (spec/wan-dit.md §9), diffusers
-// WanTransformer3DModel (§8), OSP-Next (spec/skiparse-ssp.md §4), and metadata.
+// Every field a released config may carry: original WanModel (docs/dit.md "Config files"), diffusers
+// WanTransformer3DModel ("Key-name variants"), OSP-Next (docs/skiparse.md "Block schedule"), and metadata.
 const std::set<std::string>& known_fields() {
   static const std::set<std::string> fields = {
       // metadata
@@ -26,7 +26,7 @@ const std::set<std::string>& known_fields() {
       "rope_max_seq_len", "pos_embed_seq_len",
       // OSP-Next
       "skiparse_model_type", "sparse_ratio", "num_full_blocks",
-      // OSP-Next HiF8 (spec/hif8.md §5.1)
+      // OSP-Next HiF8 (docs/quantization.md "HiF8 configuration fields")
       "quant", "quant_attn", "scale_max_forward", "scale_max_backward"};
   return fields;
 }
@@ -126,7 +126,7 @@ void read_dims(const Fields& f, DiTConfig& c) {
 void read_norm_flags(const Fields& f, DiTConfig& c) {
   if (f.has("qk_norm")) {
     const json& v = f.raw("qk_norm");
-    // Original: true; diffusers: "rms_norm_across_heads" (the same RMSNorm over all heads, §8).
+    // Original: true; diffusers: "rms_norm_across_heads" (the same RMSNorm over all heads, docs/dit.md "Key-name variants").
     if (v.is_boolean()) c.qk_norm = v.get<bool>();
     else if (v.is_string() && v.get<std::string>() == "rms_norm_across_heads") c.qk_norm = true;
     else f.reject("qk_norm", "expected true or \"rms_norm_across_heads\"");
@@ -146,11 +146,11 @@ void read_schedule(const Fields& f, DiTConfig& c) {
   if (f.has("skiparse_model_type")) c.skiparse_model_type = f.string("skiparse_model_type");
   f.read("sparse_ratio", c.sparse_ratio);
   f.read("num_full_blocks", c.num_full_blocks);
-  // spec/skiparse-ssp.md §4: "full" forces P = 1.
+  // docs/skiparse.md "Block schedule": "full" forces P = 1.
   if (c.skiparse_model_type == "full") c.sparse_ratio = 1;
 }
 
-// spec/hif8.md §5.1: quant and quant_attn are null or "hif8".
+// docs/quantization.md "HiF8 configuration fields": quant and quant_attn are null or "hif8".
 void read_quantization(const Fields& f, DiTConfig& c) {
   for (auto [key, field] : {std::pair<const char*, std::string*>{"quant", &c.quant}, {"quant_attn", &c.quant_attn}}) {
     if (!f.has(key)) continue;
@@ -192,7 +192,7 @@ void validate_schedule(const DiTConfig& c) {
                c.skiparse_model_type);
   }
   if (c.sparse_ratio < 2) fail_about("sparse_ratio", "dual_end needs a stride of at least 2, got {}", c.sparse_ratio);
-  // spec/skiparse-ssp.md §4 dual_end rule.
+  // docs/skiparse.md "Block schedule" dual_end rule.
   if (layers % 2 != 0) fail_about("num_layers", "dual_end needs an even number of layers, got {}", layers);
   if (full % 4 != 0) fail_about("num_full_blocks", "dual_end needs a multiple of 4, got {}", full);
   if (full > layers / 2) fail_about("num_full_blocks", "dual_end needs at most num_layers/2 = {}, got {}", layers / 2, full);
@@ -213,7 +213,7 @@ DiTConfig wan_14b() {
 }
 
 DiTConfig osp_next_14b() {
-  // Released OSP-Next schedule (spec/skiparse-ssp.md §9.9): dual_end, P = 2, 8 full blocks.
+  // Released OSP-Next schedule (docs/skiparse.md "Released parallel configuration"): dual_end, P = 2, 8 full blocks.
   DiTConfig c = wan_14b();
   c.skiparse_model_type = "dual_end";
   c.sparse_ratio = 2;
@@ -246,7 +246,7 @@ void DiTConfig::validate() const {
     if (p <= 0) fail_about("patch_size", "entries must be positive, got [{}, {}, {}]", patch_size[0], patch_size[1], patch_size[2]);
   }
   if (dim % num_heads != 0) fail_about("dim", "{} is not divisible by num_heads = {}", dim, num_heads);
-  // RoPE splits each head into (frame, row, column) complex pairs (spec/wan-dit.md §4).
+  // RoPE splits each head into (frame, row, column) complex pairs (docs/dit.md "3D RoPE").
   if (head_dim() % 2 != 0 || head_dim() < 6) {
     fail_about("num_heads", "head_dim = dim/num_heads = {} must be even and at least 6 for the 3D RoPE split",
                head_dim());
@@ -346,7 +346,7 @@ std::string DiTConfig::arch_name() const {
 }
 
 std::vector<std::pair<std::string, std::vector<int64_t>>> DiTConfig::expected_tensor_shapes() const {
-  // spec/wan-dit.md §7, in the table's order.
+  // docs/dit.md "Checkpoint keys", in the table's order.
   const int64_t D = dim;
   std::vector<std::pair<std::string, std::vector<int64_t>>> shapes = {
       {"patch_embedding.weight", {D, in_dim, patch_size[0], patch_size[1], patch_size[2]}},

@@ -1,6 +1,6 @@
 #pragma once
-// Configuration of a Wan 2.1 DiT (spec/wan-dit.md §1, §8, §9) plus the OSP-Next block-schedule
-// fields (spec/skiparse-ssp.md §4).
+// Configuration of a Wan 2.1 DiT (docs/dit.md "Configurations", "Key-name variants", "Config files") plus the OSP-Next block-schedule
+// fields (docs/skiparse.md "Block schedule").
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -27,14 +27,14 @@ struct DiTConfig {
   bool cross_attn_norm = true;  // affine norm3 before cross-attention (only true is supported)
   int64_t rope_max_seq_len = 1024;  // RoPE positions tabulated per axis
 
-  // OSP-Next (spec/skiparse-ssp.md §4): "full" (plain Wan) or "dual_end".
+  // OSP-Next (docs/skiparse.md "Block schedule"): "full" (plain Wan) or "dual_end".
   std::string skiparse_model_type = "full";
   int64_t sparse_ratio = 1;     // P, stride per spatial axis (forced to 1 for "full")
   int64_t num_full_blocks = 0;  // F for "dual_end"
 
-  // OSP-Next HiF8 fake quantization (spec/hif8.md §5.1): "" (JSON null) or "hif8" each.
-  std::string quant;       // the linears of the OSP-Next layer set (§5.2)
-  std::string quant_attn;  // Q/K/V before attention (§5.5)
+  // OSP-Next HiF8 fake quantization (docs/quantization.md "HiF8 configuration fields"): "" (JSON null) or "hif8" each.
+  std::string quant;       // the linears of the OSP-Next layer set ("Quantized layer set")
+  std::string quant_attn;  // Q/K/V before attention ("Q/K/V fake quantization")
   double scale_max_forward = 15.0;
   double scale_max_backward = 224.0;
 
@@ -48,8 +48,8 @@ struct DiTConfig {
   // Throws osp::Error naming the offending field for an inconsistent configuration.
   void validate() const;
 
-  // Original WanModel config.json (§9), diffusers WanTransformer3DModel transformer/config.json
-  // (§8), with OSP-Next fields in either. `source` names the file in messages.
+  // Original WanModel config.json (docs/dit.md "Config files"), diffusers WanTransformer3DModel transformer/config.json
+  // ("Key-name variants"), with OSP-Next fields in either. `source` names the file in messages.
   static DiTConfig from_json(const nlohmann::json& json, const std::string& source = "config");
   static DiTConfig from_file(const std::string& path);
   // "wan2.1-t2v-1.3b", "wan2.1-t2v-14b", "osp-next-14b"; osp::Error listing them otherwise.
@@ -62,7 +62,7 @@ struct DiTConfig {
   // "Wan2.1 1.3B", "Wan2.1 14B", "OSP-Next 14B", else "tiny (dim=…, layers=…)".
   std::string arch_name() const;
 
-  // Canonical state-dict names and shapes in the order of spec §7.
+  // Canonical state-dict names and shapes in the order of "Checkpoint keys".
   std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensor_shapes() const;
   int64_t parameter_count() const;
 };

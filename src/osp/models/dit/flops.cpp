@@ -5,7 +5,7 @@
 namespace osp::dit {
 
 ForwardFlops forward_flops_breakdown(const DiTConfig& c, int64_t tokens) {
-  // spec/wan-dit.md §10, with the released constants generalized: 64 = in/out channels · patch
+  // docs/dit.md "FLOP count", with the released constants generalized: 64 = in/out channels · patch
   // volume, 512 = text_len, 4096 = text_dim, 256 = freq_dim.
   const double L = static_cast<double>(tokens), D = static_cast<double>(c.dim), F = static_cast<double>(c.ffn_dim);
   const double Lt = static_cast<double>(c.text_len);
@@ -44,7 +44,7 @@ double self_attention_core_flops(const DiTConfig& config, const std::array<int64
 
 double forward_flops(const DiTConfig& config, const std::array<int64_t, 3>& grid) {
   const ForwardFlops f = forward_flops_breakdown(config, grid[0] * grid[1] * grid[2]);
-  // Every layer as in §10, then each block's self-attention core replaced by its schedule kind's.
+  // Every layer as in "FLOP count", then each block's self-attention core replaced by its schedule kind's.
   double total = f.total - static_cast<double>(config.num_layers) * f.self_attn_core;
   for (const BlockKind kind : block_schedule(config)) total += self_attention_core_flops(config, grid, kind);
   return total;

@@ -1,5 +1,5 @@
 #pragma once
-// FLOP count of one DiT forward (spec/wan-dit.md §10): 2 FLOPs per multiply-add over the linears
+// FLOP count of one DiT forward (docs/dit.md "FLOP count"): 2 FLOPs per multiply-add over the linears
 // and the attention cores; softmax, norms, RoPE and elementwise work excluded.
 #include <array>
 #include <cstdint>
@@ -27,7 +27,7 @@ ForwardFlops forward_flops_breakdown(const DiTConfig& config, int64_t tokens);
 double forward_flops(const DiTConfig& config, int64_t tokens);
 
 // Self-attention core FLOPs of one block of `kind` on the token grid (f, h, w), per sample: a full
-// block 4·L²·D; a Skiparse block (spec/skiparse-ssp.md §6) 4·D·Σ_s v_s² over its P² sub-sequences,
+// block 4·L²·D; a Skiparse block (docs/skiparse.md "Cost") 4·D·Σ_s v_s² over its P² sub-sequences,
 // v_s = valid tokens of sub-sequence s (varlen: padding is neither query nor key).
 double self_attention_core_flops(const DiTConfig& config, const std::array<int64_t, 3>& grid, BlockKind kind);
 

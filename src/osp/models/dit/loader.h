@@ -1,5 +1,5 @@
 #pragma once
-// Loading Wan DiT weights from any checkpoint layout the io layer reads (spec/wan-dit.md §7–8).
+// Loading Wan DiT weights from any checkpoint layout the io layer reads (docs/dit.md "Checkpoint keys", "Key-name variants").
 #include <c10/core/Device.h>
 
 #include <functional>
@@ -57,7 +57,7 @@ struct ArchitectureGuess {
   std::string layout;  // key layout of the file
 };
 
-// patch_embedding.weight shape[0]: 1536 → 1.3B, 5120 → 14B (spec §8 detection rule); the other
+// patch_embedding.weight shape[0]: 1536 → 1.3B, 5120 → 14B ("Key-name variants" detection rule); the other
 // dimensions from the embedding, FFN and head shapes and the number of blocks. Throws osp::Error
 // when the source holds no Wan DiT (no patch_embedding.weight / head.modulation).
 ArchitectureGuess detect_architecture(const io::TensorSource& source);

@@ -19,7 +19,7 @@ constexpr Precision kFp32{PrecisionMode::kFp32};
 
 namespace sk = osp::attention;
 
-// The Skiparse view of one forward (spec/skiparse-ssp.md §2, §5.3): geometry, RoPE tables and key
+// The Skiparse view of one forward (docs/skiparse.md "Padding and validity", "Attention in a sparse block" step 3): geometry, RoPE tables and key
 // masks of the token and group layouts.
 struct SparseLayouts {
   sk::SkiparseGeometry geometry;
@@ -27,7 +27,7 @@ struct SparseLayouts {
   at::Tensor token_mask, group_mask;     // bool [P²·b, n], undefined without padding
 };
 
-// §5.3: the table of the unpadded grid, padded with angle 0 (cos 1, sin 0) and moved through the
+// "Attention in a sparse block" step 3: the table of the unpadded grid, padded with angle 0 (cos 1, sin 0) and moved through the
 // layout like q and k, so every token keeps its original (t, y, x).
 nn::RopeTable layout_rope(const nn::RopeTable& rope, const sk::SkiparseGeometry& g, bool group) {
   const auto move = [&](const at::Tensor& table, double pad_value) {
@@ -37,7 +37,7 @@ nn::RopeTable layout_rope(const nn::RopeTable& rope, const sk::SkiparseGeometry&
   return {rope.grid, move(rope.cos, 1.0), move(rope.sin, 0.0)};
 }
 
-// Moves the stream [.., .., D] from layout `from` to layout `to` (spec §4 per-block transforms):
+// Moves the stream [.., .., D] from layout `from` to layout `to` ("Block schedule" per-block transforms):
 // full → sparse: pad → layout; token ↔ group: the switch; sparse → full: reverse → crop.
 at::Tensor change_layout(at::Tensor x, BlockKind from, BlockKind to, const sk::SkiparseGeometry& g) {
   if (from == to) return x;
@@ -91,7 +91,7 @@ WanDiT::WanDiT(DiTConfig config, Precision precision, c10::Device device)
         block_list->register_module(std::to_string(n), std::make_shared<WanBlock>(config_, precision_, options)));
   }
   head = register_module("head", std::make_shared<HeadWeights>(config_, options.fp32));
-  apply_quant_config(*this);  // config.quant: HIF8Linear on the OSP-Next layer set (spec/hif8.md §5.2)
+  apply_quant_config(*this);  // config.quant: HIF8Linear on the OSP-Next layer set (docs/quantization.md "Quantized layer set")
 }
 
 void WanDiT::validate_inputs(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context) const {
@@ -145,22 +145,22 @@ at::Tensor patchify(const at::Tensor& x, const std::array<int64_t, 3>& patch) {
 at::Tensor unpatchify(const at::Tensor& y, const std::array<int64_t, 3>& grid, const std::array<int64_t, 3>& patch,
                       int64_t channels) {
   const int64_t B = y.size(0);
-  // [B, f, h, w, pt, ph, pw, C] → [B, C, f, pt, h, ph, w, pw] (fhwpqrc->cfphqwr, spec §3 step 6)
+  // [B, f, h, w, pt, ph, pw, C] → [B, C, f, pt, h, ph, w, pw] (fhwpqrc->cfphqwr, docs/dit.md "Forward pass" step 6)
   return y.reshape({B, grid[0], grid[1], grid[2], patch[0], patch[1], patch[2], channels})
       .permute({0, 7, 1, 4, 2, 5, 3, 6})
       .reshape({B, channels, grid[0] * patch[0], grid[1] * patch[1], grid[2] * patch[2]});
 }
 
 at::Tensor WanDiT::embed_patches(const at::Tensor& x) const {
-  // spec §3 step 1: the Conv3d with kernel = stride = patch is a linear map of each patch. bf16
-  // mode: bf16 input and weight, bf16 output (§6); kept as bf16 values in float32 storage.
+  // "Forward pass" step 1: the Conv3d with kernel = stride = patch is a linear map of each patch. bf16
+  // mode: bf16 input and weight, bf16 output ("Precision"); kept as bf16 values in float32 storage.
   const at::Tensor tokens = patchify(x, config_.patch_size);
   const at::Tensor weight = patch_embedding->weight.reshape({config_.dim, -1});
   return nn::linear(tokens, weight, patch_embedding->bias, precision_).to(at::kFloat);
 }
 
 std::pair<at::Tensor, at::Tensor> WanDiT::embed_time(const at::Tensor& t) const {
-  // spec §3 step 2, all float32 (§6: explicit fp32 autocast region).
+  // "Forward pass" step 2, all float32 ("Precision": explicit fp32 autocast region).
   const at::Tensor s = nn::sinusoidal_embedding(t.to(device_), config_.freq_dim);
   const auto& te = *time_embedding;
   const at::Tensor hidden = nn::silu(nn::linear(s, *te.first, kFp32));
@@ -171,7 +171,7 @@ std::pair<at::Tensor, at::Tensor> WanDiT::embed_time(const at::Tensor& t) const 
 }
 
 at::Tensor WanDiT::embed_text(const at::Tensor& context) const {
-  // spec §3 step 3: zero rows up to text_len, Linear → GELU_tanh → Linear; bf16 in bf16 mode.
+  // "Forward pass" step 3: zero rows up to text_len, Linear → GELU_tanh → Linear; bf16 in bf16 mode.
   const int64_t missing = config_.text_len - context.size(1);
   const at::Tensor padded = missing > 0 ? at::constant_pad_nd(context, {0, 0, 0, missing}, 0) : context;
   const auto& te = *text_embedding;
@@ -181,7 +181,7 @@ at::Tensor WanDiT::embed_text(const at::Tensor& context) const {
 }
 
 at::Tensor WanDiT::apply_head(const at::Tensor& x, const at::Tensor& e) const {
-  // spec §3 step 5: (h0, h1) = head.modulation[0] + e (e itself, no SiLU); float32.
+  // "Forward pass" step 5: (h0, h1) = head.modulation[0] + e (e itself, no SiLU); float32.
   const at::Tensor h = head->modulation + e.unsqueeze(1);  // [B, 2, D]
   const at::Tensor normed = nn::modulated_layer_norm(x, h.select(1, 0), h.select(1, 1), config_.eps, false);
   return nn::linear(normed, *head->head, kFp32);
@@ -234,7 +234,7 @@ at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, TextContext
   const at::Tensor& text = context.embedded([&] { return embed_text(context.context()); });
   BlockKind layout = BlockKind::kFull;
   for (size_t n = 0; n < blocks.size(); ++n) {
-    // skiparse-ssp.md §4: the input transform of block n (entry, switch, or the exit of the
+    // docs/skiparse.md "Block schedule": the input transform of block n (entry, switch, or the exit of the
     // previous group block when block n is full).
     const BlockKind kind = schedule_[n];
     stream = parallel ? parallel->change_layout(std::move(stream), layout, kind)
@@ -246,7 +246,7 @@ at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, TextContext
         : kind == BlockKind::kToken ? BlockTables{sparse.token_rope, sparse.token_mask}
                                     : BlockTables{sparse.group_rope, sparse.group_mask};
     if (parallel) parallel->before_block(static_cast<int64_t>(n), kind);
-    // Only block 0 sees a bf16 stream: after its first residual add the stream is float32 (§6).
+    // Only block 0 sees a bf16 stream: after its first residual add the stream is float32 (docs/dit.md "Precision").
     const bool round_norm1 = precision_.reduced() && n == 0;
     if (runner_) {
       stream = runner_->run(*blocks[n], static_cast<int64_t>(n), std::move(stream),
@@ -257,7 +257,7 @@ at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, TextContext
     }
     if (parallel) parallel->after_block(static_cast<int64_t>(n), kind);
   }
-  // §4: the last group block's output transform (F = 0: the model ends in the sparse region).
+  // docs/skiparse.md "Block schedule": the last group block's output transform (F = 0: the model ends in the sparse region).
   stream = parallel ? parallel->change_layout(std::move(stream), layout, BlockKind::kFull)
                     : change_layout(std::move(stream), layout, BlockKind::kFull, sparse.geometry);
   at::Tensor out = apply_head(stream, e);

@@ -1,6 +1,6 @@
 #pragma once
-// The Wan 2.1 text-to-video DiT, WanModel (spec/wan-dit.md §3), as a torch::nn::Module whose
-// named_parameters() are exactly the canonical Wan state-dict keys (§7).
+// The Wan 2.1 text-to-video DiT, WanModel (docs/dit.md "Forward pass"), as a torch::nn::Module whose
+// named_parameters() are exactly the canonical Wan state-dict keys ("Checkpoint keys").
 #include <torch/nn/module.h>
 
 #include <array>
@@ -46,21 +46,21 @@ class WanDiT : public nn::ParamModule {
  public:
   // Parameters are allocated uninitialized on `device` (load_weights fills them). The config is
   // validated (osp::Error); OSP-Next configs run the Skiparse block schedule of
-  // spec/skiparse-ssp.md §4 (block_schedule()).
+  // docs/skiparse.md "Block schedule" (block_schedule()).
   WanDiT(DiTConfig config, Precision precision, c10::Device device = c10::kCPU);
 
   // x [B, in_dim, F, H, W] float32 noisy latent; t [B] timesteps in [0, 1000] (float or integer,
   // fractional allowed: the sinusoid is computed in float64 from t as given); context
   // [B, Lc ≤ text_len, text_dim] float32 (or bf16) text embeddings, zero-padded to text_len and
-  // attended without mask (§3). Returns the velocity v [B, out_dim, F, H, W] float32.
+  // attended without mask (docs/dit.md "Forward pass"). Returns the velocity v [B, out_dim, F, H, W] float32.
   // Sparse configs: full blocks see [B, L, D]; the sparse region runs on the Skiparse layouts
   // (pad → token layout on entry, one switch between sparse blocks, reverse → crop on exit,
-  // skiparse-ssp.md §2–§5), padding excluded from self-attention, RoPE at the original positions.
+  // docs/skiparse.md "Padding and validity" to "Attention in a sparse block"), padding excluded from self-attention, RoPE at the original positions.
   // Throws osp::Error naming "x", "t" or "context" and the shapes for invalid inputs.
   // Differentiable: with GradMode on and parameters (or x / context) requiring grad, every
   // primitive takes its autograd path (nn/autograd.h) and the result carries the graph; otherwise
   // the inference kernels run in place without one. The Skiparse schedule is the same in both.
-  // `parallel` (optional): multi-process execution (osp::parallel, skiparse-ssp.md §8–§9); every
+  // `parallel` (optional): multi-process execution (osp::parallel, docs/skiparse.md "Ulysses sequence parallelism", "Sparse Sequence Parallelism (SSP)"); every
   // rank of its groups calls forward with the same inputs and gets the same output.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
                      ParallelHook* parallel = nullptr) const;
@@ -79,7 +79,7 @@ class WanDiT : public nn::ParamModule {
   Precision precision() const { return precision_; }
   c10::Device device() const { return device_; }
 
-  // Registered in the order of spec §7.
+  // Registered in the order of docs/dit.md "Checkpoint keys".
   std::shared_ptr<PatchEmbeddingWeights> patch_embedding;
   std::shared_ptr<nn::TwoLinears> text_embedding;  // "0": text_dim → D, GELU_tanh, "2": D → D
   std::shared_ptr<nn::TwoLinears> time_embedding;  // "0": freq_dim → D, SiLU, "2": D → D
@@ -105,7 +105,7 @@ class WanDiT : public nn::ParamModule {
   mutable std::map<std::array<int64_t, 3>, nn::RopeTable> rope_cache_;
 };
 
-// Patchify/unpatchify (spec §3 steps 1 and 6), exposed for tests.
+// Patchify/unpatchify ("Forward pass" steps 1 and 6), exposed for tests.
 // x [B, C, F, H, W] → [B, L, C·pt·ph·pw], columns (ch, p, q, r) like the flattened Conv3d weight,
 // tokens ℓ = (fi·h + hi)·w + wi.
 at::Tensor patchify(const at::Tensor& x, const std::array<int64_t, 3>& patch);

@@ -1,5 +1,5 @@
 #pragma once
-// The one seam between the DiT and multi-process execution (spec/skiparse-ssp.md §8–§9). WanDiT's
+// The one seam between the DiT and multi-process execution (docs/skiparse.md "Ulysses sequence parallelism", "Sparse Sequence Parallelism (SSP)"). WanDiT's
 // forward takes an optional ParallelHook*; without one (nullptr) the single-process path runs
 // unchanged. osp::parallel implements it (Ulysses, SSP, weight sharding); the DiT only calls it
 // where the stream is sharded, changes layout, attends, or enters and leaves a block.
@@ -37,10 +37,10 @@ class ParallelHook {
   // This rank's shard of per-token outputs [b, L_r, E] → [b, L, E] (before unpatchify).
   virtual at::Tensor gather(const at::Tensor& x) = 0;
   // Moves the (sharded) stream between block kinds: entry into the sparse region, the token ↔
-  // group switch, and the exit (skiparse-ssp.md §4 per-block transforms, §9.2, §9.4, §9.5).
+  // group switch, and the exit (docs/skiparse.md "Block schedule" per-block transforms, "Entering the sparse region", "The token-group switch", "Leaving the sparse region").
   virtual at::Tensor change_layout(at::Tensor x, BlockKind from, BlockKind to) = 0;
   // Self-attention of block `kind` on this rank's q, k, v (after RMSNorm and RoPE); `local` runs the
-  // attention kernel on tensors already gathered (Ulysses all-to-alls around it, §8).
+  // attention kernel on tensors already gathered (Ulysses all-to-alls around it, "Ulysses sequence parallelism").
   virtual at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                const at::Tensor& key_mask, const LocalAttention& local) = 0;
   // Around block n (weight sharding materializes its parameters; counters attribute traffic).

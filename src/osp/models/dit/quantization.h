@@ -1,5 +1,5 @@
 #pragma once
-// HiF8 / 8-bit weights in the Wan DiT (spec/hif8.md §5): the config's fake quantization on the
+// HiF8 / 8-bit weights in the Wan DiT (docs/quantization.md "Quantized layer set"): the config's fake quantization on the
 // OSP-Next layer set and on the attention inputs, and 8-bit weights quantized in memory.
 #include <ATen/ATen.h>
 
@@ -14,15 +14,15 @@ namespace osp::dit {
 class WanDiT;
 
 // The config edit of a `--quant` flag (dit-forward, generate): "hif8" turns quant and quant_attn
-// on (spec/hif8.md §5.1), "none" off, "" leaves the config as it is (empty function). Throws
+// on (docs/quantization.md "HiF8 configuration fields"), "none" off, "" leaves the config as it is (empty function). Throws
 // osp::Error naming --quant otherwise.
 std::function<void(DiTConfig&)> quant_flag_override(const std::string& value);
 
-// Turns HIF8Linear on for the layer set (§5.2) when config.quant is "hif8"; returns the number of
+// Turns HIF8Linear on for the layer set ("Quantized layer set") when config.quant is "hif8"; returns the number of
 // layers (0 when off). The WanDiT constructor calls it.
 int64_t apply_quant_config(WanDiT& model);
 
-// §5.5: with config.quant_attn = "hif8", q, k, v become FQ(·, scale_max_forward) over each whole
+// "Q/K/V fake quantization": with config.quant_attn = "hif8", q, k, v become FQ(·, scale_max_forward) over each whole
 // local tensor (backward: FQ(·, scale_max_backward)); otherwise they are left alone.
 void fake_quant_attention_inputs(at::Tensor& q, at::Tensor& k, at::Tensor& v, const DiTConfig& config);
 // The same for one of them (each tensor has its own scale, so the cached cross-attention k and v

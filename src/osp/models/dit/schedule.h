@@ -1,5 +1,5 @@
 #pragma once
-// Block schedule of an OSP-Next DiT (spec/skiparse-ssp.md §4): which blocks attend fully and which
+// Block schedule of an OSP-Next DiT (docs/skiparse.md "Block schedule"): which blocks attend fully and which
 // run Skiparse token or group layouts.
 #include <string>
 #include <vector>

@@ -1,6 +1,6 @@
 #pragma once
 // One text context of a generation with what the DiT derives from it: the embedded text
-// (spec/wan-dit.md §3 step 3) and every block's cross-attention keys/values (§5 step 4). Both
+// (docs/dit.md "Forward pass" step 3) and every block's cross-attention keys/values ("Attention block" step 4). Both
 // depend only on the prompt and the layer, never on x or t, so a sampling loop that passes the
 // same TextContext to every step computes them on the first step and reuses them after: per step
 // and branch this saves layers × two [text_len × D]·[D × D] projections plus the text MLP.

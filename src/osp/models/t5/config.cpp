@@ -17,7 +17,7 @@ int64_t integer_field(const json& j, const char* key, int64_t fallback, const st
   return v.get<int64_t>();
 }
 
-// The FFN must be the gated tanh-GELU of spec §2.3 (umT5, T5 v1.1); HF spells it two ways.
+// The FFN must be the gated tanh-GELU of docs/text-encoder.md "Gated-GELU feed-forward" (umT5, T5 v1.1); HF spells it two ways.
 void check_feed_forward(const json& j, const std::string& source) {
   if (j.contains("feed_forward_proj") && j.at("feed_forward_proj").is_string()) {
     const std::string proj = j.at("feed_forward_proj").get<std::string>();
@@ -39,7 +39,7 @@ void T5Config::validate() const {
   for (const auto& [name, value] : positive) {
     if (value < 1) fail_about("T5 config", "field '{}' must be at least 1, got {}", name, value);
   }
-  // Bidirectional buckets: half per direction, of which half exact (spec §3).
+  // Bidirectional buckets: half per direction, of which half exact ("Relative position buckets").
   if (num_buckets < 4 || num_buckets % 4 != 0) {
     fail_about("T5 config", "relative_attention_num_buckets must be a positive multiple of 4, got {}", num_buckets);
   }

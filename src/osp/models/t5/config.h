@@ -1,5 +1,5 @@
 #pragma once
-// Configuration of the umT5 text encoder (spec/umt5.md §1); umt5-xxl is the default.
+// Configuration of the umT5 text encoder (docs/text-encoder.md "Configuration"); umt5-xxl is the default.
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -19,7 +19,7 @@ struct T5Config {
   int64_t num_buckets = 32;    // relative_attention_num_buckets (bidirectional: half per direction)
   int64_t max_distance = 128;  // relative_attention_max_distance
   double eps = 1e-6;
-  int64_t text_len = 512;  // tokens per prompt (spec §4.2)
+  int64_t text_len = 512;  // tokens per prompt ("Tokenizer")
 
   int64_t inner_dim() const { return num_heads * d_kv; }
 
@@ -36,12 +36,12 @@ struct T5Config {
   // HF-style JSON; from_json(to_json()) round-trips.
   nlohmann::json to_json() const;
 
-  // Canonical (Wan) state-dict names and shapes in the order of spec §5.1.
+  // Canonical (Wan) state-dict names and shapes in the order of "Checkpoint keys".
   std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensor_shapes() const;
   int64_t parameter_count() const;
 
   // Multiply-add FLOPs (2 per MAC) of one forward over `batch` × text_len tokens: the linears and
-  // the attention core (spec §6).
+  // the attention core ("Encoder cost").
   double forward_flops(int64_t batch) const;
 };
 

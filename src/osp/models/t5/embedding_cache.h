@@ -1,7 +1,7 @@
 #pragma once
 // Prompt-embedding cache on disk: the encoder's real output rows of one cleaned prompt,
 // keyed by (encoder file identity, precision, cleaned text). The pipeline encodes each prompt
-// string once (the T5 runs for the prompt and the negative prompt, spec §6) and the trainer
+// string once (the T5 runs for the prompt and the negative prompt, docs/text-encoder.md "Encoder cost") and the trainer
 // reuses the embeddings of its captions.
 //
 // Layout: DIR/<hash of the encoder key>/<hash of the text>.safetensors holding `context` float32

@@ -47,7 +47,7 @@ at::Tensor T5Encoder::forward(const at::Tensor& ids_in, const at::Tensor& mask_i
   const at::Tensor valid = mask_in.to(device_).ne(0);  // bool [B, L]
   const int64_t B = ids.size(0), L = ids.size(1);
 
-  // spec §2 step 1: embedding rows, no scaling (bf16 values in bf16 mode).
+  // docs/text-encoder.md "Encoder" step 1: embedding rows, no scaling (bf16 values in bf16 mode).
   at::Tensor x = weights_.token_embedding.index_select(0, ids.reshape({-1})).to(at::kFloat).view({B, L, -1});
   const at::Tensor buckets = relative_position_buckets(L, config_.num_buckets, config_.max_distance);
   for (const T5LayerWeights& layer : weights_.layers) {
@@ -58,7 +58,7 @@ at::Tensor T5Encoder::forward(const at::Tensor& ids_in, const at::Tensor& mask_i
                   precision_);
     residual_add_(x, gated_gelu_ffn(t5_norm(x, layer.norm2, config_.eps, precision_), layer, precision_), precision_);
   }
-  // step 3: final norm; spec §4.3: padded rows are zero (the DiT re-pads with zero rows).
+  // step 3: final norm; "Rows the DiT receives": padded rows are zero (the DiT re-pads with zero rows).
   at::Tensor out = t5_norm(x, weights_.norm, config_.eps, precision_);
   out.mul_(valid.unsqueeze(-1).to(at::kFloat));
   return out;

@@ -1,5 +1,5 @@
 #pragma once
-// The umT5 encoder (spec/umt5.md §2): token embedding, pre-norm blocks of self-attention with a
+// The umT5 encoder (docs/text-encoder.md "Encoder"): token embedding, pre-norm blocks of self-attention with a
 // per-layer relative position bias and a gated-GELU FFN, final T5 RMS norm.
 #include <c10/core/Device.h>
 
@@ -12,14 +12,14 @@ namespace osp::t5 {
 class T5Encoder {
  public:
   // Weights are empty until assigned (load_t5_weights, or randomize_t5_weights of
-  // random_weights.h). Precision: bf16 — the official run (spec §2.4): bf16 weights, every op
+  // random_weights.h). Precision: bf16 — the official run ("Encoder precision"): bf16 weights, every op
   // rounded to bf16 as the reference does (on CPUs without native bf16, bf16 values in float32
   // storage, nn/gemm.h); fp32 — the reference mode, float32 weights and arithmetic.
   T5Encoder(T5Config config, Precision precision, c10::Device device = c10::kCPU);
 
   // ids int64 [B, text_len] in [0, vocab_size), mask int64 [B, text_len] (1 real, 0 pad; other
   // integer or bool dtypes accepted). Returns the context float32 [B, text_len, d_model] with the
-  // rows of padded positions set to zero (the real rows are what the DiT consumes, spec §4.3).
+  // rows of padded positions set to zero (the real rows are what the DiT consumes, "Rows the DiT receives").
   // Throws osp::Error naming "ids" / "mask" for bad shapes, dtypes or out-of-vocabulary ids.
   at::Tensor forward(const at::Tensor& ids, const at::Tensor& mask) const;
 

@@ -1,4 +1,4 @@
-// Character maps of the ftfy steps that text cleaning reproduces (spec/umt5.md §4.1), generated
+// Character maps of the ftfy steps that text cleaning reproduces (docs/text-encoder.md "Text cleaning"), generated
 // with Python: the width map is ftfy's (NFKC of U+FF01..U+FFEF where it differs, plus U+3000 →
 // space), the ligatures are ftfy's LIGATURES table (chardata.py). Sorted by code point.
 #include "osp/models/t5/ftfy_tables.h"

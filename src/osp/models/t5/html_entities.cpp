@@ -1,5 +1,5 @@
 // HTML5 named character references, generated from Python's html.entities.html5 (the table that
-// html.unescape uses, spec/umt5.md §4.1), sorted by name for binary search. Names without a
+// html.unescape uses, docs/text-encoder.md "Text cleaning"), sorted by name for binary search. Names without a
 // trailing ';' are the legacy references that HTML also accepts unterminated.
 #include "osp/models/t5/html_entities.h"
 

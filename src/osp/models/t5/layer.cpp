@@ -33,7 +33,7 @@ at::Tensor batched_matmul(const at::Tensor& a, const at::Tensor& b, Precision pr
   return y;
 }
 
-// torch.finfo(dtype).min of the compute dtype: the masked-key logit (spec §2.2 step 3).
+// torch.finfo(dtype).min of the compute dtype: the masked-key logit (docs/text-encoder.md "Self-attention" step 3).
 float lowest_logit(Precision precision) {
   return precision.reduced() ? static_cast<float>(std::numeric_limits<c10::BFloat16>::lowest())
                              : std::numeric_limits<float>::lowest();
@@ -43,7 +43,7 @@ float lowest_logit(Precision precision) {
 
 at::Tensor t5_norm(const at::Tensor& x, const at::Tensor& weight, double eps, Precision precision) {
   at::Tensor y = x.scalar_type() == at::kFloat ? x.clone() : x.to(at::kFloat);
-  // spec §2.1: x·rsqrt(mean(x²) + eps) in float32, rounded to bf16, times the bf16 weight; the
+  // "T5 RMS norm": x·rsqrt(mean(x²) + eps) in float32, rounded to bf16, times the bf16 weight; the
   // product of two bf16 values is exact in float32, so rounding it gives the bf16 multiply.
   y = nn::rms_norm(y, weight, eps, /*round_normalized=*/precision.reduced());
   round_if_reduced(y, precision);
@@ -60,7 +60,7 @@ at::Tensor self_attention(const at::Tensor& x, const T5LayerWeights& w, const at
   const int64_t B = x.size(0), L = x.size(1), N = config.num_heads, D = config.d_kv;
   // x comes from t5_norm, already rounded: preparing it in place changes no value and copies nothing.
   const nn::GemmInput in = nn::prepare_gemm_input(x, precision, /*may_overwrite=*/true);
-  // spec §2.2 step 1: [B, L, N·D] → [B, L, N, D]; head h owns channels [hD, hD + D).
+  // "Self-attention" step 1: [B, L, N·D] → [B, L, N, D]; head h owns channels [hD, hD + D).
   const at::Tensor q = linear_f32(in, w.q, precision).view({B, L, N, D});
   const at::Tensor k = linear_f32(in, w.k, precision).view({B, L, N, D});
   const at::Tensor v = linear_f32(in, w.v, precision).view({B, L, N, D});
@@ -91,7 +91,7 @@ at::Tensor self_attention(const at::Tensor& x, const T5LayerWeights& w, const at
 
 at::Tensor gated_gelu_ffn(const at::Tensor& x, const T5LayerWeights& w, Precision precision) {
   const nn::GemmInput in = nn::prepare_gemm_input(x, precision, /*may_overwrite=*/true);  // as above
-  // spec §2.3: GELU on the gate branch (gate.0 / wi_0), the fc1 branch (wi_1) stays linear.
+  // "Gated-GELU feed-forward": GELU on the gate branch (gate.0 / wi_0), the fc1 branch (wi_1) stays linear.
   at::Tensor hidden = linear_f32(in, w.gate, precision);
   nn::gelu_tanh_(hidden);
   round_if_reduced(hidden, precision);

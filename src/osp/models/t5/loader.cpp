@@ -28,7 +28,7 @@ std::string strip_wrapper_prefixes(std::string name) {
   return name;
 }
 
-// HF UMT5 block-local names → Wan names (spec §5.2).
+// HF UMT5 block-local names → Wan names (docs/text-encoder.md "Checkpoint keys").
 std::optional<std::string> hf_block_key(const std::string& layer, const std::string& rest) {
   static const std::map<std::string, std::string> kLayer0 = {
       {"layer_norm.weight", "norm1.weight"},

@@ -1,5 +1,5 @@
 #pragma once
-// Loading umT5 encoder weights (spec/umt5.md §5): the Wan `models_t5_umt5-xxl-enc-bf16.pth`
+// Loading umT5 encoder weights (docs/text-encoder.md "Checkpoint keys"): the Wan `models_t5_umt5-xxl-enc-bf16.pth`
 // state dict (canonical names) and HF/diffusers UMT5EncoderModel checkpoints (`text_encoder/`
 // with safetensors, optionally sharded, and config.json).
 #include <c10/core/Device.h>
@@ -18,7 +18,7 @@
 namespace osp::t5 {
 
 // Canonical (Wan) name of a checkpoint key: Wan names as they are, HF UMT5 names translated
-// (table of spec §5.2), training-wrapper prefixes ("module.", "_orig_mod.") stripped. nullopt
+// (table of "Checkpoint keys"), training-wrapper prefixes ("module.", "_orig_mod.") stripped. nullopt
 // for keys that are no encoder parameter (e.g. a decoder's).
 std::optional<std::string> canonical_t5_key(const std::string& source_name);
 

@@ -4,7 +4,7 @@
 // token plus the sentence average: the context is a bag of words, and "a red circle on a green
 // background" encodes like "a green circle on a red background". A DiT conditioned on it cannot
 // tell which colour belongs to the object. Setting each head's bias to favour one neighbour
-// (spec/umt5.md §3 buckets: rel = key − query) makes every row carry its neighbours' words, so
+// (docs/text-encoder.md "Relative position buckets" buckets: rel = key − query) makes every row carry its neighbours' words, so
 // "circle" carries "red" and "background" carries "green".
 #include "osp/models/t5/encoder.h"
 

@@ -1,16 +1,16 @@
 #pragma once
-// umT5 relative position bias (spec/umt5.md §2.2 step 2, §3).
+// umT5 relative position bias (docs/text-encoder.md "Self-attention" step 2, "Relative position buckets").
 #include <ATen/ATen.h>
 
 #include <cstdint>
 
 namespace osp::t5 {
 
-// Bidirectional bucket of rel = key_position − query_position (spec §3): half of `num_buckets`
+// Bidirectional bucket of rel = key_position − query_position ("Relative position buckets"): half of `num_buckets`
 // per direction (the upper half for rel > 0); within a half, |rel| below a quarter of num_buckets
 // is its own bucket, larger distances share logarithmic buckets up to `max_distance`. The log is
 // evaluated in float32 exactly as the reference does, so every config matches it bucket for
-// bucket (for umT5's 32 / 128 the result equals the table of spec §3).
+// bucket (for umT5's 32 / 128 the result equals the table of "Relative position buckets").
 int64_t relative_position_bucket(int64_t rel, int64_t num_buckets, int64_t max_distance);
 
 // Buckets of every (query i, key j) pair: int64 [length, length], entry [i][j] = bucket(j − i).

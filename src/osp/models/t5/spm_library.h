@@ -1,6 +1,6 @@
 #pragma once
 // The SentencePiece bridge libosp_spm (src/spm_bridge/spm_bridge.h), opened at run time.
-// SentencePiece must never be linked into a LibTorch process directly (DESIGN.md, "Known
+// SentencePiece must never be linked into a LibTorch process directly (docs/design.md "Platform
 // pitfalls": two protobufs crash at start-up); dlopen with RTLD_LOCAL | RTLD_DEEPBIND keeps the
 // bridge's protobuf symbols to itself. (AddressSanitizer refuses RTLD_DEEPBIND: sanitizer test
 // binaries must not use the tokenizer.)

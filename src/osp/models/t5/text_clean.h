@@ -1,5 +1,5 @@
 #pragma once
-// Prompt cleaning of the reference tokenizer, clean='whitespace' (spec/umt5.md §4.1):
+// Prompt cleaning of the reference tokenizer, clean='whitespace' (docs/text-encoder.md "Text cleaning"):
 //   1. ftfy.fix_text — reproduced in part (fix_text_subset below);
 //   2. html.unescape twice; 3–4. strip, every run of Unicode whitespace → one space, strip.
 // The cleaned text is what the tokenizer encodes and what the embedding cache is keyed by.

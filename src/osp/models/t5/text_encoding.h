@@ -18,7 +18,7 @@ using EncoderProvider = std::function<const T5Encoder&()>;
 
 // The context float32 [B, text_len, d_model] of tokenized prompts: real rows from the cache where
 // present (keyed by the cleaned text), the encoder for the others (one batch, then stored in the
-// cache); rows of padded positions are zero (spec §4.3). `cache` may be null.
+// cache); rows of padded positions are zero (docs/text-encoder.md "Rows the DiT receives"). `cache` may be null.
 at::Tensor encode_tokens(const EncoderProvider& encoder, const TokenBatch& tokens, const EmbeddingCache* cache);
 
 // Prompts of a text file, one per line (a final newline ends the last prompt; "\r\n" accepted; an

@@ -74,7 +74,7 @@ TokenBatch Tokenizer::encode(const std::vector<std::string>& prompts) const {
   for (int64_t b = 0; b < batch; ++b) {
     out.cleaned.push_back(clean_prompt(prompts[static_cast<size_t>(b)]));
     const std::vector<int32_t> pieces = encode_pieces(out.cleaned.back());
-    // spec §4.2: at most text_len − 1 pieces, then </s>.
+    // docs/text-encoder.md "Tokenizer": at most text_len − 1 pieces, then </s>.
     const auto kept = std::min<int64_t>(static_cast<int64_t>(pieces.size()), text_len_ - 1);
     if (kept < static_cast<int64_t>(pieces.size())) {
       log::warn("prompt {} ('{}') has {} tokens; truncated to {} (+ </s>)", b, excerpt(out.cleaned.back()),

@@ -1,5 +1,5 @@
 #pragma once
-// The umT5 tokenizer (spec/umt5.md §4): SentencePiece over a tokenizer folder's spiece.model
+// The umT5 tokenizer (docs/text-encoder.md "Tokenizer"): SentencePiece over a tokenizer folder's spiece.model
 // (through the bridge of spm_library.h), with the reference's text cleaning, </s> appended,
 // truncation and padding to text_len.
 #include <ATen/ATen.h>

@@ -134,7 +134,7 @@ std::string train_t5_sentencepiece(const std::vector<std::string>& lines, int64_
     for (const std::string& line : lines) corpus << line << '\n';
     if (!corpus) fail_about((dir / "corpus.txt").string(), "cannot write the training corpus");
   }
-  // umT5 special ids (spec/umt5.md §4); one thread and no sampling so that runs agree bit for bit;
+  // umT5 special ids (docs/text-encoder.md "Tokenizer"); one thread and no sampling so that runs agree bit for bit;
   // hard_vocab_limit=false lets a small corpus end below vocab_size instead of failing.
   train_sentencepiece(fmt::format(
       "--input={} --model_prefix={} --vocab_size={} --model_type=bpe --character_coverage=1.0"

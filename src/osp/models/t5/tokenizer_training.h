@@ -1,5 +1,5 @@
 #pragma once
-// Training a small SentencePiece model with the umT5 special ids (spec/umt5.md §4): <pad> = 0,
+// Training a small SentencePiece model with the umT5 special ids (docs/text-encoder.md "Tokenizer"): <pad> = 0,
 // </s> = 1, <unk> = 2, no <s>. Used by `osp init-bundle` for its tiny tokenizer. BPE, not umT5's
 // unigram: on a corpus of a few hundred template captions the unigram trainer kept fragments
 // ("▁mo v ing") where BPE merges whole words.

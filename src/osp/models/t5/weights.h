@@ -1,5 +1,5 @@
 #pragma once
-// Parameters of the umT5 encoder under their canonical Wan names (spec/umt5.md §5.1). A plain
+// Parameters of the umT5 encoder under their canonical Wan names (docs/text-encoder.md "Checkpoint keys"). A plain
 // struct, not a torch::nn::Module: the loader assigns each tensor as it comes out of the file (no
 // second copy of the model), and dropping the struct frees the memory.
 #include <ATen/ATen.h>

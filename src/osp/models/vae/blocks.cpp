@@ -8,9 +8,9 @@
 namespace osp::vae {
 namespace {
 
-constexpr double kNormEps = 1e-12;  // F.normalize's eps (§2 RMS_norm)
+constexpr double kNormEps = 1e-12;  // F.normalize's eps (docs/vae.md "Building blocks" RMS_norm)
 
-// Nearest ×2 in H and W (§2 upsample2d: for factor 2 nearest-exact duplicates every pixel 2×2).
+// Nearest ×2 in H and W ("Building blocks" upsample2d: for factor 2 nearest-exact duplicates every pixel 2×2).
 at::Tensor upsample_nearest2x(const at::Tensor& x) {
   const auto s = x.sizes();
   return x.reshape({s[0], s[1], s[2], s[3], 1, s[4], 1})
@@ -18,7 +18,7 @@ at::Tensor upsample_nearest2x(const at::Tensor& x) {
       .reshape({s[0], s[1], s[2], 2 * s[3], 2 * s[4]});
 }
 
-// Frame interleave after the upsample3d time_conv (§2): [B, 2C, t, H, W] → [B, C, 2t, H, W] with
+// Frame interleave after the upsample3d time_conv ("Building blocks"): [B, 2C, t, H, W] → [B, C, 2t, H, W] with
 // output frame 2i + s = channel block s of input frame i.
 at::Tensor interleave_frames(const at::Tensor& y) {
   const auto s = y.sizes();
@@ -80,7 +80,7 @@ at::Tensor residual_block(const at::Tensor& x, const ResidualBlockWeights& w, Fe
   at::Tensor h = silu_activation(rms_norm_channels(x, w.norm1->gamma));
   h = causal_conv3d(h, *w.conv1, cache);
   h = silu_activation(rms_norm_channels(h, w.norm2->gamma));
-  h = causal_conv3d(h, *w.conv2, cache);  // dropout 0 (§1)
+  h = causal_conv3d(h, *w.conv2, cache);  // dropout 0 ("Configuration")
   return h.add_(w.shortcut ? causal_conv3d(x, *w.shortcut, cache) : x);
 }
 

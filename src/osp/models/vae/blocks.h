@@ -1,8 +1,8 @@
 #pragma once
-// The building blocks of the Wan VAE (spec/wan-vae.md §2): the L2-normalizing RMS norm, the
+// The building blocks of the Wan VAE (docs/vae.md "Building blocks"): the L2-normalizing RMS norm, the
 // residual block, the per-frame attention block and the resampling blocks. Each *Weights class
 // registers its parameters under the original key names ("residual.2.weight", "to_qkv.bias", …);
-// the forward functions run one chunk with the feature cache of §5.
+// the forward functions run one chunk with the feature cache of "Chunked causal execution".
 #include <ATen/ATen.h>
 
 #include <memory>
@@ -21,17 +21,17 @@ class Sequence : public nn::ParamModule {
   }
 };
 
-// RMS_norm gamma: [C, 1, 1, 1] in 5-D use, [C, 1, 1] inside the attention block (§2).
+// RMS_norm gamma: [C, 1, 1, 1] in 5-D use, [C, 1, 1] inside the attention block ("Building blocks").
 class RmsNormWeights : public nn::ParamModule {
  public:
   RmsNormWeights(int64_t channels, int64_t trailing_ones, const at::TensorOptions& options);
   at::Tensor gamma;
 };
 
-// y = x / max(‖x‖₂, 1e-12) · √C · γ over the channel axis (dim 1) at every position (§2).
+// y = x / max(‖x‖₂, 1e-12) · √C · γ over the channel axis (dim 1) at every position ("Building blocks").
 at::Tensor rms_norm_channels(const at::Tensor& x, const at::Tensor& gamma);
 
-// "residual.{0,2,3,6}" and "shortcut" (§2 ResidualBlock).
+// "residual.{0,2,3,6}" and "shortcut" ("Building blocks" ResidualBlock).
 class ResidualBlockWeights : public nn::ParamModule {
  public:
   // `next_slot` hands out cache slot numbers to the two k = 3 convs.
@@ -45,7 +45,7 @@ class ResidualBlockWeights : public nn::ParamModule {
 
 at::Tensor residual_block(const at::Tensor& x, const ResidualBlockWeights& w, FeatureCache& cache);
 
-// "norm.gamma", "to_qkv", "proj" (§2 AttentionBlock).
+// "norm.gamma", "to_qkv", "proj" ("Building blocks" AttentionBlock).
 class AttentionBlockWeights : public nn::ParamModule {
  public:
   AttentionBlockWeights(int64_t channels, const at::TensorOptions& options);
@@ -60,7 +60,7 @@ at::Tensor attention_block(const at::Tensor& x, const AttentionBlockWeights& w, 
 
 enum class ResampleMode { kDownsample2d, kDownsample3d, kUpsample2d, kUpsample3d };
 
-// "resample.1" (the Conv2d) and, for the 3d modes, "time_conv" (§2 Resample).
+// "resample.1" (the Conv2d) and, for the 3d modes, "time_conv" ("Building blocks" Resample).
 class ResampleWeights : public nn::ParamModule {
  public:
   ResampleWeights(int64_t channels, ResampleMode mode, int64_t& next_slot, const at::TensorOptions& options);
@@ -71,7 +71,7 @@ class ResampleWeights : public nn::ParamModule {
 
 at::Tensor resample(const at::Tensor& x, const ResampleWeights& w, FeatureCache& cache);
 
-// The middle blocks "middle.{0,1,2}": residual, attention, residual (§3, §4).
+// The middle blocks "middle.{0,1,2}": residual, attention, residual ("Encoder", "Decoder").
 class MiddleWeights : public nn::ParamModule {
  public:
   MiddleWeights(int64_t channels, int64_t& next_slot, const at::TensorOptions& options);
@@ -82,7 +82,7 @@ class MiddleWeights : public nn::ParamModule {
 
 at::Tensor middle(const at::Tensor& x, const MiddleWeights& w, FeatureCache& cache);
 
-// "head.0" (RMS norm) and "head.2" (k = 3 causal conv), SiLU between (§3, §4).
+// "head.0" (RMS norm) and "head.2" (k = 3 causal conv), SiLU between ("Encoder", "Decoder").
 class HeadWeights : public nn::ParamModule {
  public:
   HeadWeights(int64_t in, int64_t out, int64_t& next_slot, const at::TensorOptions& options);

@@ -21,11 +21,11 @@ at::Tensor counted_conv(const at::Tensor& input, const at::Tensor& weight, const
   return y;
 }
 
-// The conv over [front padding zeros, cached frames, x] (§5 step 2), spatial padding in the conv.
+// The conv over [front padding zeros, cached frames, x] (docs/vae.md "Chunked causal execution" step 2), spatial padding in the conv.
 at::Tensor conv_with_front(const at::Tensor& x, const at::Tensor& cached, const CausalConv3dWeights& conv,
                            FeatureCache& cache) {
   const int64_t kt = conv.weight.size(2);
-  const int64_t front = kt - 1;  // 2·pt frames for k = 3, p = 1 (§2)
+  const int64_t front = kt - 1;  // 2·pt frames for k = 3, p = 1 ("Building blocks")
   const int64_t have = cached.defined() ? cached.size(2) : 0;
   std::vector<at::Tensor> parts;
   if (front - have > 0) parts.push_back(zero_frames(x, front - have));
@@ -36,7 +36,7 @@ at::Tensor conv_with_front(const at::Tensor& x, const at::Tensor& cached, const 
                       {0, (conv.weight.size(3) - 1) / 2, (conv.weight.size(4) - 1) / 2}, cache);
 }
 
-// §5 step 1: the last two frames of x, with the previous chunk's last frame in front when x has one.
+// "Chunked causal execution" step 1: the last two frames of x, with the previous chunk's last frame in front when x has one.
 at::Tensor next_cache(const at::Tensor& x, const CacheSlot& slot) {
   at::Tensor keep = last_frames(x, kCacheFrames);
   if (keep.size(2) < kCacheFrames && slot.frames.defined()) {

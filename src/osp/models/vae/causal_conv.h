@@ -1,5 +1,5 @@
 #pragma once
-// CausalConv3d and the chunked feature cache (spec/wan-vae.md §2, §5).
+// CausalConv3d and the chunked feature cache (docs/vae.md "Building blocks", "Chunked causal execution").
 //
 // A k = 3 causal conv pads two zero frames before frame 0 and none after; run chunk by chunk it
 // keeps the last two frames of its *input* in a cache slot, so that each chunk sees the frames
@@ -12,9 +12,9 @@
 
 namespace osp::vae {
 
-constexpr int64_t kCacheFrames = 2;  // CACHE_T (§5)
+constexpr int64_t kCacheFrames = 2;  // CACHE_T ("Chunked causal execution")
 
-// One conv's cache slot: empty, the "Rep" marker of the decoder's upsample3d (§5), or the last
+// One conv's cache slot: empty, the "Rep" marker of the decoder's upsample3d ("Chunked causal execution"), or the last
 // 1–2 input frames [B, C, ≤2, H, W].
 struct CacheSlot {
   at::Tensor frames;
@@ -56,18 +56,18 @@ class Conv2dWeights : public nn::ParamModule {
   at::Tensor bias;
 };
 
-// Runs `conv` on one chunk x [B, C, t, H, W] with the cache rule of §5: spatial zero padding of
+// Runs `conv` on one chunk x [B, C, t, H, W] with the cache rule of "Chunked causal execution": spatial zero padding of
 // (kh−1)/2, (kw−1)/2; in time the cached frames (or zeros, 2 − cached) go in front. Updates the
 // slot. A 1×1×1 conv (slot −1) ignores the cache.
 at::Tensor causal_conv3d(const at::Tensor& x, const CausalConv3dWeights& conv, FeatureCache& cache);
 
-// The decoder's upsample3d time_conv (§5): first chunk → marks the slot "Rep" and returns an
+// The decoder's upsample3d time_conv ("Chunked causal execution"): first chunk → marks the slot "Rep" and returns an
 // undefined tensor (the caller skips the time conv); second chunk → the conv with two zero frames
 // in front, then the slot holds [zero frame, x] (1-frame chunk) or the last two frames; later
 // chunks → the ordinary rule.
 at::Tensor upsample_time_conv(const at::Tensor& x, const CausalConv3dWeights& conv, FeatureCache& cache);
 
-// The encoder's downsample3d time_conv (§5), stride 2 in time, no padding: first chunk → stores x
+// The encoder's downsample3d time_conv ("Chunked causal execution"), stride 2 in time, no padding: first chunk → stores x
 // and returns x unchanged (no bias); later chunks → conv over [last cached frame, x], then the
 // slot holds x's last frame.
 at::Tensor downsample_time_conv(const at::Tensor& x, const CausalConv3dWeights& conv, FeatureCache& cache);

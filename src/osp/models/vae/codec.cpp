@@ -140,7 +140,7 @@ at::Tensor decode(const WanVAE& model, const at::Tensor& latents, const CodecOpt
         blender.add_weight(r.start * s, c.start * s, wh, ww);
       }
     }
-    rows.push_back(blender.finish().clamp_(-1.0, 1.0));  // §4: output clamped to [−1, 1]
+    rows.push_back(blender.finish().clamp_(-1.0, 1.0));  // docs/vae.md "Decoder": output clamped to [−1, 1]
   }
   return (rows.size() == 1 ? rows[0] : at::cat(rows, 0)).to(at::kCPU);
 }

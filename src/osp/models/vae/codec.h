@@ -1,6 +1,6 @@
 #pragma once
 // Encoding videos and decoding latents with a WanVAE: input checks with clear errors, spatial
-// tiling (tiling.h), batch rows one at a time, progress, and the output clamp of spec/wan-vae.md §4.
+// tiling (tiling.h), batch rows one at a time, progress, and the output clamp of docs/vae.md "Decoder".
 #include <ATen/ATen.h>
 
 #include <cstdint>

@@ -31,7 +31,7 @@ std::vector<int64_t> decoder_dims(const VaeConfig& config) {
   return dims;
 }
 
-// §3: conv1, then per level num_res_blocks residual blocks and (except the last level) a
+// docs/vae.md "Encoder": conv1, then per level num_res_blocks residual blocks and (except the last level) a
 // downsample (3d where temperal_downsample says so), the middle blocks, the head (→ 2·z_dim).
 EncoderWeights::EncoderWeights(const VaeConfig& config, const at::TensorOptions& options) {
   const std::vector<int64_t> dims = encoder_dims(config);
@@ -63,7 +63,7 @@ at::Tensor EncoderWeights::forward_chunk(const at::Tensor& x, FeatureCache& cach
   return vae::head(h, *head, cache);
 }
 
-// §4: conv1, middle, per level num_res_blocks + 1 residual blocks (the input width halved after
+// "Decoder": conv1, middle, per level num_res_blocks + 1 residual blocks (the input width halved after
 // each upsample) and (except the last level) an upsample, then the head (→ 3 channels).
 DecoderWeights::DecoderWeights(const VaeConfig& config, const at::TensorOptions& options) {
   const std::vector<int64_t> dims = decoder_dims(config);

@@ -1,6 +1,6 @@
 #pragma once
-// Encoder3d and Decoder3d of the Wan VAE (spec/wan-vae.md §3, §4): weights under the original key
-// names and the forward pass of one chunk (§5 chunking happens in model.cpp).
+// Encoder3d and Decoder3d of the Wan VAE (docs/vae.md "Encoder", "Decoder"): weights under the original key
+// names and the forward pass of one chunk ("Chunked causal execution" chunking happens in model.cpp).
 #include <ATen/ATen.h>
 
 #include <memory>

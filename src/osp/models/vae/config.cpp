@@ -11,13 +11,13 @@ namespace {
 
 using nlohmann::json;
 
-// spec/wan-vae.md §6.
+// docs/vae.md "Latent normalization".
 const std::vector<double> kWanMean = {-0.7571, -0.7089, -0.9113, 0.1075, -0.1745, 0.9653, -0.1517, 1.5508,
                                       0.4134,  -0.0715, 0.5517,  -0.3632, -0.1922, -0.9497, 0.2503, -0.2921};
 const std::vector<double> kWanStd = {2.8184, 1.4541, 2.3275, 2.6558, 1.2196, 1.7708, 2.6052, 2.0743,
                                      3.2687, 2.1526, 2.8652, 1.5579, 1.6382, 1.1253, 2.8251, 1.9160};
 
-// Fields of diffusers' AutoencoderKLWan config (§8) that this engine reads or may safely ignore.
+// Fields of diffusers' AutoencoderKLWan config ("Diffusers names") that this engine reads or may safely ignore.
 const std::set<std::string>& known_fields() {
   static const std::set<std::string> fields = {
       "_class_name", "_diffusers_version", "_name_or_path", "base_dim", "dim", "z_dim", "dim_mult",
@@ -136,7 +136,7 @@ void VaeConfig::validate() const {
   require(base_dim >= 1 && z_dim >= 1 && num_res_blocks >= 1, "base_dim, z_dim and num_res_blocks must be >= 1");
   require(dim_mult.size() >= 2, "dim_mult needs at least 2 levels, got {}", dim_mult.size());
   for (int64_t m : dim_mult) require(m >= 1, "dim_mult entries must be >= 1");
-  // The decoder halves the channels in every upsampling step (§2 Resample): they must be even.
+  // The decoder halves the channels in every upsampling step ("Building blocks" Resample): they must be even.
   for (size_t i = 1; i < dim_mult.size(); ++i) {
     require((base_dim * dim_mult[dim_mult.size() - i]) % 2 == 0, "base_dim * dim_mult must be even (upsampling halves channels)");
   }

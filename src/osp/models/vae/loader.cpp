@@ -25,7 +25,7 @@ std::string first_ten(const std::vector<std::string>& items) {
   return out;
 }
 
-// Residual block leaves (§8): norm1.gamma → residual.0.gamma, conv1 → residual.2, norm2.gamma →
+// Residual block leaves (docs/vae.md "Diffusers names"): norm1.gamma → residual.0.gamma, conv1 → residual.2, norm2.gamma →
 // residual.3.gamma, conv2 → residual.6, conv_shortcut → shortcut.
 std::string residual_leaf(const std::string& leaf) {
   static const std::vector<std::pair<std::string, std::string>> renames = {
@@ -129,7 +129,7 @@ VaeLoadReport load_weights(WanVAE& model, const io::TensorSource& source) {
   torch::NoGradGuard no_grad;
   for (const auto& item : params) {
     at::Tensor param = item.value();
-    param.copy_(source.load(to_source.at(item.key()), at::kFloat));  // compute in fp32 (§7)
+    param.copy_(source.load(to_source.at(item.key()), at::kFloat));  // compute in fp32 ("Checkpoint keys")
     ++report.loaded;
   }
   return report;

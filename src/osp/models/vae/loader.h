@@ -1,5 +1,5 @@
 #pragma once
-// Loading Wan VAE weights (spec/wan-vae.md §7, §8): the original Wan2.1_VAE.pth, or a diffusers
+// Loading Wan VAE weights (docs/vae.md "Checkpoint keys", "Diffusers names"): the original Wan2.1_VAE.pth, or a diffusers
 // AutoencoderKLWan vae/ folder (config.json + safetensors) whose names map to the original ones.
 #include <c10/core/Device.h>
 
@@ -13,7 +13,7 @@
 
 namespace osp::vae {
 
-// Original (Wan) name of a diffusers AutoencoderKLWan key (§8); Wan names come back unchanged.
+// Original (Wan) name of a diffusers AutoencoderKLWan key ("Diffusers names"); Wan names come back unchanged.
 // `num_res_blocks` places decoder.up_blocks.i.* in the flat decoder.upsamples list.
 std::string canonical_vae_key(const std::string& name, int64_t num_res_blocks);
 

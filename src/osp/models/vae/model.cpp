@@ -21,7 +21,7 @@ WanVAE::WanVAE(VaeConfig config, c10::Device device) : config_(std::move(config)
                                                                           options));
   decoder = register_module("decoder", std::make_shared<DecoderWeights>(config_, options));
   mean_ = channel_constants(config_.latents_mean, device);
-  // The reference multiplies by the float32 reciprocal of std (§6).
+  // The reference multiplies by the float32 reciprocal of std (docs/vae.md "Latent normalization").
   inv_std_ = at::reciprocal(channel_constants(config_.latents_std, device));
 }
 
@@ -39,7 +39,7 @@ at::Tensor WanVAE::encode_moments(const at::Tensor& video, const std::function<v
   const int64_t step = config_.time_factor();
   FeatureCache cache(encoder->cache_slots());
   std::vector<at::Tensor> outputs;
-  // §5: frame 0 alone, then `step` (4) frames per chunk; each chunk yields one latent frame.
+  // "Chunked causal execution": frame 0 alone, then `step` (4) frames per chunk; each chunk yields one latent frame.
   for (int64_t start = 0; start < frames; start += (start == 0 ? 1 : step)) {
     const int64_t len = start == 0 ? 1 : std::min(step, frames - start);
     outputs.push_back(encoder->forward_chunk(video.narrow(2, start, len), cache));
@@ -55,13 +55,13 @@ at::Tensor WanVAE::encode_moments(const at::Tensor& video, const std::function<v
 
 at::Tensor WanVAE::encode_region(const at::Tensor& video, const std::function<void()>& on_chunk,
                                  RunStats* stats) const {
-  // mu = channels [0, z); the log-variance half is unused (no sampling at encode time, §3).
+  // mu = channels [0, z); the log-variance half is unused (no sampling at encode time, "Encoder").
   return normalize(encode_moments(video, on_chunk, stats).narrow(1, 0, config_.z_dim));
 }
 
 at::Tensor WanVAE::normalize(const at::Tensor& mu) const { return (mu - mean_).mul_(inv_std_); }
 
-// §6: mu = z / (1/std) + mean.
+// "Latent normalization": mu = z / (1/std) + mean.
 at::Tensor WanVAE::denormalize(const at::Tensor& latents) const { return latents.div(inv_std_).add_(mean_); }
 
 void WanVAE::decode_region(const at::Tensor& latents, const FrameSink& sink, RunStats* stats) const {
@@ -70,7 +70,7 @@ void WanVAE::decode_region(const at::Tensor& latents, const FrameSink& sink, Run
 
 void WanVAE::decode_raw(const at::Tensor& mu, const FrameSink& sink, RunStats* stats) const {
   FeatureCache cache(decoder->cache_slots());
-  const at::Tensor x = causal_conv3d(mu, *conv2, cache);  // §6: conv2 on the whole latent (1×1×1: no slot)
+  const at::Tensor x = causal_conv3d(mu, *conv2, cache);  // "Latent normalization": conv2 on the whole latent (1×1×1: no slot)
   for (int64_t i = 0; i < x.size(2); ++i) {
     at::Tensor frames = decoder->forward_chunk(x.narrow(2, i, 1), cache);
     record(cache, stats);

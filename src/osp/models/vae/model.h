@@ -1,8 +1,8 @@
 #pragma once
-// The Wan 2.1 VAE, WanVAE_ (spec/wan-vae.md §1–§6), as a module whose named_parameters() are the
-// keys of Wan2.1_VAE.pth (§7): encoder.*, conv1, conv2, decoder.*.
+// The Wan 2.1 VAE, WanVAE_ (docs/vae.md "Configuration" to "Latent normalization"), as a module whose named_parameters() are the
+// keys of Wan2.1_VAE.pth ("Checkpoint keys"): encoder.*, conv1, conv2, decoder.*.
 //
-// encode_region / decode_region run the chunked causal passes of §5 on one spatial region (the
+// encode_region / decode_region run the chunked causal passes of "Chunked causal execution" on one spatial region (the
 // whole frame, or one tile: tiling.h); codec.h adds input checks, tiling and progress.
 #include <c10/core/Device.h>
 
@@ -31,22 +31,22 @@ class WanVAE : public nn::ParamModule {
   explicit WanVAE(VaeConfig config, c10::Device device = c10::kCPU);
 
   // video [B, 3, T, H, W] float32, T = 4k + 1, H and W multiples of 8 (unchecked here) →
-  // normalized latents z = (mu − mean)·(1/std) [B, z_dim, k + 1, H/8, W/8] (§5 encode chunks
-  // 1, 4, 4, …; §6). `on_chunk` is called after each chunk.
+  // normalized latents z = (mu − mean)·(1/std) [B, z_dim, k + 1, H/8, W/8] ("Chunked causal execution" encode chunks
+  // 1, 4, 4, …; "Latent normalization"). `on_chunk` is called after each chunk.
   at::Tensor encode_region(const at::Tensor& video, const std::function<void()>& on_chunk = {},
                            RunStats* stats = nullptr) const;
 
   // The same chunked encode up to conv1: the posterior's moments [B, 2·z_dim, k + 1, H/8, W/8],
-  // mu in channels [0, z), log-variance in [z, 2z) (§3), not normalized. Differentiable (training).
+  // mu in channels [0, z), log-variance in [z, 2z) ("Encoder"), not normalized. Differentiable (training).
   at::Tensor encode_moments(const at::Tensor& video, const std::function<void()>& on_chunk = {},
                             RunStats* stats = nullptr) const;
 
-  // §6 latent normalization of mu (or of a posterior sample) and its inverse.
+  // "Latent normalization" of mu (or of a posterior sample) and its inverse.
   at::Tensor normalize(const at::Tensor& mu) const;
   at::Tensor denormalize(const at::Tensor& latents) const;
 
-  // normalized latents [B, z_dim, n, h, w] → un-normalize (§6), conv2, then the decoder one latent
-  // frame per chunk (§5); each chunk's frames go to `sink` as soon as they exist, so that nothing
+  // normalized latents [B, z_dim, n, h, w] → un-normalize ("Latent normalization"), conv2, then the decoder one latent
+  // frame per chunk ("Chunked causal execution"); each chunk's frames go to `sink` as soon as they exist, so that nothing
   // but the feature cache outlives a chunk.
   void decode_region(const at::Tensor& latents, const FrameSink& sink, RunStats* stats = nullptr) const;
 
@@ -66,7 +66,7 @@ class WanVAE : public nn::ParamModule {
   VaeConfig config_;
   c10::Device device_;
   at::Tensor mean_;     // [1, z, 1, 1, 1] float32
-  at::Tensor inv_std_;  // [1, z, 1, 1, 1] float32 reciprocal of std, as the reference computes it (§6)
+  at::Tensor inv_std_;  // [1, z, 1, 1, 1] float32 reciprocal of std, as the reference computes it ("Latent normalization")
 };
 
 }  // namespace osp::vae

@@ -1,5 +1,5 @@
 #pragma once
-// Spatial tiling for encode and decode (spec/wan-vae.md §9: the feature caches of a full 720p
+// Spatial tiling for encode and decode (docs/vae.md "Memory": the feature caches of a full 720p
 // frame take several GB). A frame is covered by overlapping tiles; each tile runs the whole
 // chunked pass on its own (its caches are freed before the next tile starts), and tile outputs
 // are blended with linear ramps across each overlap.
