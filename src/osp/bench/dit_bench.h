@@ -1,6 +1,6 @@
 #pragma once
 // `osp bench dit`: DiT forward throughput against the same-run GEMM rate, and the load-time /
-// peak-RSS figure of a full-size 1.3B checkpoint (issue: foundation, benchmark section).
+// peak-RSS figure of a full-size 1.3B checkpoint.
 #include <cstdint>
 #include <string>
 #include <vector>

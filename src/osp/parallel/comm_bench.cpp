@@ -49,7 +49,7 @@ BlockFigures time_block(World& world, int reps, Fn&& fn) {
   return figures;
 }
 
-// Four all-to-alls of one Ulysses self-attention (§8): q, k, v in, output back.
+// Four all-to-alls of one Ulysses self-attention (docs/skiparse.md "Ulysses sequence parallelism"): q, k, v, output.
 void ulysses_attention_traffic(const at::Tensor& q, const SequenceSplit& split, const Communicator& group) {
   const at::Tensor qh = sequence_to_heads(q, split, group);
   const at::Tensor kh = sequence_to_heads(q, split, group);
@@ -107,11 +107,11 @@ void run_comm_bench(World& world, const CommBenchOptions& o) {
   const int r = world.rank();
   const Communicator& group = world.global();
 
-  // SSP sparse block: the switch of this rank's G·b sub-sequences [G·b, n, C] (§9.4).
+  // SSP sparse block: the switch of this rank's G·b sub-sequences [G·b, n, C] ("The token-group switch").
   const at::Tensor hidden = at::randn({G * b, g.n, C});
   const BlockFigures ssp = time_block(world, o.reps, [&] { ssp_switch(hidden, g, group); });
 
-  // Ulysses sparse block (§9.8): this rank's tile, P²·b sub-sequences of n_j tokens, all heads.
+  // Ulysses sparse block ("Ulysses on spatial tiles"): this rank's tile, P²·b sub-sequences of n_j tokens, all heads.
   const auto tiles = spatial_tiles(o.grid, P, S);
   std::vector<int64_t> lengths;
   for (const Tile& t : tiles) lengths.push_back(attention::SkiparseGeometry::make({o.grid[0], t.rows, t.cols}, P).n);
@@ -120,7 +120,7 @@ void run_comm_bench(World& world, const CommBenchOptions& o) {
   const BlockFigures ulysses_sparse =
       time_block(world, o.reps, [&] { ulysses_attention_traffic(q_sparse, tile_split, group); });
 
-  // Ulysses full block (§8): flat chunks of the T·H·W tokens.
+  // Ulysses full block ("Ulysses sequence parallelism"): flat chunks of the T·H·W tokens.
   const SequenceSplit flat = SequenceSplit::even(tokens, S);
   const at::Tensor q_full = at::randn({b, flat.lengths[r], heads, d});
   const BlockFigures ulysses_full = time_block(world, o.reps, [&] { ulysses_attention_traffic(q_full, flat, group); });

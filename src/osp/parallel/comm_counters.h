@@ -1,6 +1,6 @@
 #pragma once
-// Counters of collectives and bytes by where they happen (`--comm-stats`), so that the
-// per-block traffic of Ulysses and SSP (skiparse-ssp.md §9.7) can be read off a real run.
+// Counters of collectives and bytes by where they happen (`--comm-stats`), so that the per-block
+// traffic of Ulysses and SSP (docs/skiparse.md "Communication volume") can be read off a real run.
 #include <array>
 #include <cstdint>
 #include <string>
@@ -8,10 +8,10 @@
 
 namespace osp::parallel {
 
-// Where a collective is issued. Block sites are attributed by the block being run (the switch
-// before a sparse block counts for that block); entry/exit are the sparse-region transitions of
-// §9.2/§9.5; output is the final gather before the head's unpatchify; weights are the per-block
-// all-gathers of weight sharding; cfg the classifier-free-guidance combine.
+// Where a collective is issued. Block sites are attributed by the block being run (the switch before a sparse
+// block counts for that block); entry/exit are the sparse-region transitions ("Entering the sparse region",
+// "Leaving the sparse region"); output is the final gather before the head's unpatchify; weights are the
+// per-block all-gathers of weight sharding; cfg the classifier-free-guidance combine.
 enum class CommSite { kFullBlock, kSparseBlock, kEnter, kLeave, kOutput, kWeights, kCfg, kOther };
 constexpr int kCommSites = 8;
 const char* site_name(CommSite site);

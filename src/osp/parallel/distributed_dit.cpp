@@ -64,7 +64,7 @@ at::Tensor DistributedDiT::forward(const at::Tensor& x, const at::Tensor& t, dit
 
 template <typename Branch>
 at::Tensor DistributedDiT::guide_branches(double scale, Branch&& branch) {
-  // spec/sampling.md §6: v_u + g·(v_c − v_u); branch(true) is the conditional one.
+  // docs/sampling.md "Guidance and the negative prompt": v_u + g·(v_c − v_u); branch(true) is the conditional one.
   const auto guide = [scale](const at::Tensor& v_c, const at::Tensor& v_u) { return v_u + scale * (v_c - v_u); };
   if (groups_.cfg.size() == 1) {
     const at::Tensor v_c = branch(true);

@@ -36,9 +36,9 @@ class DistributedDiT {
   // v for x [B, ...], t [B], context [B, Lc, text_dim] (B divisible by dp). No guidance: a
   // cfg-parallel mesh needs guided_forward.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context);
-  // Classifier-free guidance v = v_u + g·(v_c − v_u) (spec/sampling.md §6): the conditional branch
-  // on `context`, the unconditional one on `negative_context`; with cfg-parallel each half of the
-  // ranks runs one branch and the halves exchange their results once (one all-gather).
+  // Classifier-free guidance v = v_u + g·(v_c − v_u) (docs/sampling.md "Guidance and the negative prompt"):
+  // the conditional branch on `context`, the unconditional one on `negative_context`; with cfg-parallel
+  // each half of the ranks runs one branch and the halves exchange their results once (one all-gather).
   at::Tensor guided_forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
                             const at::Tensor& negative_context, double scale);
 

@@ -1,10 +1,10 @@
 #pragma once
-// Which process of a multi-process run this is, read from the launcher's environment (DESIGN.md
-// parallel/): torchrun (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), Open MPI's mpirun
-// (OMPI_COMM_WORLD_RANK/SIZE/LOCAL_RANK), MPICH/Intel MPI (PMI_RANK/PMI_SIZE) and Slurm's srun
-// (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID). The rendezvous address is always MASTER_ADDR and
-// MASTER_PORT (default 127.0.0.1:29500, i.e. one machine, when a launcher other than torchrun
-// leaves them unset).
+// Which process of a multi-process run this is, read from the launcher's environment (docs/design.md
+// "Module map", parallel/): torchrun (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT),
+// Open MPI's mpirun (OMPI_COMM_WORLD_RANK/SIZE/LOCAL_RANK), MPICH/Intel MPI (PMI_RANK/PMI_SIZE) and
+// Slurm's srun (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID). The rendezvous address is always
+// MASTER_ADDR and MASTER_PORT (default 127.0.0.1:29500, i.e. one machine, when a launcher other than
+// torchrun leaves them unset).
 #include <functional>
 #include <optional>
 #include <string>

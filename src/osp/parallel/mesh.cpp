@@ -43,7 +43,7 @@ void validate_mesh(const MeshShape& s, int world_size, const dit::DiTConfig& con
     fail_about("--ssp", "skiparse_sp {} needs a Skiparse model (this config is '{}')", s.ssp, config.skiparse_model_type);
   }
   if (s.ssp > P2 || P2 % s.ssp != 0) {
-    fail_about("--ssp", "skiparse_sp {} must divide P² = {} (skiparse-ssp.md §9.1)", s.ssp, P2);
+    fail_about("--ssp", "skiparse_sp {} must divide P² = {} (docs/skiparse.md 'SSP mesh')", s.ssp, P2);
   }
   if (config.num_heads % s.sp != 0) {
     fail_about("--sp", "Ulysses degree {} does not divide the {} attention heads", s.sp, config.num_heads);

@@ -1,10 +1,10 @@
 #pragma once
-// The device mesh of one run (spec/skiparse-ssp.md §9.1): cfg × dp × skiparse_sp × sp, row-major
-// over global ranks. cfg (1 or 2) puts the conditional and unconditional branches of classifier-
-// free guidance on two halves of the ranks; dp splits the batch; skiparse_sp (S) splits the P²
-// sub-sequences of the sparse blocks (SSP); sp (S_sp) is Ulysses inside sparse blocks (spatial
-// tiles, §9.8). Full blocks run Ulysses over the whole SP group (S·S_sp ranks) or, when that does
-// not divide the heads, over groups of gcd(heads, S·S_sp) (§8).
+// The device mesh of one run (docs/skiparse.md "SSP mesh"): cfg × dp × skiparse_sp × sp, row-major over
+// global ranks. cfg (1 or 2) puts the conditional and unconditional branches of classifier-free
+// guidance on two halves of the ranks; dp splits the batch; skiparse_sp (S) splits the P² sub-sequences
+// of the sparse blocks (SSP); sp (S_sp) is Ulysses inside sparse blocks ("Ulysses on spatial tiles").
+// Full blocks run Ulysses over the whole SP group (S·S_sp ranks) or, when that does not divide the
+// heads, over groups of gcd(heads, S·S_sp) ("Ulysses sequence parallelism").
 #include <string>
 #include <utility>
 
@@ -31,11 +31,11 @@ struct MeshCoords {
 MeshCoords mesh_coords(const MeshShape& shape, int rank);
 int mesh_rank(const MeshShape& shape, const MeshCoords& coords);
 
-// Ulysses degree of the full blocks (§8): global SP if it divides the heads, else gcd(heads, SP).
+// Full-block Ulysses degree ("Ulysses sequence parallelism"): global SP if it divides the heads, else gcd(heads, SP).
 int full_block_degree(int heads, int global_sp);
 
 // Checks the mesh against the world and the model before anything runs (osp::Error naming the
-// flag): product = world size, cfg ∈ {1, 2}, S ≤ P² and P² % S == 0 (§9.1, sparse models only),
+// flag): product = world size, cfg ∈ {1, 2}, S ≤ P² and P² % S == 0 ("SSP mesh", sparse models only),
 // heads % S_sp == 0 (Ulysses in sparse blocks; for a plain Wan model sp is the Ulysses degree).
 void validate_mesh(const MeshShape& shape, int world_size, const dit::DiTConfig& config);
 
@@ -43,7 +43,7 @@ void validate_mesh(const MeshShape& shape, int world_size, const dit::DiTConfig&
 struct MeshGroups {
   MeshShape shape;
   MeshCoords coords;
-  Communicator ssp;   // same cfg, dp, sp: the SSP group (§9.1)
+  Communicator ssp;   // same cfg, dp, sp: the SSP group ("SSP mesh")
   Communicator sp;    // same cfg, dp, ssp: Ulysses inside sparse blocks
   Communicator full;  // full-block Ulysses group: consecutive ranks of the SP group
   Communicator cfg;   // same dp, ssp, sp: the two guidance branches

@@ -64,18 +64,18 @@ void SequenceParallel::prepare_sparse(const nn::RopeTable& rope) {
   s.split = SequenceSplit::of(lengths);
   const Tile& tile = s.tiles[groups_.sp.rank()];
   s.local = s.geometries[groups_.sp.rank()];
-  // §9.2 step 3: this rank keeps sub-sequences [r·G, (r+1)·G) of every layout.
+  // docs/skiparse.md "Entering the sparse region" step 3: this rank keeps sub-sequences [r·G, (r+1)·G) of every layout.
   const int64_t G = P2 / groups_.ssp.size(), first = groups_.ssp.rank() * G;
-  // §5.3 with §9.8: the tile's part of the unpadded table, padded with angle 0 and moved through
-  // the local layout; then this rank's G sub-sequences.
+  // "Attention in a sparse block" step 3 with "Ulysses on spatial tiles": the tile's part of the unpadded
+  // table, padded with angle 0 and moved through the local layout; then this rank's G sub-sequences.
   const auto move = [&](const at::Tensor& table, double pad_value, BlockKind kind) {
     const at::Tensor cropped = crop_tile(table.unsqueeze(0), grid_, tile);
     return to_layout(sk::pad(cropped, s.local, pad_value), kind, s.local).narrow(0, first, G);
   };
   s.token_rope = {rope.grid, move(rope.cos, 1.0, BlockKind::kToken), move(rope.sin, 0.0, BlockKind::kToken)};
   s.group_rope = {rope.grid, move(rope.cos, 1.0, BlockKind::kGroup), move(rope.sin, 0.0, BlockKind::kGroup)};
-  // §2.3 key masks of this rank's rows; with tiles, the masks of all tiles in the order in which
-  // the Ulysses all-to-all concatenates their pieces (computed here: every rank knows every tile).
+  // Key masks ("Padding and validity" step 3) of this rank's rows; with tiles, the masks of all tiles in the
+  // order in which the Ulysses all-to-all concatenates their pieces (computed here: every rank knows every tile).
   const c10::Device device = rope.cos.device();
   bool any_padded = false;
   for (const auto& g : s.geometries) any_padded = any_padded || g.padded();
@@ -111,7 +111,7 @@ at::Tensor SequenceParallel::gather(const at::Tensor& x) {
 }
 
 at::Tensor SequenceParallel::enter_sparse(const at::Tensor& x, BlockKind to) {
-  // §9.2: gather the full-block shards, (§9.8: this rank's tile,) pad, layout, keep G sub-sequences.
+  // "Entering the sparse region": gather the shards, (tiles: this rank's tile,) pad, layout, keep G sub-sequences.
   set_site(CommSite::kEnter, -1);
   const at::Tensor whole = gather_sequence(x, full_split_, groups_.full);
   const at::Tensor tile = groups_.sp.size() > 1 ? crop_tile(whole, grid_, sparse_.tiles[groups_.sp.rank()]) : whole;
@@ -121,7 +121,7 @@ at::Tensor SequenceParallel::enter_sparse(const at::Tensor& x, BlockKind to) {
 }
 
 at::Tensor SequenceParallel::leave_sparse(const at::Tensor& x, BlockKind from) {
-  // §9.5: gather the sub-sequences, reverse, crop; (§9.8: gather the tiles;) keep the full-block shard.
+  // "Leaving the sparse region": gather the sub-sequences, reverse, crop; (tiles: gather them;) keep this rank's shard.
   set_site(CommSite::kLeave, -1);
   const at::Tensor rows = gather_subsequences(x, groups_.ssp);
   at::Tensor tile = sk::crop(from_layout(rows, from, sparse_.local), sparse_.local);
@@ -138,7 +138,7 @@ at::Tensor SequenceParallel::change_layout(at::Tensor x, BlockKind from, BlockKi
   if (from == to) return x;
   if (from == BlockKind::kFull) return enter_sparse(x, to);
   if (to == BlockKind::kFull) return leave_sparse(x, from);
-  // §9.4: the switch before block next_block_ is that block's one collective.
+  // "The token-group switch": the switch before block next_block_ is that block's one collective.
   set_site(CommSite::kSparseBlock, next_block_);
   at::Tensor out = ssp_switch(x, sparse_.local, groups_.ssp);
   set_site(CommSite::kOther, -1);
@@ -149,11 +149,11 @@ at::Tensor SequenceParallel::attention(const at::Tensor& q, const at::Tensor& k,
                                        const at::Tensor& key_mask, const dit::LocalAttention& local) {
   const bool full = block_kind_ == BlockKind::kFull;
   const Communicator& group = full ? groups_.full : groups_.sp;
-  // §9.3: SSP alone needs no communication inside a sparse block.
+  // "Inside a sparse block": SSP alone needs no communication inside a sparse block.
   if (group.size() == 1) return local(q, k, v, key_mask);
-  // §8: heads scattered, sequence gathered (flat chunks in full blocks, the tiles' pieces of every
-  // sub-sequence in sparse blocks, §9.8 step 5); RoPE was applied per token before (the same
-  // rotation as after the gather, since it depends only on the token's position).
+  // "Ulysses sequence parallelism": heads scattered, sequence gathered (flat chunks in full blocks, the tiles'
+  // pieces of every sub-sequence in sparse blocks, "Ulysses on spatial tiles" step 5); RoPE was applied per
+  // token before (the same rotation as after the gather: it depends only on the token's position).
   const SequenceSplit& split = full ? full_split_ : sparse_.split;
   const at::Tensor mask = full                                ? at::Tensor()
                           : block_kind_ == BlockKind::kToken ? sparse_.token_mask_all

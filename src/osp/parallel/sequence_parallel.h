@@ -1,7 +1,7 @@
 #pragma once
-// The multi-process execution of one WanDiT forward (dit::ParallelHook): Ulysses in full blocks
-// (§8), SSP in sparse blocks (§9.2–§9.5), Ulysses on spatial tiles inside sparse blocks when
-// S_sp > 1 (§9.8), optional weight sharding, and the counters of every collective.
+// The multi-process execution of one WanDiT forward (dit::ParallelHook; docs/skiparse.md): Ulysses in
+// full blocks ("Ulysses sequence parallelism"), SSP in sparse blocks ("Sparse Sequence Parallelism (SSP)"),
+// Ulysses on spatial tiles inside sparse blocks when S_sp > 1, weight sharding, collective counters.
 //
 // Every rank of the SP group (same cfg and dp coordinates) runs the same forward on the same
 // inputs; the output is whole on every rank.

@@ -7,8 +7,8 @@ namespace {
 
 namespace sk = osp::attention;
 
-// The sub-grid (T, Hp/P, Wp/P) of one sub-sequence, as a Skiparse geometry whose own token layout
-// is the one of §9.4 steps 1 and 4 (h = Hp/P², w = Wp/P², m = n/P²).
+// The sub-grid (T, Hp/P, Wp/P) of one sub-sequence, as a Skiparse geometry whose own token layout is
+// the one of docs/skiparse.md "The token-group switch" steps 1 and 4 (h = Hp/P², w = Wp/P², m = n/P²).
 sk::SkiparseGeometry sub_grid(const sk::SkiparseGeometry& g) {
   sk::SkiparseGeometry s;
   s.T = g.T;

@@ -9,12 +9,12 @@ namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// Tile extent along one axis (§9.8 step 2), with the rejection rule for ranks without tiles.
+// Tile extent along one axis, rejecting ranks without tiles (docs/skiparse.md "Ulysses on spatial tiles" step 2).
 int64_t tile_extent(int64_t extent, int64_t P2, int64_t parts, const char* axis, int sp) {
   const int64_t units = ceil_div(extent, P2);
   if (units < parts || (units % parts != 0 && units <= (units / parts + 1) * (parts - 1))) {
     fail_about("--sp", "Ulysses degree {} splits the {} axis into {} tiles of P² = {} units, but it has {} tokens ({} "
-               "units): some rank would get no tokens (skiparse-ssp.md §9.8)",
+               "units): some rank would get no tokens (docs/skiparse.md 'Ulysses on spatial tiles')",
                sp, axis, parts, P2, extent, units);
   }
   return ceil_div(units, parts) * P2;
@@ -27,7 +27,7 @@ std::vector<int64_t> tail_of(const at::Tensor& x) { return std::vector<int64_t>(
 std::vector<Tile> spatial_tiles(const std::array<int64_t, 3>& grid, int64_t P, int sp) {
   const int sp_h = sp / static_cast<int>(std::ceil(std::sqrt(static_cast<double>(sp))));
   const int sp_w = sp / sp_h;
-  if (sp_h * sp_w != sp) fail_about("--sp", "{} ranks do not split into a tile grid (skiparse-ssp.md §9.8)", sp);
+  if (sp_h * sp_w != sp) fail_about("--sp", "{} ranks do not split into a tile grid (docs/skiparse.md 'Ulysses on spatial tiles')", sp);
   const int64_t P2 = P * P, H = grid[1], W = grid[2];
   const int64_t seq_h = sp_h == 1 ? ceil_div(H, P2) * P2 : tile_extent(H, P2, sp_h, "row", sp);
   const int64_t seq_w = sp_w == 1 ? ceil_div(W, P2) * P2 : tile_extent(W, P2, sp_w, "column", sp);

@@ -1,8 +1,8 @@
 #pragma once
-// Spatial tiles of Ulysses inside sparse blocks, "local equivalence" (spec/skiparse-ssp.md §9.8):
-// rank j of the sp group owns a rectangle of rows × columns of every frame whose origin is a
-// multiple of P², so that Skiparse run on each tile's local grid puts every token in the same
-// sub-sequence as on the whole grid.
+// Spatial tiles of Ulysses inside sparse blocks, "local equivalence" (docs/skiparse.md
+// "Ulysses on spatial tiles"): rank j of the sp group owns a rectangle of rows × columns of every
+// frame whose origin is a multiple of P², so that Skiparse run on each tile's local grid puts every
+// token in the same sub-sequence as on the whole grid.
 #include <ATen/ATen.h>
 
 #include <array>
@@ -15,8 +15,8 @@ struct Tile {
   int64_t x0 = 0, cols = 0;  // columns [x0, x0 + cols)
 };
 
-// §9.8 steps 1–3: sp_h = S_sp // ⌈√S_sp⌉, sp_w = S_sp / sp_h; tiles of ⌈nh/sp_h⌉·P² rows and
-// ⌈nw/sp_w⌉·P² columns (nh = ⌈H/P²⌉, nw = ⌈W/P²⌉), rank j at tile row j // sp_w, column j % sp_w.
+// Steps 1–3 of that section: sp_h = S_sp // ⌈√S_sp⌉, sp_w = S_sp / sp_h; tiles of ⌈nh/sp_h⌉·P² rows
+// and ⌈nw/sp_w⌉·P² columns (nh = ⌈H/P²⌉, nw = ⌈W/P²⌉), rank j at tile row j // sp_w, column j % sp_w.
 // Throws osp::Error naming "--sp" when the split leaves a rank without tokens (the rejection rule
 // of step 2).
 std::vector<Tile> spatial_tiles(const std::array<int64_t, 3>& grid, int64_t P, int sp);

@@ -1,8 +1,8 @@
 #pragma once
-// Ulysses sequence parallelism (spec/skiparse-ssp.md §8): the sequence is split across the ranks
-// of a group; around self-attention one all-to-all per tensor scatters heads and gathers the
-// sequence (q, k, v) and one reverses it (output). Shards may be unequal: each all-to-all pads
-// them to the longest and strips the padding after.
+// Ulysses sequence parallelism (docs/skiparse.md "Ulysses sequence parallelism"): the sequence is
+// split across the ranks of a group; around self-attention one all-to-all per tensor scatters heads
+// and gathers the sequence (q, k, v) and one reverses it (output). Shards may be unequal: each
+// all-to-all pads them to the longest and strips the padding after.
 #include <ATen/ATen.h>
 
 #include <vector>
@@ -16,7 +16,7 @@ struct SequenceSplit {
   std::vector<int64_t> lengths;
   std::vector<int64_t> offsets;
 
-  // §8 full blocks: contiguous chunks of ⌈L/S⌉ tokens, the last ones shorter (possibly empty).
+  // Full blocks: contiguous chunks of ⌈L/S⌉ tokens, the last ones shorter (possibly empty).
   static SequenceSplit even(int64_t total, int ranks);
   static SequenceSplit of(std::vector<int64_t> lengths);
   int64_t total() const;
@@ -28,9 +28,9 @@ at::Tensor shard_sequence(const at::Tensor& x, const SequenceSplit& split, int r
 // x [B, lengths[rank], ...] on every rank → [B, total, ...] on every rank (one all-gather).
 at::Tensor gather_sequence(const at::Tensor& x, const SequenceSplit& split, const Communicator& group);
 
-// §8 step 1: x [B, lengths[rank], N, d] → [B, total, N/S, d] with head group `rank` (one all-to-all).
+// Self-attention step 1: x [B, lengths[rank], N, d] → [B, total, N/S, d] with head group `rank` (one all-to-all).
 at::Tensor sequence_to_heads(const at::Tensor& x, const SequenceSplit& split, const Communicator& group);
-// §8 step 3, the inverse: x [B, total, N/S, d] → [B, lengths[rank], N, d] (one all-to-all).
+// Self-attention step 3, the inverse: x [B, total, N/S, d] → [B, lengths[rank], N, d] (one all-to-all).
 at::Tensor heads_to_sequence(const at::Tensor& x, const SequenceSplit& split, const Communicator& group);
 
 }  // namespace osp::parallel

@@ -1,8 +1,8 @@
 #pragma once
-// The processes of one run and their process groups (DESIGN.md parallel/). bootstrap() joins the
-// launcher's rendezvous (TCPStore at MASTER_ADDR:MASTER_PORT, rank 0 serves it) and creates the
-// global group; new_group() creates the sub-groups of the mesh. Every wait has the timeout given
-// here: a rank that never arrives or dies makes the others fail with osp::Error within it.
+// The processes of one run and their process groups (docs/design.md "Module map", parallel/).
+// bootstrap() joins the launcher's rendezvous (TCPStore at MASTER_ADDR:MASTER_PORT, rank 0 serves it)
+// and creates the global group; new_group() creates the sub-groups of the mesh. Every wait has the
+// timeout given here: a rank that never arrives or dies makes the others fail with osp::Error within it.
 #include <c10/core/Device.h>
 
 #include <chrono>

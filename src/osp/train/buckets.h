@@ -1,7 +1,7 @@
 #pragma once
-// Resolution buckets (docs/training-data.md §Buckets): videos of different aspect ratios are
-// resized and centre-cropped to one of a few sizes of about the same pixel count, so that a batch
-// (one bucket) stacks without padding and no video loses more than a sliver of its picture.
+// Resolution buckets (docs/training-data.md "Clip loading and resolution buckets"): videos of different
+// aspect ratios are resized and centre-cropped to one of a few sizes of about the same pixel count, so
+// that a batch (one bucket) stacks without padding and no video loses more than a sliver of its picture.
 #include <cstdint>
 #include <map>
 #include <string>

@@ -1,7 +1,7 @@
 #pragma once
 // `osp data cache`: the VAE latents and text embeddings of a video manifest, computed once and
 // stored in safetensors shards with a cached manifest, so that training reads tensors instead of
-// decoding video and running the encoders (docs/training-data.md §Cache).
+// decoding video and running the encoders (docs/training-data.md "The latent / text cache").
 //
 // Layout of the output folder:
 //   manifest.jsonl            one cached line per good sample (manifest.h), written last

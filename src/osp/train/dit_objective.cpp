@@ -14,7 +14,7 @@
 namespace osp::train {
 namespace {
 
-// Context rows zero-padded to text_len (the model pads the same way, spec/wan-dit.md §3 step 3).
+// Context rows zero-padded to text_len (the model pads the same way, docs/dit.md "Forward pass" step 3).
 at::Tensor pad_context(const at::Tensor& context, const dit::DiTConfig& c, const std::string& what) {
   if (context.numel() == 0) return at::zeros({c.text_len, c.text_dim}, at::kFloat);  // no null context: zeros
   if (context.dim() != 2 || context.size(1) != c.text_dim || context.size(0) > c.text_len) {
@@ -24,7 +24,7 @@ at::Tensor pad_context(const at::Tensor& context, const dit::DiTConfig& c, const
   return at::constant_pad_nd(context.to(at::kFloat), {0, 0, 0, c.text_len - context.size(0)}, 0);
 }
 
-// One sample with its random draws (§8.3 steps 1–2, the caption-dropout coin).
+// One sample with its random draws (docs/sampling.md "Training noise schedule" steps 1–2, the caption-dropout coin).
 struct Draw {
   at::Tensor x0, noise, sigma, context;  // [C, T, H, W], same, [1], [text_len, text_dim]
 };
@@ -94,7 +94,7 @@ at::Tensor DiTObjective::loss(const std::vector<SampleRef>& samples) {
     Draw d;
     const bool dropped = at::rand({1}, g, at::kDouble).item<double>() < config_.caption_dropout;
     d.x0 = sample.latents.to(at::kFloat);
-    // spec/sampling.md §8.3 steps 1–2: logit-normal σ with the dynamic shift of this latent size.
+    // "Training noise schedule" steps 1–2: logit-normal σ with the dynamic shift of this latent size.
     d.sigma = diffusion::sample_training_sigmas(1, d.x0.size(2), d.x0.size(3), g);
     d.noise = at::normal(0.0, 1.0, d.x0.sizes(), g, at::TensorOptions().dtype(at::kFloat));
     d.context = dropped ? null_context_ : pad_context(sample.context, config_.model, what);
@@ -112,7 +112,7 @@ at::Tensor DiTObjective::loss(const std::vector<SampleRef>& samples) {
       context.push_back(d.context);
     }
     const at::Tensor X0 = at::stack(x0), N = at::stack(noise), S = at::cat(sigma);
-    // §8.3 steps 3–4: x_σ = σ·ε + (1 − σ)·x0, timestep 1000·σ, target ε − x0, squared error in fp32.
+    // "Training noise schedule" steps 3–4: x_σ = σ·ε + (1 − σ)·x0, timestep 1000·σ, target ε − x0, fp32 squares.
     const at::Tensor v = model_->forward(diffusion::interpolate(X0, N, S), diffusion::training_timesteps(S),
                                          at::stack(context));
     const at::Tensor diff = v.to(at::kFloat) - diffusion::velocity_target(X0, N);

@@ -1,8 +1,8 @@
 #pragma once
-// The DiT's training objective (spec/sampling.md §8.3): flow matching on cached latents with the
-// logit-normal σ and the dynamic shift of the latent size, target ε − x0, and caption dropout to
-// the empty caption's context (classifier-free guidance training). The model is the same
-// WanDiT::forward as inference, differentiable, with its Skiparse schedule active.
+// The DiT's training objective (docs/sampling.md "Training noise schedule"): flow matching on cached
+// latents with the logit-normal σ and the dynamic shift of the latent size, target ε − x0, and
+// caption dropout to the empty caption's context (classifier-free guidance training). The model is
+// the same WanDiT::forward as inference, differentiable, with its Skiparse schedule active.
 #include <memory>
 #include <optional>
 

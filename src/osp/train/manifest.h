@@ -1,5 +1,5 @@
 #pragma once
-// Training manifests: JSON Lines, one sample per line (docs/training-data.md §Manifests).
+// Training manifests: JSON Lines, one sample per line (docs/training-data.md "Manifests").
 //   video samples:  {"video": PATH, "caption": TEXT, ...}
 //   cached samples: {"latents": PATH, "context": PATH, ["latents_tensor": NAME], ["context_tensor": NAME],
 //                    ["caption": TEXT], ...}

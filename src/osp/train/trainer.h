@@ -1,10 +1,10 @@
 #pragma once
-// The trainer of `osp train`: AdamW with warm-up, gradient clipping, gradient
-// accumulation, EMA, float32 master weights, data parallelism over a c10d group (a training
-// strategy of parallel/: replicated or fully sharded, optionally with activation checkpointing,
-// owns the gradient traffic and decides which tensors this rank updates), checkpoints with
-// exact resume, and the logs (console, CSV, SVG), around an objective (objective.h): the DiT's
-// flow matching (spec/sampling.md §8.3, dit_objective.h) or the VAE's L1 + KL (vae_objective.h).
+// The trainer of `osp train`: AdamW with warm-up, gradient clipping, gradient accumulation, EMA,
+// float32 master weights, data parallelism over a c10d group (a training strategy of parallel/:
+// replicated or fully sharded, optionally with activation checkpointing, owns the gradient traffic
+// and decides which tensors this rank updates), checkpoints with exact resume, and the logs
+// (console, CSV, SVG), around an objective (objective.h): the DiT's flow matching (docs/sampling.md
+// "Training noise schedule", dit_objective.h) or the VAE's L1 + KL (vae_objective.h).
 //
 // Determinism: a global batch is the next R·b indices of the shuffled data order (identical on
 // every rank; rank r takes samples r·b … r·b + b − 1), and every sample draws its caption-dropout

@@ -89,7 +89,7 @@ at::Tensor VaeObjective::loss(const std::vector<SampleRef>& samples) {
     noise.push_back(at::normal(0.0, 1.0, {z, latent_frames, side, side}, g, at::TensorOptions().dtype(at::kFloat)));
   }
   const at::Tensor x = at::stack(clips);
-  // spec/wan-vae.md §3: the posterior's moments; a reparameterized sample z = mu + exp(logvar/2)·ε.
+  // docs/vae.md "Encoder": the posterior's moments; a reparameterized sample z = mu + exp(logvar/2)·ε.
   const at::Tensor moments = encode_moments(x);
   const at::Tensor mu = moments.narrow(1, 0, z);
   const at::Tensor logvar = moments.narrow(1, z, z).clamp(kMinLogvar, kMaxLogvar);

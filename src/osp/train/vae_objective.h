@@ -1,14 +1,14 @@
 #pragma once
-// The VAE's training objective: the Wan VAE
-// (models/vae) encodes a clip with its chunked causal passes (spec/wan-vae.md §5), a latent is
-// sampled from the posterior N(mu, exp(logvar)) (§3), the decoder reconstructs the clip, and the
+// The VAE's training objective: the Wan VAE (models/vae) encodes a clip with its chunked causal
+// passes (docs/vae.md "Chunked causal execution"), a latent is sampled from the posterior
+// N(mu, exp(logvar)) (docs/vae.md "Encoder"), the decoder reconstructs the clip, and the
 // loss is mean |x̂ − x| + kl_weight · mean KL(N(mu, σ²) ‖ N(0, 1)). The L1 mean may weight frame 0
 // and foreground pixels (vae.first_frame_weight, vae.foreground_weight: reconstruction_weights.h);
 // vae.edge_weight adds an L1 on the spatial differences (edge_loss.h) that keeps corners.
 //
-// The checkpoint's config.json carries latents_mean / latents_std measured on the training clips
-// with the saved weights (per channel over the posterior means), so a checkpoint folder is a
-// complete VAE whose normalized latents (§6) have zero mean and unit variance for the DiT.
+// The checkpoint's config.json carries latents_mean / latents_std measured on the training clips with
+// the saved weights (per channel over the posterior means), so a checkpoint folder is a complete VAE
+// whose normalized latents ("Latent normalization") have zero mean and unit variance for the DiT.
 #include <memory>
 
 #include "osp/models/vae/model.h"
