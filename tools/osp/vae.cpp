@@ -4,6 +4,8 @@
 //               [B, 3, T, H, W] in [−1, 1]; OUT receives `latents` float32 [B, z, T', H', W'].
 //   vae-decode: IN holds `latents`; OUT is a safetensors file (`video` float32 [B, 3, T, H, W]) or a
 //               video file (.mp4 H.264, .webm, .gif, or a png pattern such as frames/%03d.png).
+//   vae-preview-fit: fits the VAE's latent → RGB preview map (models/vae/latent_preview.h) on the
+//               clips of a video manifest and writes latent_preview.json beside the weights.
 #include <c10/core/InferenceMode.h>
 
 #include <optional>
@@ -19,8 +21,11 @@
 #include "osp/io/safetensors_writer.h"
 #include "osp/io/video_reader.h"
 #include "osp/io/video_writer.h"
+#include "osp/core/progress.h"
 #include "osp/models/vae/codec.h"
+#include "osp/models/vae/latent_preview.h"
 #include "osp/models/vae/loader.h"
+#include "osp/train/manifest.h"
 
 namespace osp::cli {
 
@@ -42,6 +47,10 @@ struct EncodeOptions : VaeCommonOptions {
 
 struct DecodeOptions : VaeCommonOptions {
   io::VideoWriteOptions write;
+};
+
+struct PreviewFitOptions : VaeCommonOptions {
+  int64_t count = 100;  // clips of the manifest used (its first ones)
 };
 
 void add_common(CLI::App* cmd, VaeCommonOptions& o) {
@@ -137,6 +146,29 @@ void run_decode(const DecodeOptions& o) {
             latents.size(3) * s, o.write.fps, o.out);
 }
 
+void run_preview_fit(const PreviewFitOptions& o) {
+  if (o.count < 1) fail_about("--count", "must be at least 1, got {}", o.count);
+  const train::Manifest manifest = train::read_manifest(o.in);
+  const std::string out = o.out.empty() ? vae::latent_preview_path(o.vae) : o.out;
+  auto model = load(o);
+  const vae::VaeConfig& config = model->config();
+  c10::InferenceMode inference;
+  vae::LatentPreviewFit fit(config.z_dim, config.time_factor(), config.space_factor());
+  const int64_t clips = std::min<int64_t>(o.count, static_cast<int64_t>(manifest.entries.size()));
+  Progress progress("preview fit", clips);
+  for (int64_t i = 0; i < clips; ++i) {
+    const train::ManifestEntry& entry = manifest.entries[i];
+    if (entry.video.empty()) fail_about(fmt::format("{}:{}", o.in, entry.line), "expected a video sample, got a cached one");
+    const at::Tensor video = io::read_video(entry.video).frames.unsqueeze(0).contiguous();
+    vae::check_video(video, config, entry.video);
+    fit.add(vae::encode(*model, video, o.codec)[0], video[0]);
+    progress.step();
+  }
+  const vae::LatentPreview preview = fit.solve();
+  vae::write_latent_preview(out, preview, fit.samples());
+  log::info("fitted the latent preview on {} latent pixels of {} clips; wrote {}", fit.samples(), clips, out);
+}
+
 }  // namespace
 
 void register_vae(CLI::App& app, const GlobalOptions& global) {
@@ -168,6 +200,18 @@ void register_vae(CLI::App& app, const GlobalOptions& global) {
   d->callback([dec, &global] {
     apply_global_options(global);
     run_decode(*dec);
+  });
+
+  auto fit = std::make_shared<PreviewFitOptions>();
+  CLI::App* f = app.add_subcommand("vae-preview-fit", "Fit the VAE's latent-to-RGB preview map on a video manifest "
+                                                      "(docs/vae.md \"Latent preview\")");
+  add_common(f, *fit);
+  f->add_option("--manifest", fit->in, "JSONL manifest of {\"video\", \"caption\"} lines")->required();
+  f->add_option("--count", fit->count, "clips to fit on (the manifest's first)")->capture_default_str();
+  f->add_option("--out", fit->out, "the JSON file to write (default: latent_preview.json beside the VAE weights)");
+  f->callback([fit, &global] {
+    apply_global_options(global);
+    run_preview_fit(*fit);
   });
 }
 

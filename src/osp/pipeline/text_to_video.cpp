@@ -51,50 +51,16 @@ void check_compatible(const ComponentConfigs& c) { check_components_fit(c.dit, c
 
 diffusion::LatentStrides latent_strides(const vae::VaeConfig& vae) { return {vae.time_factor(), vae.space_factor()}; }
 
-// The video size must tile into whole latent pixels and whole DiT patches, and the frame count
-// into whole latent frames: checked before any weights load.
-void check_video_fits(const GenerationParams& params, const ComponentConfigs& c) {
-  const int64_t step = c.vae.space_factor() * std::max(c.dit.patch_size[1], c.dit.patch_size[2]);
-  for (const auto& [flag, size] : {std::pair<const char*, int64_t>{"-W", params.width}, {"-H", params.height}}) {
-    if (size % step != 0) {
-      fail_about(flag, "{} is not a multiple of {} (this VAE downsamples by {} and the DiT patches by {})", size,
-                 step, c.vae.space_factor(), std::max(c.dit.patch_size[1], c.dit.patch_size[2]));
-    }
-  }
-  if ((params.frames - 1) % c.vae.time_factor() != 0) {
-    fail_about("-f", "{} frames is not {}k + 1 (this VAE compresses time by {})", params.frames,
-               c.vae.time_factor(), c.vae.time_factor());
-  }
-}
-
-// The job's negative prompt (-n), else the model's default (bundle defaults), else the default (docs/sampling.md "Default negative prompt").
 std::string negative_of(const GenerationJob& job, const GenerationParams& params) {
-  if (job.negative_prompt && !job.negative_prompt->empty()) return *job.negative_prompt;
-  if (params.negative_prompt) return *params.negative_prompt;
-  return diffusion::negative_prompt_or_default("");
-}
-
-// The latent dtype between steps: OSP-Next keeps bf16 in its bf16 runs (docs/sampling.md "OSP-Next inference defaults"),
-// Wan float32 ("UniPC solver").
-c10::ScalarType state_dtype(const dit::DiTConfig& config, const Precision& precision) {
-  return config.is_sparse() && precision.reduced() ? c10::kBFloat16 : c10::kFloat;
+  return effective_negative_prompt(job.negative_prompt, params);
 }
 
 Metadata metadata_of(const GenerationJob& job, const GenerationParams& p, const PipelineOptions& options,
                      const ModelBundle& bundle, const std::string& loras) {
-  Metadata m = {{"title", job.prompt},
-          {"prompt", job.prompt},
-          {"negative_prompt", negative_of(job, p)},
-          {"seed", job.noise ? "noise file " + *job.noise : std::to_string(job.seed)},
-          {"size", fmt::format("{}x{}", p.width, p.height)},
-          {"frames", std::to_string(p.frames)},
-          {"steps", std::to_string(p.steps)},
-          {"shift", fmt::format("{}", p.shift)},
-          {"guidance", fmt::format("{}", p.guidance)},
-          {"sampler", p.sampler},
-          {"precision", options.precision.name()},
-          {"model", bundle.root.empty() ? bundle.dit.path : bundle.root},
-          {"encoder", "osp-next 0.1.0"}};
+  Metadata m = generation_metadata(job.prompt, negative_of(job, p),
+                                   job.noise ? "noise file " + *job.noise : std::to_string(job.seed), p);
+  m.emplace_back("precision", options.precision.name());
+  m.emplace_back("model", bundle.root.empty() ? bundle.dit.path : bundle.root);
   if (!loras.empty()) m.emplace_back("loras", loras);
   return m;
 }
@@ -152,6 +118,32 @@ void mark_empty_prompts(const std::vector<GenerationJob>& jobs, GenerationReport
 
 }  // namespace
 
+// The video size must tile into whole latent pixels and whole DiT patches, and the frame count
+// into whole latent frames: checked before any weights load.
+void check_video_fits(const GenerationParams& params, const dit::DiTConfig& dit, const vae::VaeConfig& vae) {
+  const int64_t step = vae.space_factor() * std::max(dit.patch_size[1], dit.patch_size[2]);
+  for (const auto& [flag, size] : {std::pair<const char*, int64_t>{"-W", params.width}, {"-H", params.height}}) {
+    if (size % step != 0) {
+      fail_about(flag, "{} is not a multiple of {} (this VAE downsamples by {} and the DiT patches by {})", size,
+                 step, vae.space_factor(), std::max(dit.patch_size[1], dit.patch_size[2]));
+    }
+  }
+  if ((params.frames - 1) % vae.time_factor() != 0) {
+    fail_about("-f", "{} frames is not {}k + 1 (this VAE compresses time by {})", params.frames,
+               vae.time_factor(), vae.time_factor());
+  }
+}
+
+c10::ScalarType sampling_state_dtype(const dit::DiTConfig& config, const Precision& precision) {
+  return config.is_sparse() && precision.reduced() ? c10::kBFloat16 : c10::kFloat;
+}
+
+std::string effective_negative_prompt(const std::optional<std::string>& own, const GenerationParams& params) {
+  if (own && !own->empty()) return *own;
+  if (params.negative_prompt) return *params.negative_prompt;
+  return diffusion::negative_prompt_or_default("");
+}
+
 int64_t GenerationReport::failed() const {
   int64_t n = 0;
   for (const JobOutcome& job : jobs) n += job.ok() ? 0 : 1;
@@ -190,7 +182,7 @@ void check_generation(const ModelBundle& bundle, const GenerationParams& params,
   }
   const ComponentConfigs configs = read_configs(bundle);
   check_compatible(configs);
-  check_video_fits(params, configs);
+  check_video_fits(params, configs.dit, configs.vae);
 }
 
 GenerationReport generate(const ModelBundle& bundle, const GenerationParams& params,
@@ -235,7 +227,7 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
   sampling.sampler = diffusion::parse_sampler(params.sampler);
   sampling.steps = params.steps;
   sampling.shift = params.shift;
-  sampling.state_dtype = state_dtype(model->config(), options.precision);
+  sampling.state_dtype = sampling_state_dtype(model->config(), options.precision);
   const std::vector<int64_t> shape =
       diffusion::latent_shape(params.frames, params.height, params.width, model->config().in_dim,
                               latent_strides(read_configs(bundle).vae));

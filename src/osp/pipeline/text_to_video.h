@@ -90,6 +90,18 @@ GenerationParams defaults_for(const ModelBundle& bundle);
 // d_model, encoder text_len ≤ DiT text_len. osp::Error naming the mismatch.
 void check_components_fit(const dit::DiTConfig& dit, const t5::T5Config& t5, const vae::VaeConfig& vae);
 
+// The video size tiles into whole latent pixels and whole DiT patches, and the frame count into
+// whole latent frames. osp::Error naming -W, -H or -f.
+void check_video_fits(const GenerationParams& params, const dit::DiTConfig& dit, const vae::VaeConfig& vae);
+
+// The latent dtype between sampling steps: OSP-Next keeps bf16 in its bf16 runs (docs/sampling.md
+// "OSP-Next inference defaults"), Wan float32 ("UniPC solver").
+c10::ScalarType sampling_state_dtype(const dit::DiTConfig& config, const Precision& precision);
+
+// A job's negative prompt: its own when non-empty, else the model's default (params), else the
+// default of docs/sampling.md "Default negative prompt".
+std::string effective_negative_prompt(const std::optional<std::string>& own, const GenerationParams& params);
+
 // Checks what can be checked without loading a model (see above). Throws osp::Error.
 void check_generation(const ModelBundle& bundle, const GenerationParams& params, const std::vector<GenerationJob>& jobs);
 

@@ -1,6 +1,7 @@
 #include "osp/pipeline/video_output.h"
 
 #include <c10/core/InferenceMode.h>
+#include <fmt/format.h>
 
 #include <chrono>
 #include <map>
@@ -73,6 +74,21 @@ OutputSeconds decode_and_write(const vae::WanVAE& vae, const at::Tensor& latents
   }
   seconds.write = since(start);
   return seconds;
+}
+
+Metadata generation_metadata(const std::string& prompt, const std::string& negative, const std::string& seed,
+                             const GenerationParams& p) {
+  return {{"title", prompt},
+          {"prompt", prompt},
+          {"negative_prompt", negative},
+          {"seed", seed},
+          {"size", fmt::format("{}x{}", p.width, p.height)},
+          {"frames", std::to_string(p.frames)},
+          {"steps", std::to_string(p.steps)},
+          {"shift", fmt::format("{}", p.shift)},
+          {"guidance", fmt::format("{}", p.guidance)},
+          {"sampler", p.sampler},
+          {"encoder", "osp-next 0.1.0"}};
 }
 
 }  // namespace osp::pipeline

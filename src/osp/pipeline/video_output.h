@@ -10,10 +10,16 @@
 #include <vector>
 
 #include "osp/models/vae/model.h"
+#include "osp/pipeline/generation_params.h"
 
 namespace osp::pipeline {
 
 using Metadata = std::vector<std::pair<std::string, std::string>>;
+
+// The tags every generated file carries: title and prompt, negative prompt, seed (or what replaced
+// it), size, frames, steps, shift, guidance, sampler and the encoder's name.
+Metadata generation_metadata(const std::string& prompt, const std::string& negative, const std::string& seed,
+                             const GenerationParams& p);
 
 struct OutputOptions {
   double fps = 16.0;

@@ -1,0 +1,85 @@
+#include "osp/api/components.h"
+
+#include <chrono>
+
+#include "osp/models/dit/loader.h"
+#include "osp/models/dit/quantization.h"
+#include "osp/models/t5/loader.h"
+#include "osp/models/vae/loader.h"
+#include "osp/pipeline/prompt_encoding.h"
+
+namespace osp::api {
+
+Components::Components(pipeline::ModelBundle bundle, ComponentSettings settings)
+    : bundle_(std::move(bundle)), settings_(std::move(settings)) {
+  dit_config_ = dit::DiTConfig::from_file(dit::find_config(bundle_.dit.path, bundle_.dit.config));
+  const vae::VaePaths vae_paths = vae::resolve_vae_paths(bundle_.vae.path, bundle_.vae.config);
+  vae_config_ = vae_paths.config.empty() ? vae::VaeConfig::wan21() : vae::VaeConfig::from_file(vae_paths.config);
+  if (settings_.memory == MemoryPolicy::kResident) {
+    tokenizer();
+    text_encoder();
+    dit();
+    vae();
+  }
+}
+
+template <typename Load>
+auto Components::timed_load(Load&& load) {
+  const auto start = std::chrono::steady_clock::now();
+  auto loaded = load();
+  load_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ++loads_;
+  return loaded;
+}
+
+const t5::Tokenizer& Components::tokenizer() {
+  if (!tokenizer_) {
+    tokenizer_ = std::make_unique<t5::Tokenizer>(bundle_.tokenizer.path, pipeline::text_encoder_text_len(bundle_));
+  }
+  return *tokenizer_;
+}
+
+t5::T5Encoder& Components::text_encoder() {
+  if (!text_encoder_) {
+    text_encoder_ = timed_load([&] {
+      return t5::load_t5_encoder(bundle_.text_encoder.path, bundle_.text_encoder.config, settings_.precision,
+                                 settings_.device);
+    });
+  }
+  return *text_encoder_;
+}
+
+dit::WanDiT& Components::dit() {
+  if (!dit_) {
+    dit_ = timed_load([&] {
+      return dit::load_dit(bundle_.dit.path, bundle_.dit.config, settings_.precision, settings_.device,
+                           dit::quant_flag_override(settings_.quant));
+    });
+  }
+  return *dit_;
+}
+
+vae::WanVAE& Components::vae() {
+  if (!vae_) vae_ = timed_load([&] { return vae::load_vae(bundle_.vae.path, bundle_.vae.config, settings_.device); });
+  return *vae_;
+}
+
+void Components::release_text_encoder() {
+  if (settings_.memory == MemoryPolicy::kPerStage) text_encoder_.reset();
+}
+
+void Components::release_dit() {
+  if (settings_.memory == MemoryPolicy::kPerStage) dit_.reset();
+}
+
+void Components::release_vae() {
+  if (settings_.memory == MemoryPolicy::kPerStage) vae_.reset();
+}
+
+double Components::take_load_seconds() {
+  const double seconds = load_seconds_;
+  load_seconds_ = 0;
+  return seconds;
+}
+
+}  // namespace osp::api

@@ -1,0 +1,221 @@
+// The library API's Pipeline (include/osp/pipeline.h, docs/api.md): the CLI's stages (text,
+// sampling, decode) on components that stay loaded, with the result kept in memory.
+#include "osp/pipeline.h"
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+
+#include "osp/adapters/apply.h"
+#include "osp/api/components.h"
+#include "osp/api/error_category.h"
+#include "osp/api/request.h"
+#include "osp/core/runtime.h"
+#include "osp/diffusion/noise.h"
+#include "osp/diffusion/sample.h"
+#include "osp/io/video_ffmpeg.h"
+#include "osp/models/t5/text_encoding.h"
+#include "osp/models/vae/codec.h"
+#include "osp/models/vae/latent_preview.h"
+#include "osp/pipeline/dit_velocity.h"
+#include "osp/pipeline/text_to_video.h"
+
+namespace osp {
+
+struct Pipeline::Impl {
+  api::Components components;
+  pipeline::GenerationParams defaults;
+  std::optional<vae::LatentPreview> preview;
+  std::mutex busy;  // one request at a time
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Reports progress and honours cancellation at every step of a request.
+class RequestMonitor {
+ public:
+  RequestMonitor(const Callbacks& callbacks, const CancelToken* cancel) : callbacks_(callbacks), cancel_(cancel) {}
+
+  void check(const std::string& stage) const {
+    if (cancel_ != nullptr && cancel_->cancelled()) api::throw_cancelled(stage);
+  }
+  void report(const std::string& stage, int64_t step, int64_t total) const {
+    if (callbacks_.on_progress) callbacks_.on_progress({stage, step, total, since(start_)});
+  }
+  // After sampling step `step`: the picture of x̂0 = x − σ·v (flow matching's clean estimate).
+  void preview(const std::optional<vae::LatentPreview>& map, const at::Tensor& x, const at::Tensor& v,
+               const diffusion::StepInfo& step) const {
+    if (!callbacks_.on_preview || !map) return;
+    at::Tensor estimate = (x.to(at::kFloat) - step.sigma * v.to(at::kFloat));
+    if (estimate.dim() == 5) estimate = estimate[0];
+    callbacks_.on_preview({step.index + 1, step.steps, vae::preview_rgb(estimate, *map)});
+  }
+
+ private:
+  const Callbacks& callbacks_;
+  const CancelToken* cancel_;
+  Clock::time_point start_ = Clock::now();
+};
+
+// The request's LoRAs attached at runtime for its duration, detached on every exit.
+class RequestLoras {
+ public:
+  RequestLoras(dit::WanDiT& model, const std::vector<LoraRequest>& requests) : model_(model) {
+    if (requests.empty()) return;
+    std::vector<adapters::LoraSpec> specs;
+    for (const LoraRequest& r : requests) specs.push_back({r.path, r.scale});
+    loras_ = api::with_category(ErrorCategory::kBadFile, [&] { return adapters::load_loras(specs); });
+    api::with_category(ErrorCategory::kBadInput,
+                       [&] { adapters::apply_loras(model_, loras_, adapters::LoraMode::kRuntime); });
+  }
+  ~RequestLoras() {
+    for (adapters::LoadedLora& lora : loras_) lora.adapter.detach(model_);
+  }
+  RequestLoras(const RequestLoras&) = delete;
+  RequestLoras& operator=(const RequestLoras&) = delete;
+
+ private:
+  dit::WanDiT& model_;
+  std::vector<adapters::LoadedLora> loras_;
+};
+
+// Contexts [1, L, D] float32 of the prompt and (when guided) the negative prompt.
+std::pair<at::Tensor, at::Tensor> encode_texts(api::Components& components, const std::string& prompt,
+                                               const std::string& negative, bool guided) {
+  std::vector<std::string> texts{prompt};
+  if (guided) texts.push_back(negative);
+  const t5::TokenBatch tokens = components.tokenizer().encode(texts);
+  const at::Tensor context = t5::encode_tokens([&]() -> const t5::T5Encoder& { return components.text_encoder(); },
+                                               tokens, nullptr);
+  components.release_text_encoder();
+  return {context.narrow(0, 0, 1).clone(), guided ? context.narrow(0, 1, 1).clone() : at::Tensor()};
+}
+
+at::Tensor sample_latents(api::Components& components, const pipeline::GenerationParams& p, const Request& request,
+                          const at::Tensor& context, const at::Tensor& negative, const RequestMonitor& monitor,
+                          const std::optional<vae::LatentPreview>& preview) {
+  dit::WanDiT& model = components.dit();
+  RequestLoras loras(model, request.loras);
+  const vae::VaeConfig& vae_config = components.vae_config();
+  const std::vector<int64_t> shape = diffusion::latent_shape(
+      p.frames, p.height, p.width, model.config().in_dim, {vae_config.time_factor(), vae_config.space_factor()});
+  const at::Tensor noise =
+      request.noise ? api::with_category(ErrorCategory::kBadInput, [&] { return api::checked_noise(*request.noise, shape); })
+                    : diffusion::initial_noise(shape, request.seed);
+  const diffusion::VelocityFn guided = pipeline::guided_dit_velocity(model, context, negative, p.guidance);
+  // The samplers call the velocity once per step: the place to report steps and to stop.
+  const diffusion::VelocityFn velocity = [&](const at::Tensor& x, const diffusion::StepInfo& step) {
+    monitor.check("sampling");
+    at::Tensor v = guided(x, step);
+    monitor.report("sampling", step.index + 1, step.steps);
+    monitor.preview(preview, x, v, step);
+    return v;
+  };
+  diffusion::SampleOptions sampling;
+  sampling.sampler = diffusion::parse_sampler(p.sampler);
+  sampling.steps = p.steps;
+  sampling.shift = p.shift;
+  sampling.state_dtype = pipeline::sampling_state_dtype(model.config(), components.settings().precision);
+  at::Tensor latents = diffusion::sample(noise.to(sampling.state_dtype), velocity, sampling).to(at::kFloat);
+  return latents;
+}
+
+// uint8 [T, H, W, 3] frames of latents [C, F, H', W'].
+at::Tensor decode_frames(api::Components& components, const at::Tensor& latents, const RequestMonitor& monitor) {
+  vae::WanVAE& model = components.vae();
+  std::vector<at::Tensor> frames;
+  int64_t chunk = 0;
+  const int64_t chunks = latents.size(1);
+  vae::decode_stream(model, latents.unsqueeze(0).to(model.device()), [&](const at::Tensor& decoded) {
+    monitor.check("decode");
+    for (int64_t t = 0; t < decoded.size(2); ++t) frames.push_back(io::ffmpeg::to_rgb24(decoded[0].select(1, t).cpu()));
+    monitor.report("decode", ++chunk, chunks);
+  });
+  components.release_vae();
+  return at::stack(frames);
+}
+
+Parameters parameters_of(const pipeline::GenerationParams& p, const std::string& negative) {
+  return {p.width, p.height, p.frames, p.steps, p.fps, p.shift, p.guidance, p.sampler, negative};
+}
+
+}  // namespace
+
+Pipeline::Pipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Pipeline::~Pipeline() = default;
+
+std::unique_ptr<Pipeline> Pipeline::from_pretrained(const std::string& path, const LoadOptions& options) {
+  api::ComponentSettings settings = api::with_category(ErrorCategory::kBadInput, [&] {
+    api::ComponentSettings s;
+    s.precision = Precision::parse(options.precision, "precision");
+    s.device = parse_device(options.device);
+    s.quant = options.quant;
+    s.memory = options.memory;
+    if (options.threads < 0) fail_about("threads", "must be ≥ 0, got {}", options.threads);
+    return s;
+  });
+  if (options.threads > 0) at::set_num_threads(options.threads);
+  pipeline::ModelBundle bundle =
+      api::with_category(ErrorCategory::kBadFile, [&] { return pipeline::resolve_bundle(path); });
+  const pipeline::GenerationParams defaults = pipeline::defaults_for(bundle);
+  c10::InferenceMode inference;
+  auto impl = api::with_category(ErrorCategory::kBadFile, [&] {
+    auto made = std::unique_ptr<Impl>(new Impl{api::Components(std::move(bundle), settings), defaults, {}, {}});
+    const std::string preview = vae::latent_preview_path(made->components.bundle().vae.path);
+    if (std::filesystem::exists(preview)) {
+      made->preview = vae::read_latent_preview(preview, made->components.vae_config().z_dim);
+    }
+    return made;
+  });
+  return std::unique_ptr<Pipeline>(new Pipeline(std::move(impl)));
+}
+
+Video Pipeline::generate(const Request& request, const Callbacks& callbacks, const CancelToken* cancel) {
+  std::lock_guard<std::mutex> lock(impl_->busy);
+  api::Components& components = impl_->components;
+  const pipeline::GenerationParams p =
+      api::with_category(ErrorCategory::kBadInput, [&] { return api::resolve_request(request, impl_->defaults, components); });
+  const std::string negative = pipeline::effective_negative_prompt(request.negative_prompt, p);
+  const RequestMonitor monitor(callbacks, cancel);
+  c10::InferenceMode inference;
+  Video video;
+  video.prompt = request.prompt;
+  video.seed = request.seed;
+  video.fps = static_cast<double>(p.fps);
+  video.parameters = parameters_of(p, negative);
+  components.take_load_seconds();
+  api::with_category(ErrorCategory::kInternal, [&] {
+    monitor.check("text");
+    auto start = Clock::now();
+    const auto [context, negative_context] = encode_texts(components, request.prompt, negative, p.guidance != 1.0);
+    monitor.report("text", 1, 1);
+    video.seconds.text = since(start);
+    start = Clock::now();
+    video.latents = sample_latents(components, p, request, context, negative_context, monitor, impl_->preview);
+    components.release_dit();
+    video.seconds.sampling = since(start);
+    start = Clock::now();
+    video.frames = decode_frames(components, video.latents, monitor);
+    video.seconds.decode = since(start);
+  });
+  video.seconds.load = components.take_load_seconds();
+  return video;
+}
+
+Parameters Pipeline::defaults() const {
+  return parameters_of(impl_->defaults, pipeline::effective_negative_prompt(std::nullopt, impl_->defaults));
+}
+
+bool Pipeline::has_preview() const { return impl_->preview.has_value(); }
+
+int64_t Pipeline::component_loads() const { return impl_->components.loads(); }
+
+}  // namespace osp
