@@ -7,7 +7,7 @@
 #include "commands.h"
 #include "osp/core/error.h"
 #include "osp/core/runtime.h"
-#include "osp/parallel/comm_bench.h"
+#include "osp/bench/comm_bench.h"
 #include "osp/parallel/launch_env.h"
 #include "osp/parallel/spawn.h"
 #include "osp/parallel/world.h"
@@ -17,7 +17,7 @@ namespace osp::cli {
 namespace {
 
 struct CommBenchFlags {
-  parallel::CommBenchOptions options;
+  bench::CommBenchOptions options;
   int ranks = 4;
   bool no_memory = false;
 };
@@ -41,9 +41,9 @@ void run_comm_bench(const CommBenchFlags& flags, const GlobalOptions& global) {
     set_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / env.world_size));
   }
   auto world = parallel::World::bootstrap(env, parallel::default_timeout());
-  parallel::CommBenchOptions options = flags.options;
+  bench::CommBenchOptions options = flags.options;
   options.memory = !flags.no_memory;
-  parallel::run_comm_bench(*world, options);
+  bench::run_comm_bench(*world, options);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "osp/parallel/comm_bench.h"
+#include "osp/bench/comm_bench.h"
 
 #include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
@@ -17,7 +17,9 @@
 #include "osp/parallel/ulysses.h"
 #include "osp/parallel/weight_sharding.h"
 
-namespace osp::parallel {
+namespace osp::bench {
+
+using namespace osp::parallel;  // the collectives and layouts this benchmark times
 namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
@@ -168,4 +170,4 @@ void run_comm_bench(World& world, const CommBenchOptions& o) {
   std::fflush(stdout);
 }
 
-}  // namespace osp::parallel
+}  // namespace osp::bench

@@ -10,7 +10,7 @@
 
 #include "osp/parallel/world.h"
 
-namespace osp::parallel {
+namespace osp::bench {
 
 struct CommBenchOptions {
   // 1.3B width (wan2.1-t2v-1.3b): D = 1536, 12 heads of 128.
@@ -24,6 +24,6 @@ struct CommBenchOptions {
 
 // Every rank of `world` calls this; rank 0 prints the table. The world size is both S (SSP) and
 // the Ulysses degree, so the two schemes are compared on the same ranks.
-void run_comm_bench(World& world, const CommBenchOptions& options);
+void run_comm_bench(parallel::World& world, const CommBenchOptions& options);
 
-}  // namespace osp::parallel
+}  // namespace osp::bench
