@@ -11,6 +11,7 @@
 #include "osp/models/dit/config.h"
 #include "osp/models/t5/config.h"
 #include "osp/models/vae/config.h"
+#include "osp/models/vae/latent_preview.h"
 #include "osp/pipeline/bundle.h"
 #include "osp/pipeline/text_to_video.h"
 #include "osp/shapes/measure.h"
@@ -37,6 +38,8 @@ TEST(ShippedModel, IsACompleteSmallBf16OspNextBundle) {
   EXPECT_EQ(dit.skiparse_model_type, "dual_end");
   EXPECT_EQ(dit.sparse_ratio, 2);
   EXPECT_TRUE(fs::is_regular_file(kModel / "README.md"));  // the model card
+  // The library's preview callback needs the VAE's fitted latent → RGB map.
+  EXPECT_NO_THROW(osp::vae::read_latent_preview((kModel / "vae" / "latent_preview.json").string(), vae.z_dim));
 
   int64_t bytes = 0;
   for (const auto& entry : fs::recursive_directory_iterator(kModel)) {
