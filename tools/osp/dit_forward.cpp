@@ -21,7 +21,7 @@
 #include "osp/models/dit/loader.h"
 #include "osp/models/dit/quantization.h"
 #include "osp/parallel/distributed_dit.h"
-#include "osp/parallel/launch_env.h"
+#include "osp/parallel/join_launcher.h"
 #include "osp/parallel/world.h"
 
 namespace osp::cli {
@@ -47,9 +47,7 @@ void run_dit_forward(const DitForwardOptions& o, int threads_flag) {
   c10::Device device = parse_device(o.device);
   // Join the other ranks first: a rank that fails later (bad file, out of memory) then ends the
   // others' next collective instead of leaving them waiting at the rendezvous.
-  const parallel::LaunchEnv env = parallel::read_launch_env();
-  parallel::share_cores(env, threads_flag);
-  auto world = parallel::World::bootstrap(env, parallel::default_timeout(), device);
+  auto world = parallel::join_launcher(threads_flag, parallel::JoinWhen::kAlways, device);
   if (o.parallel.cfg_parallel && o.guidance_scale == 0.0) {
     fail_about("--cfg-parallel", "needs classifier-free guidance (--guidance-scale and negative_context in --in)");
   }

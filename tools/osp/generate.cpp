@@ -13,7 +13,7 @@
 #include "osp/core/log.h"
 #include "osp/core/runtime.h"
 #include "osp/models/t5/text_encoding.h"
-#include "osp/parallel/launch_env.h"
+#include "osp/parallel/join_launcher.h"
 #include "osp/parallel/world.h"
 #include "osp/pipeline/bundle.h"
 #include "osp/pipeline/output_path.h"
@@ -98,12 +98,10 @@ void run_generate(const GenerateOptions& o, int threads_flag) {
   const adapters::LoraMode lora_mode = adapters::parse_lora_mode(o.lora_mode);
   // Under a launcher every rank runs this command; join the others first so that a rank failing
   // later ends their next collective instead of leaving them at the rendezvous.
-  const parallel::LaunchEnv env = parallel::read_launch_env();
-  parallel::share_cores(env, threads_flag);
-  std::unique_ptr<parallel::World> world;
-  if (env.distributed() || o.parallel.requested()) {
-    world = parallel::World::bootstrap(env, parallel::default_timeout(), parse_device(o.device));
-  }
+  // Parallel flags without a launcher still get a World (of one), so the mesh check names them.
+  const std::unique_ptr<parallel::World> world = parallel::join_launcher(
+      threads_flag, o.parallel.requested() ? parallel::JoinWhen::kAlways : parallel::JoinWhen::kDistributed,
+      parse_device(o.device));
   const pipeline::ModelBundle bundle = resolve_model(o);
   const pipeline::GenerationParams params = pipeline::overlay(pipeline::defaults_for(bundle), o.flags);
   pipeline::PipelineOptions options;

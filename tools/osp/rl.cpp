@@ -6,7 +6,7 @@
 #include "osp/core/log.h"
 #include "osp/core/runtime.h"
 #include "osp/core/timer.h"
-#include "osp/parallel/world.h"
+#include "osp/parallel/join_launcher.h"
 #include "osp/rl/grpo_trainer.h"
 #include "osp/rl/reward_factory.h"
 
@@ -20,10 +20,7 @@ struct RlCliOptions {
 
 void run_rl(const RlCliOptions& o, const GlobalOptions& global) {
   const rl::RlConfig config = rl::RlConfig::from_file(o.config);
-  const parallel::LaunchEnv env = parallel::read_launch_env();
-  parallel::share_cores(env, global.threads);
-  std::unique_ptr<parallel::World> world;
-  if (env.distributed()) world = parallel::World::bootstrap(env, parallel::default_timeout());
+  const std::unique_ptr<parallel::World> world = parallel::join_launcher(global.threads);
   StageTimer timer("rl");
   rl::GrpoTrainer trainer(config, rl::make_reward(config.rewards),
                           world ? world->global() : parallel::Communicator());

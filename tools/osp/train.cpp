@@ -7,7 +7,7 @@
 #include "osp/core/log.h"
 #include "osp/core/runtime.h"
 #include "osp/core/timer.h"
-#include "osp/parallel/world.h"
+#include "osp/parallel/join_launcher.h"
 #include "osp/train/trainer.h"
 
 namespace osp::cli {
@@ -21,12 +21,9 @@ struct TrainCliOptions {
 
 void run_train(const TrainCliOptions& o, const GlobalOptions& global) {
   const train::TrainConfig config = train::TrainConfig::from_file(o.config);
-  const parallel::LaunchEnv env = parallel::read_launch_env();
   const int threads = global.threads > 0 ? global.threads : config.threads;
   if (threads > 0) set_threads(threads);
-  parallel::share_cores(env, threads);
-  std::unique_ptr<parallel::World> world;
-  if (env.distributed()) world = parallel::World::bootstrap(env, parallel::default_timeout());
+  const std::unique_ptr<parallel::World> world = parallel::join_launcher(threads);
 
   StageTimer timer("train");
   train::Trainer trainer(config, train::make_objective(config), world ? world->global() : parallel::Communicator());
