@@ -63,6 +63,11 @@ TEST(LatentPreview, FitRecoversAKnownAffineMapAndMatchesTheNormalEquations) {
   EXPECT_LT((got.weight - weight).abs().max().item<double>(), 1e-5);
   EXPECT_LT((got.bias - bias).abs().max().item<double>(), 1e-5);
   EXPECT_EQ(fit.samples(), 3 * 3 * 4 * 4);
+  // The data is exactly affine: no residual. A wrong map has one, equal to its explicit sum.
+  EXPECT_LT(fit.quality(got).rms_error, 1e-5);
+  EXPECT_GT(fit.quality(got).r_squared, 1 - 1e-8);
+  const LatentPreview off{got.weight, got.bias + 0.1};
+  EXPECT_NEAR(fit.quality(off).rms_error, 0.1, 1e-5);  // every residual is exactly 0.1
 }
 
 TEST(LatentPreview, PictureIsTheClampedAffineMapInBytes) {

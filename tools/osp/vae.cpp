@@ -165,8 +165,10 @@ void run_preview_fit(const PreviewFitOptions& o) {
     progress.step();
   }
   const vae::LatentPreview preview = fit.solve();
-  vae::write_latent_preview(out, preview, fit.samples());
-  log::info("fitted the latent preview on {} latent pixels of {} clips; wrote {}", fit.samples(), clips, out);
+  const vae::LatentPreviewQuality quality = fit.quality(preview);
+  vae::write_latent_preview(out, preview, fit.samples(), quality);
+  log::info("fitted the latent preview on {} latent pixels of {} clips: RMS error {:.4f} (colours in [-1, 1]), "
+            "R² {:.3f}; wrote {}", fit.samples(), clips, quality.rms_error, quality.r_squared, out);
 }
 
 }  // namespace

@@ -37,7 +37,8 @@ std::vector<double> numbers(const json& j, size_t count, const std::string& path
 
 LatentPreviewFit::LatentPreviewFit(int64_t z_dim, int64_t time_factor, int64_t space_factor)
     : z_dim_(z_dim), time_factor_(time_factor), space_factor_(space_factor),
-      gram_(at::zeros({z_dim + 1, z_dim + 1}, at::kDouble)), cross_(at::zeros({z_dim + 1, 3}, at::kDouble)) {}
+      gram_(at::zeros({z_dim + 1, z_dim + 1}, at::kDouble)), cross_(at::zeros({z_dim + 1, 3}, at::kDouble)),
+      sum_sq_(at::zeros({3}, at::kDouble)) {}
 
 at::Tensor latent_pixel_colours(const at::Tensor& video, int64_t time_factor, int64_t space_factor) {
   const int64_t frames = video.size(1);
@@ -63,6 +64,7 @@ void LatentPreviewFit::add(const at::Tensor& latents, const at::Tensor& video) {
   const at::Tensor rgb = latent_pixel_colours(video, time_factor_, space_factor_).flatten(1).t();  // [n, 3]
   gram_.add_(x.t().mm(x));
   cross_.add_(x.t().mm(rgb));
+  sum_sq_.add_(rgb.square().sum(0));
   samples_ += x.size(0);
 }
 
@@ -72,6 +74,16 @@ LatentPreview LatentPreviewFit::solve() const {
   const at::Tensor regularized = gram_ + ridge * at::eye(z_dim_ + 1, at::kDouble);
   const at::Tensor solution = at::linalg_solve(regularized, cross_);  // [z + 1, 3]
   return {solution.narrow(0, 0, z_dim_).t().contiguous(), solution[z_dim_].contiguous()};
+}
+
+LatentPreviewQuality LatentPreviewFit::quality(const LatentPreview& preview) const {
+  // With θ = (W, b) stacked as [z + 1, 3]: residual = Σy² − 2 θᵀ(Σ x y) + θᵀ (Σ x xᵀ) θ, per channel.
+  const at::Tensor theta = at::cat({preview.weight.t(), preview.bias.view({1, 3})}, 0);
+  const at::Tensor residual = sum_sq_ - 2 * (theta * cross_).sum(0) + (theta * gram_.mm(theta)).sum(0);
+  const at::Tensor mean = cross_[z_dim_] / static_cast<double>(samples_);  // the constant column's row: Σ y
+  const at::Tensor total = sum_sq_ - static_cast<double>(samples_) * mean.square();
+  const double r = residual.sum().item<double>(), t = total.sum().item<double>();
+  return {std::sqrt(std::max(0.0, r) / static_cast<double>(3 * samples_)), t > 0 ? 1.0 - r / t : 0.0};
 }
 
 at::Tensor preview_rgb(const at::Tensor& latents, const LatentPreview& preview) {
@@ -101,7 +113,8 @@ LatentPreview read_latent_preview(const std::string& path, int64_t z_dim) {
   return {at::tensor(weight, at::kDouble).view({3, z_dim}), at::tensor(bias, at::kDouble)};
 }
 
-void write_latent_preview(const std::string& path, const LatentPreview& preview, int64_t samples) {
+void write_latent_preview(const std::string& path, const LatentPreview& preview, int64_t samples,
+                          const LatentPreviewQuality& quality) {
   json weight = json::array();
   const at::Tensor w = preview.weight.contiguous();
   for (int64_t c = 0; c < 3; ++c) {
@@ -114,7 +127,9 @@ void write_latent_preview(const std::string& path, const LatentPreview& preview,
   const json j = {{"about", "rgb = weight · z + bias per latent pixel (docs/vae.md \"Latent preview\")"},
                   {"weight", weight},
                   {"bias", bias},
-                  {"fitted_on_latent_pixels", samples}};
+                  {"fitted_on_latent_pixels", samples},
+                  {"rms_error", quality.rms_error},
+                  {"r_squared", quality.r_squared}};
   io::write_file_atomically(path, j.dump(2) + "\n");
 }
 

@@ -16,6 +16,12 @@ struct LatentPreview {
   at::Tensor bias;    // float64 [3]
 };
 
+// How well a map fits the colours it was fitted on, over the three channels in [−1, 1] units.
+struct LatentPreviewQuality {
+  double rms_error = 0;  // root mean squared residual
+  double r_squared = 0;  // 1 − residual / total variance
+};
+
 // Accumulates the normal equations of the fit one clip at a time.
 class LatentPreviewFit {
  public:
@@ -27,11 +33,14 @@ class LatentPreviewFit {
   int64_t samples() const { return samples_; }
   // The least-squares W, b (a tiny ridge keeps the solve stable when a channel is constant).
   LatentPreview solve() const;
+  // The residual of `preview` on the samples added, from the accumulated sums (no second pass).
+  LatentPreviewQuality quality(const LatentPreview& preview) const;
 
  private:
   int64_t z_dim_, time_factor_, space_factor_;
   at::Tensor gram_;   // float64 [z + 1, z + 1]: Σ x xᵀ with x = (z, 1)
   at::Tensor cross_;  // float64 [z + 1, 3]: Σ x rgbᵀ
+  at::Tensor sum_sq_;  // float64 [3]: Σ rgb²
   int64_t samples_ = 0;
 };
 
@@ -45,7 +54,8 @@ at::Tensor preview_rgb(const at::Tensor& latents, const LatentPreview& preview);
 // The preview file beside a VAE's weights: {"weight": [[…z]×3], "bias": [3 numbers], …}. read
 // checks shapes and finiteness and names the file in its errors; write is atomic.
 LatentPreview read_latent_preview(const std::string& path, int64_t z_dim);
-void write_latent_preview(const std::string& path, const LatentPreview& preview, int64_t samples);
+void write_latent_preview(const std::string& path, const LatentPreview& preview, int64_t samples,
+                          const LatentPreviewQuality& quality = {});
 // "<folder of vae_weights>/latent_preview.json".
 std::string latent_preview_path(const std::string& vae_weights);
 
