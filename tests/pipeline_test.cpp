@@ -247,7 +247,7 @@ TEST(ModelBundle, RecognizesWanReleaseAndDiffusersDirectories) {
   expect_contains(error_of([&] { resolve_bundle(dir / "empty"); }), {"empty", "not a model bundle"});
   expect_contains(error_of([&] { resolve_bundle(dir / "nowhere"); }), {"nowhere", "does not exist"});
   write_file(dir / "broken/config.json", "{\"dit\": ");
-  expect_contains(error_of([&] { resolve_bundle(dir / "broken"); }), {"config.json", "invalid JSON"});
+  expect_contains(error_of([&] { resolve_bundle(dir / "broken"); }), {"config.json", "not valid JSON"});
 }
 
 // ---------------------------------------------------------------- the DiT as the velocity

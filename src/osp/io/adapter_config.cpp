@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "osp/core/error.h"
+#include "osp/io/json_file.h"
 
 namespace osp::io {
 namespace {
@@ -101,13 +102,6 @@ AdapterConfig parse_adapter_config(const json& config, const std::string& source
   return out;
 }
 
-json read_adapter_config_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail_about(path, "cannot open");
-  json config = json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (config.is_discarded()) fail_about(path, "is not valid JSON");
-  if (!config.is_object()) fail_about(path, "must hold a JSON object, got {}", config.type_name());
-  return config;
-}
+json read_adapter_config_json(const std::string& path) { return read_json_object_file(path); }
 
 }  // namespace osp::io

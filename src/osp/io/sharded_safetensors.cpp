@@ -7,21 +7,12 @@
 #include <map>
 
 #include "osp/core/error.h"
+#include "osp/io/json_file.h"
 
 namespace osp::io {
 namespace {
 
 namespace fs = std::filesystem;
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail_about(path, "cannot open");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    fail_about(path, "invalid JSON ({})", e.what());
-  }
-}
 
 // An index is untrusted too: a shard name like "../../etc/x" or "/abs" must not reach outside.
 void check_shard_name(const std::string& shard, const std::string& index_path) {
@@ -33,7 +24,7 @@ void check_shard_name(const std::string& shard, const std::string& index_path) {
 
 // tensor -> shard file, from `weight_map`.
 std::map<std::string, std::string> read_weight_map(const std::string& index_path) {
-  const nlohmann::json index = read_json(index_path);
+  const nlohmann::json index = read_json_file(index_path);
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
     fail_about(index_path, "has no 'weight_map' object");
   }

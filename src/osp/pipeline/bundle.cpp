@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "osp/core/error.h"
+#include "osp/io/json_file.h"
 
 namespace osp::pipeline {
 namespace {
@@ -109,15 +110,7 @@ BundleDefaults parse_defaults(const json& value, const std::string& source) {
   return d;
 }
 
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) fail_about(path.string(), "cannot open");
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    fail_about(path.string(), "invalid JSON: {}", e.what());
-  }
-}
+json read_json(const fs::path& path) { return io::read_json_file(path.string()); }
 
 bool is_osp_bundle_config(const json& config) {
   if (!config.is_object()) return false;

@@ -6,6 +6,7 @@
 
 #include "osp/core/error.h"
 #include "osp/core/log.h"
+#include "osp/io/json_file.h"
 
 namespace osp::dit {
 namespace {
@@ -280,15 +281,7 @@ DiTConfig DiTConfig::from_json(const json& j, const std::string& source) {
 }
 
 DiTConfig DiTConfig::from_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail_about(path, "cannot open DiT config");
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    fail_about(path, "not valid JSON: {}", e.what());
-  }
-  return from_json(j, path);
+  return from_json(io::read_json_file(path, "DiT config"), path);
 }
 
 DiTConfig DiTConfig::preset(const std::string& name) {

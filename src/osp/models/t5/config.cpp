@@ -4,6 +4,7 @@
 
 #include "osp/core/error.h"
 #include "osp/core/log.h"
+#include "osp/io/json_file.h"
 
 namespace osp::t5 {
 namespace {
@@ -80,15 +81,7 @@ T5Config T5Config::from_json(const json& j, const std::string& source) {
 }
 
 T5Config T5Config::from_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail_about(path, "cannot open T5 config");
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    fail_about(path, "invalid JSON: {}", e.what());
-  }
-  return from_json(j, path);
+  return from_json(io::read_json_file(path, "T5 config"), path);
 }
 
 json T5Config::to_json() const {

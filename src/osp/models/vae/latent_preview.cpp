@@ -10,6 +10,7 @@
 #include "osp/core/error.h"
 #include "osp/core/shape.h"
 #include "osp/io/atomic_file.h"
+#include "osp/io/json_file.h"
 
 namespace osp::vae {
 namespace {
@@ -93,15 +94,8 @@ at::Tensor preview_rgb(const at::Tensor& latents, const LatentPreview& preview) 
 }
 
 LatentPreview read_latent_preview(const std::string& path, int64_t z_dim) {
-  std::ifstream in(path);
-  if (!in) fail_about(path, "cannot open the latent preview file");
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    fail_about(path, "not valid JSON: {}", e.what());
-  }
-  if (!j.is_object() || !j.contains("weight") || !j.contains("bias")) fail_about(path, "needs 'weight' and 'bias'");
+  const json j = io::read_json_object_file(path, "the latent preview file");
+  if (!j.contains("weight") || !j.contains("bias")) fail_about(path, "needs 'weight' and 'bias'");
   const json& rows = j.at("weight");
   if (!rows.is_array() || rows.size() != 3) fail_about(path, "'weight' must be 3 rows of {} numbers", z_dim);
   std::vector<double> weight;
