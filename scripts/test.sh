@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh
+OSP_BUILD_TARGETS=all bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$(nproc)"
