@@ -44,19 +44,16 @@ osp_status fail(osp_status status, const std::string& message) {
   return status;
 }
 
-// Runs `work` and turns whatever it throws into a status and a last error.
+// Runs `work` and turns whatever it throws into a status and a last error (the C++ API's
+// categories: api::with_category sorts anything uncategorized).
 template <typename Work>
 osp_status guarded(Work&& work) noexcept {
   try {
     last_error.clear();
-    work();
+    osp::api::with_category(osp::ErrorCategory::kBadInput, work);
     return OSP_OK;
-  } catch (const osp::Error& e) {
-    return fail(status_of(osp::category_of(e)), e.what());
-  } catch (const std::bad_alloc&) {
-    return fail(OSP_ERR_OUT_OF_MEMORY, "out of memory");
-  } catch (const std::exception& e) {
-    return fail(OSP_ERR_INTERNAL, e.what());
+  } catch (const osp::api::CategorizedError& e) {
+    return fail(status_of(e.category()), e.what());
   } catch (...) {
     return fail(OSP_ERR_INTERNAL, "unknown error");
   }
