@@ -1,6 +1,6 @@
 // `osp vae-encode` / `osp vae-decode` end to end on the tiny VAE fixtures (tests/fixtures/
 // vae_fixtures.py): the .pth and diffusers layouts give identical outputs, video files go in and
-// out, and bad input ends in "error:" and exit 1.
+// out, the preview map is fitted, and bad input ends in "error:" and exit 1.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,6 +13,7 @@
 #include "osp/io/tensor_source.h"
 #include "osp/io/video_reader.h"
 #include "osp/io/video_writer.h"
+#include "osp/models/vae/latent_preview.h"
 #include "run_osp.h"
 
 namespace {
@@ -138,6 +139,29 @@ TEST_F(VaeCliTest, BadInputIsReported) {
                    " --out " + path("v.safetensors"),
                "--config");
   EXPECT_FALSE(fs::exists(path("v.safetensors")));
+}
+
+TEST_F(VaeCliTest, PreviewFitWritesTheMapAndRejectsBadInput) {
+  for (const char* name : {"a.mp4", "b.mp4"}) {
+    osp::io::write_video(path(name), at::tanh(at::randn({3, 5, 16, 16})), {16.0});
+  }
+  std::ofstream(path("m.jsonl")) << "{\"video\": \"a.mp4\", \"caption\": \"a\"}\n"
+                                 << "{\"video\": \"b.mp4\", \"caption\": \"b\"}\n";
+  const auto r = run_osp("vae-preview-fit " + diffusers() + " --manifest " + path("m.jsonl") + " --out " + path("p.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream written(path("p.json"));
+  const std::string text{std::istreambuf_iterator<char>(written), std::istreambuf_iterator<char>()};
+  EXPECT_NE(text.find("\"r_squared\""), std::string::npos) << text;
+  const osp::vae::LatentPreview map = osp::vae::read_latent_preview(path("p.json"), kZ);
+  EXPECT_EQ(map.weight.sizes(), (std::vector<int64_t>{3, kZ}));
+
+  const std::string fit = "vae-preview-fit " + diffusers() + " --out " + path("q.json") + " --manifest ";
+  expect_error(fit + path("m.jsonl") + " --count 0", "--count");
+  expect_error(fit + path("missing.jsonl"), "missing.jsonl");
+  std::ofstream(path("six.jsonl")) << "{\"video\": \"six.mp4\", \"caption\": \"s\"}\n";
+  osp::io::write_video(path("six.mp4"), at::zeros({3, 6, 16, 16}), {16.0});
+  expect_error(fit + path("six.jsonl"), "six.mp4");
+  EXPECT_FALSE(fs::exists(path("q.json")));
 }
 
 }  // namespace
