@@ -302,7 +302,8 @@ TEST_F(RlRewardCommand, MissingCommandAndEarlyExitAreErrors) {
 }
 
 TEST_F(RlRewardCommand, OverlongAnswerIsAnError) {
-  const std::string command = kPython + " -c \"print('x' * 5000)\"";
+  // It reads the request first: a scorer that exits unread may break the pipe before it answers.
+  const std::string command = kPython + " -c \"import sys; sys.stdin.readline(); print('x' * 5000)\"";
   CommandReward scorer(command, limits(30, 1000));
   RewardVideo v = video(0);
   expect_error([&] { scorer.score(v); }, {command, "more than 1000 bytes"});
