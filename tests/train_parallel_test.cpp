@@ -15,6 +15,7 @@
 #include "counting_allocator.h"
 #include "expect_error.h"
 #include "micro_train.h"
+#include "parallel_runs.h"
 #include "reference_dit.h"
 #include "run_ranks.h"
 #include "scratch_dir.h"
@@ -32,7 +33,13 @@ using osp::dit::WanDiT;
 using osp::parallel::NamedTensors;
 using osp::test::make_trainer;
 using osp::test::micro_config;
+using osp::test::global_error;
+using osp::test::kParityOptimizer;
 using osp::test::rel_error;
+using osp::test::RankRun;
+using osp::test::run_section;
+using osp::test::total;
+using osp::test::worst_error;
 using osp::train::StepStats;
 using osp::train::Trainer;
 using osp::train::TrainConfig;
@@ -165,94 +172,15 @@ TEST(TrainParallelConfig, KeysAreReadAndCheckedByName) {
 // ---------------------------------------------------------------------------------------------
 // Data parallel steps against one process with the global batch
 
-// eps 1e-4: Adam divides by √v + eps, which turns gradient components at rounding level (where
-// summation orders differ) into full-size steps with eps 1e-8.
-const std::string kParityOptimizer = "optimizer: {lr: 2.0e-3, eps: 1.0e-4, warmup_steps: 2, weight_decay: 0.01}\n";
-
-std::string run_section(int64_t steps, int64_t batch) {
-  return "steps: " + std::to_string(steps) + "\nbatch_size: " + std::to_string(batch) +
-         "\nprecision: fp32\ncaption_dropout: 0.3\nema_decay: 0.9\nseed: 2\n";
-}
-
-struct RankRun {
-  std::vector<StepStats> stats;
-  NamedTensors weights;
-  NamedTensors ema;
-  osp::parallel::CommCount traffic;  // of the last step
-};
-
-osp::parallel::CommCount total(const osp::parallel::CommCounters& counters) {
-  osp::parallel::CommCount sum;
-  for (int s = 0; s < osp::parallel::kCommSites; ++s) {
-    const auto& c = counters.at(static_cast<osp::parallel::CommSite>(s));
-    sum.collectives += c.collectives;
-    sum.bytes_sent += c.bytes_sent;
-    sum.bytes_off_rank += c.bytes_off_rank;
-  }
-  return sum;
-}
-
-// `steps` steps of the micro run on `ranks` ranks with per-rank batch `batch` (the same output
-// folder for every rank: rank 0 writes).
+// `steps` steps of the micro run on `ranks` ranks with per-rank batch `batch`.
 std::vector<RankRun> run_parallel(int ranks, int64_t steps, int64_t batch, const std::string& extra,
                                   const fs::path& out) {
-  std::vector<RankRun> runs(static_cast<size_t>(ranks));
-  osp::test::run_ranks(
-      ranks,
-      [&](osp::parallel::World& world) {
-        RankRun& mine = runs[static_cast<size_t>(world.rank())];
-        Trainer trainer =
-            make_trainer(micro_config(out.string(), extra, run_section(steps, batch), kParityOptimizer), world.global());
-        for (int64_t s = 0; s < steps; ++s) {
-          world.counters().reset();
-          mine.stats.push_back(trainer.step());
-        }
-        mine.traffic = total(world.counters());
-        mine.weights = trainer.weights();
-        mine.ema = trainer.strategy().unshard([&] {
-          std::vector<at::Tensor> t;
-          for (const auto& item : trainer.ema().weights()) t.push_back(item.second);
-          return t;
-        }());
-      },
-      kTimeout);
-  return runs;
+  return osp::test::train_on_ranks(ranks, steps,
+                                   micro_config(out.string(), extra, run_section(steps, batch), kParityOptimizer), kTimeout);
 }
 
 RankRun run_single(int64_t steps, int64_t batch, const std::string& extra, const fs::path& out) {
-  RankRun run;
-  Trainer trainer = make_trainer(micro_config(out.string(), extra, run_section(steps, batch), kParityOptimizer));
-  for (int64_t s = 0; s < steps; ++s) run.stats.push_back(trainer.step());
-  run.weights = trainer.weights();
-  for (const auto& item : trainer.ema().weights()) run.ema.push_back(item);
-  return run;
-}
-
-// Relative error of all the named tensors together (one vector) against the reference.
-double global_error(const NamedTensors& got, const NamedTensors& expected) {
-  std::map<std::string, at::Tensor> by_name(got.begin(), got.end());
-  std::vector<at::Tensor> a, b;
-  for (const auto& [name, t] : expected) {
-    if (!by_name.count(name)) continue;  // worst_error reports it
-    a.push_back(by_name.at(name).reshape(-1));
-    b.push_back(t.reshape(-1));
-  }
-  return rel_error(at::cat(a), at::cat(b));
-}
-
-// Worst relative error of named tensors against the reference (by name; every name present).
-double worst_error(const NamedTensors& got, const NamedTensors& expected) {
-  std::map<std::string, at::Tensor> by_name(got.begin(), got.end());
-  EXPECT_EQ(got.size(), expected.size());
-  double worst = 0;
-  for (const auto& [name, t] : expected) {
-    if (!by_name.count(name)) {
-      ADD_FAILURE() << "missing " << name;
-      continue;
-    }
-    worst = std::max(worst, rel_error(by_name.at(name), t));
-  }
-  return worst;
+  return osp::test::train_in_one_process(steps, micro_config(out.string(), extra, run_section(steps, batch), kParityOptimizer));
 }
 
 struct ParityCase {
@@ -270,11 +198,7 @@ TEST_P(DataParallelStep, EqualsOneProcessWithTheGlobalBatch) {
   const int64_t global = 4, batch = global / pc.ranks;
   const RankRun single = run_single(1, global, pc.model, dir.path() / "one");
   const auto runs = run_parallel(pc.ranks, 1, batch, pc.strategy + pc.model, dir.path() / "many");
-  for (const RankRun& r : runs) {
-    EXPECT_EQ(r.stats[0].loss, runs[0].stats[0].loss);  // every rank reports the same mean
-    EXPECT_EQ(r.stats[0].grad_norm, runs[0].stats[0].grad_norm);
-    for (size_t i = 0; i < r.weights.size(); ++i) EXPECT_TRUE(at::equal(r.weights[i].second, runs[0].weights[i].second));
-  }
+  osp::test::expect_ranks_agree(runs);
   const double loss = std::abs(runs[0].stats[0].loss - single.stats[0].loss) / single.stats[0].loss;
   const double norm = std::abs(runs[0].stats[0].grad_norm - single.stats[0].grad_norm) / single.stats[0].grad_norm;
   const double weights = global_error(runs[0].weights, single.weights);

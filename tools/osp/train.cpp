@@ -26,7 +26,8 @@ void run_train(const TrainCliOptions& o, const GlobalOptions& global) {
   const std::unique_ptr<parallel::World> world = parallel::join_launcher(threads);
 
   StageTimer timer("train");
-  train::Trainer trainer(config, train::make_objective(config), world ? world->global() : parallel::Communicator());
+  train::Trainer trainer = world ? train::Trainer(config, train::make_objective(config), *world)
+                                  : train::Trainer(config, train::make_objective(config));
   if (!o.resume.empty()) trainer.resume(o.resume);
   const std::vector<train::StepStats> stats = trainer.run();
   timer.done();

@@ -61,6 +61,7 @@ struct CheckpointedBlock : ag::Function<CheckpointedBlock> {
     const auto call = c10::static_intrusive_pointer_cast<BlockCall>(ctx->saved_data["call"].toCapsule());
     BlockWeights& w = call->owner->weights_;
     w.acquire(call->n, BlockWeights::Pass::kBackward);
+    if (call->in.parallel) call->in.parallel->rerun_block(call->n, call->in.kind);
     ag::variable_list grads;
     std::vector<at::Tensor> params;
     {

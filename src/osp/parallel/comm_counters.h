@@ -30,6 +30,7 @@ class CommCounters {
   void set_site(CommSite site) { site_ = site; }
   // Block index the traffic is charged to (−1 outside blocks).
   void set_block(int64_t block) { block_ = block; }
+  int64_t block() const { return block_; }
 
   void record(int64_t bytes_sent, int64_t bytes_off_rank, double seconds);
   // A block of this site ran once (for per-block averages).

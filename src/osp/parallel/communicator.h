@@ -44,6 +44,8 @@ class Communicator {
   int rank() const { return rank_; }  // rank inside this group
   // Global ranks of the members in group-rank order ({the caller} for a group of one).
   const std::vector<int>& global_ranks() const { return ranks_; }
+  // Where this group's collectives are counted (nullptr: nowhere).
+  CommCounters* counters() const { return counters_; }
 
   // x [S, ...] (S = size()): slice d goes to group rank d; returns [S, ...] whose slice s came from
   // group rank s (equal splits, one all_to_all_single).

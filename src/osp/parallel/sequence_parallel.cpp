@@ -174,6 +174,11 @@ void SequenceParallel::before_block(int64_t n, BlockKind kind) {
   set_site(site, n);
 }
 
+void SequenceParallel::rerun_block(int64_t n, BlockKind kind) {
+  block_kind_ = kind;
+  set_site(kind == BlockKind::kFull ? CommSite::kFullBlock : CommSite::kSparseBlock, n);
+}
+
 void SequenceParallel::after_block(int64_t n, BlockKind kind) {
   if (weights_) weights_->release(n);
   set_site(CommSite::kOther, -1);

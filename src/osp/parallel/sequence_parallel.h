@@ -35,6 +35,7 @@ class SequenceParallel : public dit::ParallelHook {
                        const dit::LocalAttention& local) override;
   void before_block(int64_t n, dit::BlockKind kind) override;
   void after_block(int64_t n, dit::BlockKind kind) override;
+  void rerun_block(int64_t n, dit::BlockKind kind) override;
 
  private:
   // Sparse region, rank-local: this rank's tile, its Skiparse geometry, RoPE tables and masks of

@@ -1,6 +1,7 @@
 #include "osp/parallel/ssp.h"
 
 #include "osp/core/error.h"
+#include "osp/parallel/differentiable_collectives.h"
 
 namespace osp::parallel {
 namespace {
@@ -29,7 +30,7 @@ at::Tensor keep_subsequences(const at::Tensor& x, int64_t subsequences, const Co
   return x.narrow(0, group.rank() * rows, rows);
 }
 
-at::Tensor gather_subsequences(const at::Tensor& x, const Communicator& group) { return group.all_gather(x, 0); }
+at::Tensor gather_subsequences(const at::Tensor& x, const Communicator& group) { return all_gather(group, x, 0); }
 
 at::Tensor ssp_switch(const at::Tensor& x, const sk::SkiparseGeometry& g, const Communicator& group) {
   const int64_t S = group.size(), P2 = g.subsequences();
@@ -45,7 +46,7 @@ at::Tensor ssp_switch(const at::Tensor& x, const sk::SkiparseGeometry& g, const 
   // Step 2: j = d·G + j′ → slice d goes to rank d: Y viewed [S, G·G·b, m, ...] is already in order.
   std::vector<int64_t> send_shape{S, G * Gb};
   send_shape.insert(send_shape.end(), tail.begin(), tail.end());
-  const at::Tensor received = group.all_to_all(y.reshape(send_shape));  // (src, j′, g, i)
+  const at::Tensor received = all_to_all(group, y.reshape(send_shape));  // (src, j′, g, i)
   // Step 3: (src, j′, g, i) → (src, g, j′, i): Z [P²·G·b, m, ...] with input sub-sequence src·G + g outermost.
   std::vector<int64_t> split_shape{S, G, G, b};
   split_shape.insert(split_shape.end(), tail.begin(), tail.end());

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "osp/core/error.h"
+#include "osp/parallel/differentiable_collectives.h"
 
 namespace osp::parallel {
 namespace {
@@ -54,7 +55,7 @@ at::Tensor gather_sequence(const at::Tensor& x, const SequenceSplit& split, cons
   check_split(split, group, "gather_sequence");
   if (group.size() == 1) return x;
   // [B, longest, ...] per rank, stacked along a new leading dim, then each piece stripped.
-  const at::Tensor all = group.all_gather(pad_tokens(x, split.longest()).unsqueeze(0), 0);
+  const at::Tensor all = all_gather(group, pad_tokens(x, split.longest()).unsqueeze(0), 0);
   std::vector<at::Tensor> pieces;
   for (int r = 0; r < group.size(); ++r) pieces.push_back(all[r].narrow(1, 0, split.lengths[r]));
   return at::cat(pieces, 1);
@@ -68,7 +69,7 @@ at::Tensor sequence_to_heads(const at::Tensor& x, const SequenceSplit& split, co
   // Send buffer [S, B, Lmax, N/S, d]: slice j = head group j of this rank's tokens (zero-padded).
   const at::Tensor send =
       pad_tokens(x, Lmax).view({B, Lmax, S, N / S, d}).permute({2, 0, 1, 3, 4}).contiguous();
-  const at::Tensor received = group.all_to_all(send);  // slice i = rank i's tokens, my head group
+  const at::Tensor received = all_to_all(group, send);  // slice i = rank i's tokens, my head group
   std::vector<at::Tensor> pieces;
   for (int i = 0; i < S; ++i) pieces.push_back(received[i].narrow(1, 0, split.lengths[i]));
   return at::cat(pieces, 1);  // [B, total, N/S, d], tokens in rank order
@@ -82,7 +83,7 @@ at::Tensor heads_to_sequence(const at::Tensor& x, const SequenceSplit& split, co
   // Send buffer [S, B, Lmax, N/S, d]: slice j = rank j's tokens of my head group (zero-padded).
   std::vector<at::Tensor> pieces;
   for (int j = 0; j < S; ++j) pieces.push_back(pad_tokens(x.narrow(1, split.offsets[j], split.lengths[j]), Lmax));
-  const at::Tensor received = group.all_to_all(at::stack(pieces, 0));  // slice i = head group i of my tokens
+  const at::Tensor received = all_to_all(group, at::stack(pieces, 0));  // slice i = head group i of my tokens
   const int64_t mine = split.lengths[group.rank()];
   // [S, B, mine, N/S, d] → [B, mine, S, N/S, d] → [B, mine, N, d]
   return received.narrow(2, 0, mine).permute({1, 2, 0, 3, 4}).contiguous().view({B, mine, S * Nl, d});

@@ -114,7 +114,7 @@ at::Tensor DiTObjective::loss(const std::vector<SampleRef>& samples) {
     const at::Tensor X0 = at::stack(x0), N = at::stack(noise), S = at::cat(sigma);
     // "Training noise schedule" steps 3–4: x_σ = σ·ε + (1 − σ)·x0, timestep 1000·σ, target ε − x0, fp32 squares.
     const at::Tensor v = model_->forward(diffusion::interpolate(X0, N, S), diffusion::training_timesteps(S),
-                                         at::stack(context));
+                                         at::stack(context), parallel_);
     const at::Tensor diff = v.to(at::kFloat) - diffusion::velocity_target(X0, N);
     const at::Tensor sum = diff.pow(2).sum();
     squares = squares.defined() ? squares + sum : sum;

@@ -31,6 +31,9 @@ class DiTObjective : public Objective {
   std::string describe() const override;
 
   dit::WanDiT& model() { return *model_; }
+  // The model's forward runs through `hook` from now on (sequence-parallel training; nullptr: one
+  // process). The hook must outlive its use.
+  void set_parallel(dit::ParallelHook* hook) { parallel_ = hook; }
 
  private:
   void attach_lora();
@@ -38,6 +41,7 @@ class DiTObjective : public Objective {
   TrainConfig config_;
   std::unique_ptr<SampleSource> data_;
   std::unique_ptr<dit::WanDiT> model_;
+  dit::ParallelHook* parallel_ = nullptr;
   at::Tensor null_context_;  // [text_len, text_dim]
   std::optional<adapters::Adapter> lora_;  // the trained adapter (LoRA runs), attached to model_
   nlohmann::json base_identity_;          // {"path", "sha256"} of the frozen base (LoRA runs)

@@ -19,7 +19,8 @@
 // and, to train a LoRA on the (frozen) DiT instead of the DiT itself (docs/lora.md "Training"):
 //   lora:       { rank: 32, alpha: 64, targets: [self_attn.q, ...], init: gaussian }
 // and how the ranks share the training (docs/training.md "Parallel training"):
-//   parallel:   { shard: none | full, bucket_mb: 4 }   # none: replicated data parallel
+//   parallel:   { shard: none | full, bucket_mb: 4,    # none: replicated data parallel
+//                 sp: 1, ssp: 1 }                      # sequence parallel: Ulysses degree, skiparse_sp
 //   activation_checkpointing: false                  # true: recompute each DiT block in backward
 //   steps, batch_size (per rank), grad_accum, ema_decay, precision (bf16 | fp32),
 //   caption_dropout, seed, checkpoint_every, log_every, output_dir, threads
@@ -92,6 +93,9 @@ struct TrainConfig {
   Sharding shard = Sharding::kNone;     // parallel.shard
   int64_t bucket_bytes = 4 << 20;       // parallel.bucket_mb: replicated all-reduce bucket size
   bool activation_checkpointing = false;  // recompute each DiT block's activations in backward
+  int sp = 1;   // parallel.sp: Ulysses degree (full blocks over the whole sequence-parallel group)
+  int ssp = 1;  // parallel.ssp: skiparse_sp, the SSP group size (sparse blocks)
+  int sequence_parallel() const { return sp * ssp; }
 
   // Parses YAML text; `source` names it in messages. Relative paths are resolved against
   // `base_dir` (the config file's folder). osp::Error naming "<source>: <field>".

@@ -10,6 +10,7 @@
 #include "osp/core/error.h"
 #include "osp/core/log.h"
 #include "osp/io/atomic_file.h"
+#include "osp/parallel/distributed_dit.h"
 #include "osp/parallel/fully_sharded.h"
 #include "osp/parallel/replicated_data_parallel.h"
 #include "osp/train/dit_objective.h"
@@ -122,9 +123,17 @@ Trainer::Trainer(TrainConfig config, std::unique_ptr<SampleSource> data, paralle
     : Trainer(config, std::make_unique<DiTObjective>(config, std::move(data)), std::move(comm)) {}
 
 Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, parallel::Communicator comm)
+    : Trainer(std::move(config), std::move(objective), std::move(comm), nullptr) {}
+
+Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, parallel::World& world)
+    : Trainer(std::move(config), std::move(objective), world.global(), &world) {}
+
+Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, parallel::Communicator comm,
+                 parallel::World* world)
     : config_(std::move(config)),
       objective_(std::move(objective)),
       comm_(std::move(comm)),
+      world_(world),
       order_(objective_->data_size(), config_.seed) {
   // Float32 master weights: in bf16 mode the GEMMs round them to bf16 operands (nn/gemm.h), like
   // autocast over float32 parameters, while AdamW updates stay exact.
@@ -142,6 +151,7 @@ Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, paral
     p.requires_grad_(!objective_->frozen(name));
     params_.emplace_back(name, p);
   }
+  make_sequence_parallel();
   make_strategy();
   optimizer_ = std::make_unique<AdamW>(strategy_->owned(), config_.optimizer);
   ema_ = std::make_unique<Ema>(strategy_->owned(), config_.ema_decay);
@@ -153,8 +163,32 @@ Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, paral
   }
   log::info("train: {}, {} rank(s) × batch {} × accumulation {}", objective_->describe(), comm_.size(),
             config_.batch_size, config_.grad_accum);
-  log::info("train: {}{}", strategy_->describe(), config_.activation_checkpointing ? ", activation checkpointing" : "");
+  log::info("train: {}{}{}", strategy_->describe(), config_.activation_checkpointing ? ", activation checkpointing" : "",
+            mesh_ ? ", mesh " + mesh_->shape.describe() : "");
 }
+
+void Trainer::make_sequence_parallel() {
+  if (config_.sequence_parallel() == 1) return;
+  auto* objective = dynamic_cast<DiTObjective*>(objective_.get());
+  if (!objective) fail_about(config_.source, "parallel.sp and parallel.ssp split a DiT's tokens; this run has no DiT");
+  if (!world_) fail_about(config_.source, "parallel.sp and parallel.ssp need the ranks of a launcher");
+  const dit::DiTConfig& model = objective->model().config();
+  parallel::MeshShape shape;
+  try {
+    shape = parallel::ParallelOptions{config_.sp, config_.ssp}.mesh(world_->size());
+    parallel::validate_mesh(shape, world_->size(), model);
+  } catch (const Error& e) {
+    fail_about(config_.source, "parallel: {}", e.what());
+  }
+  mesh_ = std::make_unique<parallel::MeshGroups>(
+      parallel::MeshGroups::create(*world_, shape, static_cast<int>(model.num_heads)));
+  sequence_parallel_ = std::make_unique<parallel::SequenceParallel>(*mesh_, model, &world_->counters());
+  objective->set_parallel(sequence_parallel_.get());
+}
+
+int Trainer::data_rank() const { return mesh_ ? mesh_->dp.rank() : comm_.rank(); }
+
+int Trainer::data_ranks() const { return mesh_ ? mesh_->dp.size() : comm_.size(); }
 
 void Trainer::make_strategy() {
   auto* dit_model = dynamic_cast<dit::WanDiT*>(&objective_->module());
@@ -218,11 +252,11 @@ void Trainer::resume(const std::string& path) {
 }
 
 at::Tensor Trainer::micro_batch_loss() {
-  const int64_t b = config_.batch_size, global = b * comm_.size();
+  const int64_t b = config_.batch_size, global = b * data_ranks(), first = data_rank() * b;
   std::vector<SampleRef> mine;
   for (int64_t i = 0; i < global; ++i) {
     const int64_t index = order_.next();
-    if (i >= comm_.rank() * b && i < (comm_.rank() + 1) * b) mine.push_back({index, samples_drawn_ + i});
+    if (i >= first && i < first + b) mine.push_back({index, samples_drawn_ + i});
   }
   samples_drawn_ += global;
   return objective_->loss(mine);
@@ -250,7 +284,7 @@ StepStats Trainer::step() {
   stats.step = optimizer_->steps();
   const double seconds = seconds_since(start);
   stats.samples_per_s =
-      static_cast<double>(config_.batch_size * comm_.size() * config_.grad_accum) / std::max(seconds, 1e-9);
+      static_cast<double>(config_.batch_size * data_ranks() * config_.grad_accum) / std::max(seconds, 1e-9);
   stats.elapsed_s = seconds_since(start_);
   history_.push_back({stats.step, stats.loss});
   if (comm_.rank() == 0) {

@@ -21,6 +21,9 @@
 #include "osp/train/objective.h"
 #include "osp/parallel/communicator.h"
 #include "osp/parallel/checkpointed_blocks.h"
+#include "osp/parallel/mesh.h"
+#include "osp/parallel/sequence_parallel.h"
+#include "osp/parallel/world.h"
 #include "osp/parallel/training_strategy.h"
 #include "osp/train/ema.h"
 #include "osp/train/loss_curve.h"
@@ -47,6 +50,10 @@ class Trainer {
   Trainer(TrainConfig config, std::unique_ptr<Objective> objective, parallel::Communicator comm = {});
   // The DiT trainer on `data` (DiTObjective).
   Trainer(TrainConfig config, std::unique_ptr<SampleSource> data, parallel::Communicator comm = {});
+  // Over every rank of `world`: the same, and with parallel.sp / parallel.ssp the DiT's token
+  // sequence split over sequence-parallel groups of the mesh (docs/training.md "Sequence-parallel
+  // training"); the data-parallel groups then take different samples. `world` must outlive this.
+  Trainer(TrainConfig config, std::unique_ptr<Objective> objective, parallel::World& world);
 
   // Continues from a checkpoint folder (or the newest one of an output directory): weights, EMA,
   // optimizer moments, generator state, data position and step. osp::Error when it does not fit
@@ -75,10 +82,18 @@ class Trainer {
   const std::vector<LossPoint>& loss_history() const { return history_; }
 
  private:
+  Trainer(TrainConfig config, std::unique_ptr<Objective> objective, parallel::Communicator comm,
+          parallel::World* world);
+
   // Mean loss of this rank's part of the next global micro-batch (graph recorded).
   at::Tensor micro_batch_loss();
   // The strategy the config asks for (and activation checkpointing), installed on the model.
   void make_strategy();
+  // The mesh and the sequence-parallel hook of parallel.sp / parallel.ssp, installed on the objective.
+  void make_sequence_parallel();
+  // This rank's data-parallel group: its position and the number of groups (samples differ only across them).
+  int data_rank() const;
+  int data_ranks() const;
   // Step, data position, RNG counter and the objective's config and files (no tensors).
   TrainCheckpoint checkpoint_state() const;
   void log_step(const StepStats& stats);
@@ -87,6 +102,9 @@ class Trainer {
   TrainConfig config_;
   std::unique_ptr<Objective> objective_;
   parallel::Communicator comm_;
+  parallel::World* world_ = nullptr;
+  std::unique_ptr<parallel::MeshGroups> mesh_;  // sequence-parallel runs only
+  std::unique_ptr<parallel::SequenceParallel> sequence_parallel_;
   std::vector<std::pair<std::string, at::Tensor>> params_;
   // Trained tensors the model stores in its compute dtype (bf16 runs): float32 masters here, whose
   // GEMMs round them to that dtype, so a sharded run gathers them in it.

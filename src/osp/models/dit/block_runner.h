@@ -19,6 +19,7 @@ struct BlockInputs {
   BlockTables tables;
   bool round_norm1 = false;
   ParallelHook* parallel = nullptr;
+  BlockKind kind = BlockKind::kFull;  // what ParallelHook::rerun_block needs when a runner recomputes
 };
 
 // Block n's output for stream x: the plain computation every runner must reproduce.

@@ -250,7 +250,7 @@ at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, TextContext
     const bool round_norm1 = precision_.reduced() && n == 0;
     if (runner_) {
       stream = runner_->run(*blocks[n], static_cast<int64_t>(n), std::move(stream),
-                            BlockInputs{e0, text, tables, round_norm1, parallel});
+                            BlockInputs{e0, text, tables, round_norm1, parallel, kind});
     } else {
       const CrossKV& text_kv = context.block_kv(n, [&] { return blocks[n]->cross_kv(text); });
       stream = blocks[n]->forward(std::move(stream), e0, text_kv, tables.rope, round_norm1, tables.key_mask, parallel);

@@ -46,6 +46,9 @@ class ParallelHook {
   // Around block n (weight sharding materializes its parameters; counters attribute traffic).
   virtual void before_block(int64_t n, BlockKind kind) {}
   virtual void after_block(int64_t n, BlockKind kind) {}
+  // Block n runs again outside the forward's order (activation checkpointing recomputes it in
+  // backward): attention() must again act as in that block; nothing is counted twice.
+  virtual void rerun_block(int64_t n, BlockKind kind) {}
 };
 
 }  // namespace osp::dit
