@@ -15,7 +15,10 @@
 #include "counting_allocator.h"
 #include "expect_error.h"
 #include "micro_train.h"
+#include "file_bytes.h"
 #include "parallel_runs.h"
+#include "integration/run_osp.h"
+#include "osp/io/tensor_source.h"
 #include "reference_dit.h"
 #include "run_ranks.h"
 #include "scratch_dir.h"
@@ -375,6 +378,43 @@ TEST(FullySharded, ShardedCheckpointsResumeExactlyAndOnFewerRanks) {
               worst, weights);
   EXPECT_LE(worst, 1e-6);
   EXPECT_LE(weights, 1e-6);
+}
+
+// `osp convert` consolidates a sharded checkpoint into one safetensors file of the whole weights
+// (or EMA weights) that a one-process trainer resuming the checkpoint holds; broken indexes are errors.
+TEST(FullySharded, ConvertConsolidatesAShardedCheckpoint) {
+  const osp::test::ScratchDir dir;
+  sharded_run(2, 2, dir.path() / "run");
+  const fs::path checkpoint = dir.path() / "run" / "checkpoints" / "step-00000002";
+  const TrainConfig c = TrainConfig::from_yaml(micro_config((dir.path() / "one").string(), "", run_section(2, 4)));
+  Trainer whole(c, osp::train::open_samples(c));
+  whole.resume(checkpoint.string());
+  for (const bool ema : {false, true}) {
+    const fs::path out = dir.path() / (ema ? "ema.safetensors" : "model.safetensors");
+    const auto r = osp::test::run_osp("convert " + checkpoint.string() + " " + out.string() + (ema ? " --ema" : ""));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto file = osp::io::open_tensor_source(out.string());
+    const NamedTensors expected = ema ? osp::test::whole_ema(whole) : whole.weights();
+    ASSERT_EQ(file->names().size(), expected.size());
+    for (const auto& [name, t] : expected) EXPECT_TRUE(at::equal(file->load(name), t)) << name;
+  }
+  // A bf16 copy for `osp generate --dit`.
+  const auto bf16 = osp::test::run_osp("convert " + checkpoint.string() + " " + (dir.path() / "bf16.safetensors").string() +
+                                       " --dtype bf16");
+  ASSERT_EQ(bf16.exit_code, 0) << bf16.output;
+  EXPECT_EQ(osp::io::open_tensor_source((dir.path() / "bf16.safetensors").string())->meta("head.head.weight").dtype,
+            osp::io::DType::kBF16);
+  osp::test::expect_cli_error("convert " + (dir.path() / "bf16.safetensors").string() + " " +
+                                  (dir.path() / "x.safetensors").string() + " --ema",
+                              "not a checkpoint folder");
+  // An index that lists more values than the shards hold.
+  std::string index = osp::test::read_bytes((checkpoint / "index.json").string());
+  const auto chunk = index.find("\"chunk\":");
+  ASSERT_NE(chunk, std::string::npos);
+  index.insert(index.find_first_of("0123456789", chunk), "9");
+  osp::test::write_bytes((checkpoint / "index.json").string(), index);
+  osp::test::expect_cli_error("convert " + checkpoint.string() + " " + (dir.path() / "y.safetensors").string(),
+                              "index says");
 }
 
 // The synthetic samples, except that one rank's source throws on its second micro-batch.

@@ -57,13 +57,18 @@ std::vector<std::string> output_names(const TensorSource& source, bool keep_name
 }  // namespace
 
 ConvertPlan plan_conversion(const std::string& in, const std::string& out, const std::string& dtype, bool keep_names) {
-  std::optional<DType> target = parse_target_dtype(dtype);
+  parse_target_dtype(dtype);  // a bad --dtype fails before the input is opened
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::exists(out, ec) && fs::equivalent(in, out, ec)) fail_about(out, "output would overwrite the input");
+  return plan_conversion(open_tensor_source(in), out, dtype, keep_names);
+}
 
+ConvertPlan plan_conversion(std::shared_ptr<TensorSource> source, const std::string& out, const std::string& dtype,
+                            bool keep_names) {
+  std::optional<DType> target = parse_target_dtype(dtype);
   ConvertPlan plan;
-  plan.source = open_tensor_source(in);
+  plan.source = std::move(source);
   plan.out_path = out;
   std::string layout;
   std::vector<std::string> names = output_names(*plan.source, keep_names, layout);

@@ -34,6 +34,9 @@ using TensorTransform = std::function<at::Tensor(const std::string& output_name,
 // Parses `dtype` ("" keeps each tensor's type; bf16 | f16 | f32 cast floating-point tensors only).
 // Canonical Wan names are used when the input is a Wan DiT, unless keep_names.
 ConvertPlan plan_conversion(const std::string& in, const std::string& out, const std::string& dtype, bool keep_names);
+// The same for a source already open (a training checkpoint's weights, train/sharded_checkpoint_source.h).
+ConvertPlan plan_conversion(std::shared_ptr<TensorSource> source, const std::string& out, const std::string& dtype,
+                            bool keep_names);
 
 // Writes the planned file; calls on_tensor after each tensor. `transform` (optional) rewrites
 // tensors before they are written.

@@ -85,12 +85,6 @@ ShardIndex read_index(const fs::path& dir) {
   return index;
 }
 
-std::unique_ptr<io::TensorSource> open_rank_file(const ShardIndex& index, int rank) {
-  const fs::path file = fs::path(index.folder) / rank_file(rank, index.ranks);
-  if (!fs::exists(file)) fail_about(file.string(), "missing: the checkpoint was written by {} ranks", index.ranks);
-  return io::open_tensor_source(file.string());
-}
-
 // The whole tensors of a sharded checkpoint into c (every rank's file is read).
 void assemble_shards(const ShardIndex& index, TrainCheckpoint& c) {
   std::vector<std::unique_ptr<io::TensorSource>> files;
@@ -211,6 +205,12 @@ std::optional<ShardIndex> read_shard_index(const std::string& path) {
   const fs::path dir = find_checkpoint(path);
   if (!fs::exists(dir / "index.json")) return std::nullopt;
   return read_index(dir);
+}
+
+std::unique_ptr<io::TensorSource> open_rank_file(const ShardIndex& index, int rank) {
+  const fs::path file = fs::path(index.folder) / rank_file(rank, index.ranks);
+  if (!fs::exists(file)) fail_about(file.string(), "missing: the checkpoint was written by {} ranks", index.ranks);
+  return io::open_tensor_source(file.string());
 }
 
 NamedTensors load_rank_shards(const ShardIndex& index, int rank) {

@@ -31,6 +31,7 @@
 #include <functional>
 #include <vector>
 
+#include "osp/io/tensor_source.h"
 #include "osp/parallel/training_strategy.h"
 
 namespace osp::train {
@@ -75,7 +76,9 @@ struct ShardIndex {
   std::vector<parallel::ShardLayout> layout;
 };
 std::optional<ShardIndex> read_shard_index(const std::string& path);
-// One rank's file of a sharded checkpoint: "<shard>", "<shard>.ema", "<shard>.exp_avg", …
+// One rank's file of a sharded checkpoint, opened (mapped), and all of it loaded: "<shard>",
+// "<shard>.ema", "<shard>.exp_avg", …
+std::unique_ptr<io::TensorSource> open_rank_file(const ShardIndex& index, int rank);
 NamedTensors load_rank_shards(const ShardIndex& index, int rank);
 
 }  // namespace osp::train
