@@ -222,9 +222,20 @@ DiTConfig osp_next_14b() {
   return c;
 }
 
+DiTConfig osp_next_1_3b() {
+  // The same schedule on the 1.3B model (docs/skiparse.md "Block schedule": blocks 0–3 and 26–29 full).
+  DiTConfig c = wan_1_3b();
+  c.skiparse_model_type = "dual_end";
+  c.sparse_ratio = 2;
+  c.num_full_blocks = 8;
+  return c;
+}
+
 const std::map<std::string, DiTConfig (*)()>& presets() {
-  static const std::map<std::string, DiTConfig (*)()> table = {
-      {"wan2.1-t2v-1.3b", &wan_1_3b}, {"wan2.1-t2v-14b", &wan_14b}, {"osp-next-14b", &osp_next_14b}};
+  static const std::map<std::string, DiTConfig (*)()> table = {{"wan2.1-t2v-1.3b", &wan_1_3b},
+                                                               {"wan2.1-t2v-14b", &wan_14b},
+                                                               {"osp-next-1.3b", &osp_next_1_3b},
+                                                               {"osp-next-14b", &osp_next_14b}};
   return table;
 }
 
