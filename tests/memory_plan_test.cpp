@@ -39,13 +39,25 @@ int64_t line(const MemoryPlan& plan, const std::string& prefix) {
   return sum;
 }
 
-TEST(MemoryPlan, ParameterCountIsTheModels) {
+TEST(MemoryPlan, BlockAndModelCountsAreTheModels) {
   for (DiTConfig c : {width(32, 2, 48, 2), width(96, 4, 200, 3), DiTConfig::preset("wan2.1-t2v-1.3b")}) {
     if (c.dim > 1000) c.num_layers = 1;  // the real widths, one block
     const WanDiT model(c, osp::test::kFp32);
     int64_t counted = 0;
     for (const auto& p : model.parameters()) counted += p.numel();
-    EXPECT_EQ(osp::train::dit_parameter_count(c), counted) << "dim " << c.dim;
+    int64_t block = 0;
+    for (const auto& p : model.blocks[0]->parameters()) block += p.numel();
+    TrainShape shape;
+    shape.model = c;
+    shape.width = shape.height = 64;
+    shape.frames = 5;
+    shape.ranks = 2;
+    shape.shard_full = true;
+    shape.precision = osp::test::kFp32;
+    const MemoryPlan plan = osp::train::plan_training_memory(shape);
+    EXPECT_EQ(plan.parameters, counted) << "dim " << c.dim;
+    // Two gathered blocks, the embeddings and head, and one block's gradient, all float32.
+    EXPECT_EQ(line(plan, "gathered"), 4 * (2 * block + (counted - c.num_layers * block) + block)) << "dim " << c.dim;
   }
 }
 

@@ -14,12 +14,16 @@ namespace {
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-int64_t linear(int64_t in, int64_t out) { return in * out + out; }
-
+// Values of one block (every block has the same shapes).
 int64_t block_parameter_count(const dit::DiTConfig& c) {
-  const int64_t D = c.dim, F = c.ffn_dim;
-  const int64_t attention = 4 * linear(D, D) + 2 * D;  // q, k, v, o and the two RMSNorm weights
-  return 6 * D + 2 * attention + 2 * D /* norm3 */ + linear(D, F) + linear(F, D);
+  int64_t total = 0;
+  for (const auto& [name, shape] : c.expected_tensor_shapes()) {
+    if (name.rfind("blocks.0.", 0) != 0) continue;
+    int64_t n = 1;
+    for (const int64_t d : shape) n *= d;
+    total += n;
+  }
+  return total;
 }
 
 // Bytes of the float32 activations one block keeps for `tokens` tokens of `queries_per_row` rows
@@ -62,16 +66,6 @@ int64_t MemoryPlan::total() const {
   return sum;
 }
 
-int64_t dit_parameter_count(const dit::DiTConfig& c) {
-  const int64_t D = c.dim;
-  const int64_t embeddings = c.in_dim * c.patch_volume() * D + D        // patch embedding
-                             + linear(c.text_dim, D) + linear(D, D)     // text embedding
-                             + linear(c.freq_dim, D) + linear(D, D)     // time embedding
-                             + linear(D, 6 * D);                        // time projection
-  const int64_t head = linear(D, c.out_dim * c.patch_volume()) + 2 * D;
-  return embeddings + head + c.num_layers * block_parameter_count(c);
-}
-
 int64_t lora_parameter_count(const dit::DiTConfig& c, int64_t rank) { return c.num_layers * 8 * rank * 2 * c.dim; }
 
 MemoryPlan plan_training_memory(const TrainShape& s) {
@@ -88,7 +82,7 @@ MemoryPlan plan_training_memory(const TrainShape& s) {
 
   MemoryPlan plan;
   plan.dp = mesh.dp;
-  plan.parameters = dit_parameter_count(c);
+  plan.parameters = c.parameter_count();
   plan.trainable = s.lora_rank > 0 ? lora_parameter_count(c, s.lora_rank) : plan.parameters;
   const int64_t frozen = s.lora_rank > 0 ? plan.parameters : 0;
 

@@ -62,8 +62,6 @@ struct MemoryPlan {
 // mesh that does not divide the ranks or the heads, P²).
 MemoryPlan plan_training_memory(const TrainShape& shape);
 
-// Parameter count of a DiT from its config (the same as constructing it and counting).
-int64_t dit_parameter_count(const dit::DiTConfig& c);
 // LoRA values on the default targets (q, k, v, o of self- and cross-attention of every block).
 int64_t lora_parameter_count(const dit::DiTConfig& c, int64_t rank);
 
