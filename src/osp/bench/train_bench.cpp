@@ -20,28 +20,28 @@ namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
-train::TrainConfig bench_config(const std::string& name, const std::string& precision, const TrainBenchOptions& o) {
+}  // namespace
+
+train::TrainConfig train_bench_config(const std::string& name, const std::string& precision, int64_t frames,
+                                      int64_t size, int steps, int64_t layers) {
   train::TrainConfig c;
   c.source = "bench";
-  c.model = bench_dit_config(name);
-  const int64_t size = (name == "tiny" ? o.tiny_size : o.wide_size) / 8;
+  c.model = bench_dit_config(name, layers);
   train::SyntheticData d;
   d.samples = 4;
   d.channels = c.model.in_dim;
-  d.frames = (o.frames - 1) / 4 + 1;
-  d.height = d.width = size;
+  d.frames = (frames - 1) / 4 + 1;
+  d.height = d.width = size / 8;
   d.text_tokens = c.model.text_len;
   d.text_dim = c.model.text_dim;
   c.synthetic = d;
   c.precision = Precision::parse(precision, "--precision");
-  c.steps = o.steps + 1;
+  c.steps = steps + 1;
   c.batch_size = 1;
   c.caption_dropout = 0.1;
   c.output_dir = (std::filesystem::temp_directory_path() / fmt::format("osp_bench_train_{}", ::getpid())).string();
   return c;
 }
-
-}  // namespace
 
 void run_train_bench(const TrainBenchOptions& o) {
   require(o.steps >= 1, "--steps must be at least 1, got {}", o.steps);
@@ -55,7 +55,8 @@ void run_train_bench(const TrainBenchOptions& o) {
                "step / forward", "peak RSS (MiB)"});
   for (const std::string& name : o.configs) {
     for (const std::string& precision : o.precisions) {
-      const train::TrainConfig config = bench_config(name, precision, o);
+      const train::TrainConfig config =
+          train_bench_config(name, precision, o.frames, name == "tiny" ? o.tiny_size : o.wide_size, o.steps);
       reset_peak_rss();
       auto objective = std::make_unique<train::DiTObjective>(config, train::open_samples(config));
       dit::WanDiT& model = objective->model();

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "osp/train/train_config.h"
+
 namespace osp::bench {
 
 struct TrainBenchOptions {
@@ -20,5 +22,11 @@ struct TrainBenchOptions {
 };
 
 void run_train_bench(const TrainBenchOptions& options);
+
+// The training config of one benchmark case: model `name` (bench_models.h) with `layers` blocks
+// where the case lets it, synthetic latents of `frames` video frames and a square `size` (pixels),
+// batch 1, `steps` + 1 steps (one warm-up).
+train::TrainConfig train_bench_config(const std::string& name, const std::string& precision, int64_t frames,
+                                      int64_t size, int steps, int64_t layers = 2);
 
 }  // namespace osp::bench

@@ -70,6 +70,7 @@ void FlatShard::gather() {
   if (gathered()) return;
   ParameterSurgery surgery;  // the gathered buffer becomes parameter storage: a normal tensor
   start_gather();
+  const SiteScope site(group_.counters(), CommSite::kWeights);  // counted as weight traffic inside any block
   full_ = pending_.wait().to(shard_.scalar_type());
   point_into(full_);
 }
@@ -86,6 +87,7 @@ at::Tensor FlatShard::reduce_scatter_mean(const std::vector<at::Tensor>& grads) 
   at::NoGradGuard no_grad;
   at::Tensor flat = flatten(grads);
   if (flat.scalar_type() != at::kFloat) flat = flat.to(at::kFloat);  // gradients are reduced in float32
+  const SiteScope site(group_.counters(), CommSite::kWeights);
   return group_.reduce_scatter_sum(flat).div_(static_cast<double>(group_.size()));
 }
 
