@@ -99,6 +99,7 @@ GrpoTrainer::GrpoTrainer(RlConfig config, Reward reward, parallel::Communicator 
   if (reward_.empty()) fail_about(config_.source + ": rewards", "no reward term");
   policy_ = load_policy(config_);
   params_ = adapters::peft_tensors(policy_.lora);
+  strategy_ = std::make_unique<parallel::ReplicatedDataParallel>(params_, comm_, kBucketBytes);
   optimizer_ = std::make_unique<train::AdamW>(params_, config_.optimizer);
   ema_ = std::make_unique<train::Ema>(params_, config_.ema_decay);
   if (config_.window) {
@@ -288,24 +289,14 @@ void GrpoTrainer::update(Samples& s, EpochStats& stats) {
       ++terms;
       if (progress) progress->step();
     }
-    // Data parallel: the mean gradient over ranks (gathered and summed in rank order: bitwise the
-    // same on every rank).
+    // Data parallel: the mean gradient over ranks, in all-reduce buckets (the training strategy of
+    // `osp train`; every rank gets the same bits).
     std::vector<at::Tensor> grads;
     for (auto& [name, p] : params_) {
       if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
       grads.push_back(p.grad());
     }
-    if (comm_.size() > 1) {
-      at::NoGradGuard no_grad;
-      std::vector<at::Tensor> flat;
-      for (const at::Tensor& gr : grads) flat.push_back(gr.reshape(-1));
-      const at::Tensor mean = comm_.all_gather(at::cat(flat).unsqueeze(0), 0).sum(0) / static_cast<double>(comm_.size());
-      int64_t offset = 0;
-      for (at::Tensor& gr : grads) {
-        gr.copy_(mean.narrow(0, offset, gr.numel()).view_as(gr));
-        offset += gr.numel();
-      }
-    }
+    strategy_->synchronize(0.0);
     const ClipResult clip = clipper_.clip(grads);
     grad_norm += clip.norm;
     stats.clipped += clip.clipped ? 1 : 0;

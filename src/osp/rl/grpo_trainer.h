@@ -16,6 +16,7 @@
 
 #include "osp/diffusion/sde_window.h"
 #include "osp/parallel/communicator.h"
+#include "osp/parallel/replicated_data_parallel.h"
 #include "osp/rl/adaptive_clip.h"
 #include "osp/rl/policy.h"
 #include "osp/rl/reward.h"
@@ -75,6 +76,9 @@ class GrpoTrainer {
   parallel::Communicator comm_;
   Policy policy_;
   std::vector<std::pair<std::string, at::Tensor>> params_;  // the LoRA (PEFT names)
+  // Gradient averaging over the ranks (adapters only: the base is frozen and never travels).
+  static constexpr int64_t kBucketBytes = 4 << 20;
+  std::unique_ptr<parallel::ReplicatedDataParallel> strategy_;
   std::unique_ptr<train::AdamW> optimizer_;
   std::unique_ptr<train::Ema> ema_;
   AdaptiveGradClipper clipper_;
