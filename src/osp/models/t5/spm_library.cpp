@@ -11,8 +11,10 @@
 
 namespace osp::t5 {
 
-// Defined in the source that cmake/tokenizer.cmake generates in the build directory.
+// Defined in the source that cmake/tokenizer.cmake generates in the build directory: where the
+// build put the bridge, and where `cmake --install` puts it under the configured prefix.
 extern const char* const kSpmBridgeBuildPath;
+extern const char* const kSpmBridgeInstallPath;
 
 namespace {
 
@@ -75,7 +77,11 @@ std::vector<std::string> spm_bridge_candidates() {
   if (const char* env = std::getenv(kEnvironment); env != nullptr && *env != '\0') return {env};
   std::vector<std::string> out;
   const std::string exe_dir = executable_directory();
-  if (!exe_dir.empty()) out.push_back((fs::path(exe_dir) / kLibraryName).string());
+  if (!exe_dir.empty()) {
+    out.push_back((fs::path(exe_dir) / kLibraryName).string());
+    out.push_back((fs::path(exe_dir).parent_path() / "lib" / "osp-next" / kLibraryName).string());  // an installed tree
+  }
+  out.push_back(kSpmBridgeInstallPath);
   out.push_back(kSpmBridgeBuildPath);
   return out;
 }

@@ -1,0 +1,48 @@
+# `cmake --install build [--prefix DIR]` (docs/api.md "Installing"): the static libraries behind the
+# API (osp_api, ospnext, osp_parsers), the public headers, the SentencePiece bridge, the `osp` CLI,
+# a CMake package (find_package(OSPNext) → OSPNext::osp) and a pkg-config file (osp-next.pc).
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+set(OSP_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/OSPNext)
+
+install(TARGETS osp_api ospnext osp_parsers EXPORT OSPNextTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# Loaded at run time by the tokenizer (models/t5/spm_library.cpp looks here).
+install(TARGETS osp_spm LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/osp-next)
+install(TARGETS osp RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(DIRECTORY include/osp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# The one library header the public API includes (osp::Error).
+install(FILES src/osp/core/error.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/osp/core)
+
+install(EXPORT OSPNextTargets NAMESPACE OSPNext:: DESTINATION ${OSP_CMAKE_DIR})
+configure_package_config_file(cmake/OSPNextConfig.cmake.in ${CMAKE_BINARY_DIR}/OSPNextConfig.cmake
+                              INSTALL_DESTINATION ${OSP_CMAKE_DIR})
+write_basic_package_version_file(${CMAKE_BINARY_DIR}/OSPNextConfigVersion.cmake VERSION ${PROJECT_VERSION}
+                                 COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_BINARY_DIR}/OSPNextConfig.cmake ${CMAKE_BINARY_DIR}/OSPNextConfigVersion.cmake
+        DESTINATION ${OSP_CMAKE_DIR})
+
+# pkg-config: the libraries in link order and LibTorch's; for Makefiles and other build systems.
+set(OSP_TORCH_LIBDIR "")
+foreach(lib IN LISTS TORCH_LIBRARIES)
+  if(IS_ABSOLUTE "${lib}")
+    get_filename_component(OSP_TORCH_LIBDIR "${lib}" DIRECTORY)
+    break()
+  endif()
+endforeach()
+if(NOT OSP_TORCH_LIBDIR AND TARGET torch_cpu)
+  get_target_property(OSP_TORCH_CPU_LOCATION torch_cpu IMPORTED_LOCATION)
+  if(OSP_TORCH_CPU_LOCATION)
+    get_filename_component(OSP_TORCH_LIBDIR "${OSP_TORCH_CPU_LOCATION}" DIRECTORY)
+  endif()
+endif()
+set(OSP_TORCH_CFLAGS "")
+foreach(dir IN LISTS TORCH_INCLUDE_DIRS)
+  if(NOT dir STREQUAL "/usr/include")
+    string(APPEND OSP_TORCH_CFLAGS " -I${dir}")
+  endif()
+endforeach()
+configure_file(cmake/osp-next.pc.in ${CMAKE_BINARY_DIR}/osp-next.pc @ONLY)
+install(FILES ${CMAKE_BINARY_DIR}/osp-next.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

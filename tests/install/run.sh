@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The install test (ctest api.install): `cmake --install` into a fresh prefix, then a program outside
+# the tree built against it twice — with find_package(OSPNext) and with pkg-config — and run on the
+# shipped default model; the installed `osp` runs too.
+# Usage: run.sh BUILD_DIR SOURCE_DIR WORK_DIR
+set -euo pipefail
+build=$(cd "$1" && pwd) source=$(cd "$2" && pwd) work=$3
+rm -rf "$work" && mkdir -p "$work"
+prefix=$work/prefix
+cmake --install "$build" --prefix "$prefix" > "$work/install.log"
+model=$source/models/osp-next-tiny
+
+# CMake package.
+cmake -S "$source/tests/install" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" -DEXAMPLES_DIR="$source/examples" \
+  -DCMAKE_BUILD_TYPE=Release > "$work/configure.log"
+cmake --build "$work/cmake" -j 2 > "$work/build.log"
+"$work/cmake/consumer_cpp" "$model" "$work/cpp_" > "$work/run_cpp.log"
+"$work/cmake/consumer_c" "$model" "$work/c.mp4" > "$work/run_c.log"
+test -s "$work/c.mp4"
+
+# pkg-config.
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+g++ -std=c++17 -O1 "$source/examples/generate.cpp" -o "$work/pc_cpp" $(pkg-config --cflags --libs osp-next)
+"$work/pc_cpp" "$model" "$work/pc_" > "$work/run_pc.log"
+
+# The installed CLI finds its SentencePiece bridge under the prefix.
+"$prefix/bin/osp" --log-level warn generate --model "$model" --prompt "a red circle" -o "$work/cli.mp4" --steps 2
+test -s "$work/cli.mp4"
+echo "install test: find_package, pkg-config and the installed CLI all work ($prefix)"
