@@ -37,12 +37,25 @@ enum class MemoryPolicy {
   kPerStage,  // each request loads each component for its stage and frees it after (the CLI's way)
 };
 
+// One DiT run by several processes that a launcher started (torchrun's variables RANK,
+// WORLD_SIZE, MASTER_ADDR, MASTER_PORT; docs/distributed.md). Every rank calls from_pretrained and
+// then generate with the same arguments (cancel on every rank alike), and every rank gets the
+// same video. Under a launcher the DiT always spans the ranks (data parallel degree 1: one video
+// is one batch row); the defaults leave each forward whole on every rank.
+struct ParallelMesh {
+  int sp = 1;                  // Ulysses degree
+  int ssp = 1;                 // skiparse_sp: Skiparse sub-sequences split over this many ranks
+  bool cfg_parallel = false;   // the two guidance branches on two halves of the ranks
+  bool shard_weights = false;  // each rank keeps 1/N of every block (needs MemoryPolicy::kResident)
+};
+
 struct LoadOptions {
   std::string device = "cpu";      // cpu, cuda, cuda:N or auto
   std::string precision = "bf16";  // bf16 or fp32 (the VAE always runs in float32)
   std::string quant;               // "" as the DiT config says, "hif8" or "none"
   MemoryPolicy memory = MemoryPolicy::kResident;
-  int threads = 0;                 // intra-op CPU threads; 0: LibTorch's default
+  int threads = 0;                 // intra-op CPU threads; 0: LibTorch's default (a launcher's ranks share the cores)
+  ParallelMesh parallel;           // a mesh other than 1 × 1 needs a launcher
 };
 
 struct LoraRequest {

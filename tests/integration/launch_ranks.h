@@ -42,12 +42,12 @@ struct RankResult {
   std::string output;
 };
 
-// Starts `started` (default: all) of `ranks` copies of osp (OSP_BINARY) with the torchrun
+// Starts `started` (default: all) of `ranks` processes, command(rank) each, with the torchrun
 // environment and OSP_DIST_TIMEOUT = timeout_s, in `dir` (logs and exit codes go there), and waits
-// for all of them. args(rank) gives each rank's arguments (after --log-level warn).
-inline std::vector<RankResult> launch_ranks(const std::filesystem::path& dir, int ranks,
-                                            const std::function<std::string(int)>& args, int timeout_s = 60,
-                                            int started = -1) {
+// for all of them.
+inline std::vector<RankResult> launch_commands(const std::filesystem::path& dir, int ranks,
+                                               const std::function<std::string(int)>& command, int timeout_s = 60,
+                                               int started = -1) {
   const int port = free_port();
   const int count = started < 0 ? ranks : started;
   const auto file = [&](const std::string& name, int r) { return (dir / (name + std::to_string(r))).string(); };
@@ -55,7 +55,7 @@ inline std::vector<RankResult> launch_ranks(const std::filesystem::path& dir, in
   for (int r = 0; r < count; ++r) {
     script += "(RANK=" + std::to_string(r) + " WORLD_SIZE=" + std::to_string(ranks) + " LOCAL_RANK=" +
               std::to_string(r) + " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(port) +
-              " OSP_DIST_TIMEOUT=" + std::to_string(timeout_s) + " " + OSP_BINARY + " --log-level warn " + args(r) +
+              " OSP_DIST_TIMEOUT=" + std::to_string(timeout_s) + " " + command(r) +
               " > " + file("log", r) + " 2>&1; echo $? > " + file("rc", r) + ") & ";
   }
   script += "wait; }";
@@ -70,5 +70,15 @@ inline std::vector<RankResult> launch_ranks(const std::filesystem::path& dir, in
   }
   return results;
 }
+
+#ifdef OSP_BINARY
+// The same for `osp`: args(rank) gives each rank's arguments (after --log-level warn).
+inline std::vector<RankResult> launch_ranks(const std::filesystem::path& dir, int ranks,
+                                            const std::function<std::string(int)>& args, int timeout_s = 60,
+                                            int started = -1) {
+  return launch_commands(
+      dir, ranks, [&](int r) { return std::string(OSP_BINARY) + " --log-level warn " + args(r); }, timeout_s, started);
+}
+#endif
 
 }  // namespace osp::test

@@ -1,5 +1,7 @@
 #include "osp/api/components.h"
 
+#include <c10/core/InferenceMode.h>
+
 #include <chrono>
 
 #include "osp/models/dit/loader.h"
@@ -52,6 +54,9 @@ t5::T5Encoder& Components::text_encoder() {
 dit::WanDiT& Components::dit() {
   if (!dit_) {
     dit_ = timed_load([&] {
+      // Weight sharding later replaces the parameters' storage in place, which inference tensors
+      // (loaded under the caller's InferenceMode) do not allow: load normal tensors for it.
+      const c10::InferenceMode normal_tensors(!settings_.shardable_dit && c10::InferenceMode::is_enabled());
       return dit::load_dit(bundle_.dit.path, bundle_.dit.config, settings_.precision, settings_.device,
                            dit::quant_flag_override(settings_.quant));
     });

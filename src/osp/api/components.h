@@ -19,6 +19,7 @@ struct ComponentSettings {
   c10::Device device = c10::kCPU;
   std::string quant;
   MemoryPolicy memory = MemoryPolicy::kResident;
+  bool shardable_dit = false;  // the DiT's weights will be sharded across ranks (normal tensors)
 };
 
 class Components {

@@ -21,15 +21,21 @@
 #include "osp/models/t5/text_encoding.h"
 #include "osp/models/vae/codec.h"
 #include "osp/models/vae/latent_preview.h"
+#include "osp/parallel/distributed_dit.h"
+#include "osp/parallel/join_launcher.h"
+#include "osp/parallel/tiles.h"
 #include "osp/pipeline/dit_velocity.h"
 #include "osp/pipeline/text_to_video.h"
 
 namespace osp {
 
 struct Pipeline::Impl {
-  api::Components components;
+  std::unique_ptr<parallel::World> world;  // under a launcher; outlives the groups below
+  parallel::ParallelOptions mesh;
+  std::unique_ptr<api::Components> components;
   pipeline::GenerationParams defaults;
   std::optional<vae::LatentPreview> preview;
+  std::unique_ptr<parallel::DistributedDiT> distributed;  // around components->dit() while it is loaded
   std::mutex busy;  // one request at a time
 };
 
@@ -101,7 +107,7 @@ std::pair<at::Tensor, at::Tensor> encode_texts(api::Components& components, cons
 
 at::Tensor sample_latents(api::Components& components, const pipeline::GenerationParams& p, const Request& request,
                           const at::Tensor& context, const at::Tensor& negative, const RequestMonitor& monitor,
-                          const std::optional<vae::LatentPreview>& preview) {
+                          const std::optional<vae::LatentPreview>& preview, parallel::DistributedDiT* distributed) {
   dit::WanDiT& model = components.dit();
   RequestLoras loras(model, request.loras);
   const vae::VaeConfig& vae_config = components.vae_config();
@@ -110,7 +116,9 @@ at::Tensor sample_latents(api::Components& components, const pipeline::Generatio
   const at::Tensor noise =
       request.noise ? api::with_category(ErrorCategory::kBadInput, [&] { return api::checked_noise(*request.noise, shape); })
                     : diffusion::initial_noise(shape, request.seed);
-  const diffusion::VelocityFn guided = pipeline::guided_dit_velocity(model, context, negative, p.guidance);
+  const diffusion::VelocityFn guided = distributed
+                                           ? pipeline::distributed_dit_velocity(*distributed, context, negative, p.guidance)
+                                           : pipeline::guided_dit_velocity(model, context, negative, p.guidance);
   // The samplers call the velocity once per step: the place to report steps and to stop.
   const diffusion::VelocityFn velocity = [&](const at::Tensor& x, const diffusion::StepInfo& step) {
     monitor.check("sampling");
@@ -147,6 +155,48 @@ Parameters parameters_of(const pipeline::GenerationParams& p, const std::string&
   return {p.width, p.height, p.frames, p.steps, p.fps, p.shift, p.guidance, p.sampler, negative};
 }
 
+// The mesh of LoadOptions::parallel (kBadInput for impossible values; the world and the model
+// check the rest when they are known).
+parallel::ParallelOptions mesh_of(const LoadOptions& options) {
+  const ParallelMesh& m = options.parallel;
+  if (m.sp < 1 || m.sp > 1024) fail_about("parallel.sp", "must be in [1, 1024], got {}", m.sp);
+  if (m.ssp < 1 || m.ssp > 1024) fail_about("parallel.ssp", "must be in [1, 1024], got {}", m.ssp);
+  if (m.shard_weights && options.memory != MemoryPolicy::kResident) {
+    fail_about("parallel.shard_weights", "keeps the DiT sharded between requests: it needs MemoryPolicy::kResident");
+  }
+  parallel::ParallelOptions out;
+  out.sp = m.sp;
+  out.ssp = m.ssp;
+  out.cfg_parallel = m.cfg_parallel;
+  out.shard_weights = m.shard_weights;
+  return out;
+}
+
+// One video is one batch row: the mesh must use every rank for it (no data parallelism).
+void check_mesh_uses_every_rank(const parallel::ParallelOptions& mesh, int ranks) {
+  const parallel::MeshShape shape = mesh.mesh(ranks);
+  if (shape.dp != 1) {
+    fail_about("parallel", "{} ranks with cfg {} × skiparse_sp {} × sp {} leave data parallelism {}, but one video "
+               "cannot be split by batch: their product must be the number of ranks",
+               ranks, shape.cfg, shape.ssp, shape.sp, shape.dp);
+  }
+}
+
+// What a request must satisfy on this mesh: both guidance branches for cfg-parallel, and a token
+// grid that Ulysses can tile (docs/skiparse.md "Ulysses on spatial tiles").
+void check_request_fits_mesh(const pipeline::GenerationParams& p, const parallel::ParallelOptions& mesh,
+                             const dit::DiTConfig& dit, const vae::VaeConfig& vae) {
+  if (mesh.cfg_parallel && p.guidance == 1.0) {
+    fail_about("guidance", "cfg-parallel splits the two guidance branches, but guidance 1 runs only one");
+  }
+  if (mesh.sp > 1 && dit.is_sparse()) {
+    const std::array<int64_t, 3> grid{((p.frames - 1) / vae.time_factor() + 1) / dit.patch_size[0],
+                                      p.height / vae.space_factor() / dit.patch_size[1],
+                                      p.width / vae.space_factor() / dit.patch_size[2]};
+    parallel::spatial_tiles(grid, dit.sparse_ratio, mesh.sp);
+  }
+}
+
 }  // namespace
 
 Pipeline::Pipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -162,27 +212,47 @@ std::unique_ptr<Pipeline> Pipeline::from_pretrained(const std::string& path, con
     if (options.threads < 0) fail_about("threads", "must be ≥ 0, got {}", options.threads);
     return s;
   });
+  auto impl = std::make_unique<Impl>();
+  impl->mesh = api::with_category(ErrorCategory::kBadInput, [&] { return mesh_of(options); });
+  settings.shardable_dit = impl->mesh.shard_weights;
+  // Join the other ranks before reading any file: a rank that fails later ends their collectives.
+  impl->world = api::with_category(ErrorCategory::kBadInput, [&] {
+    return parallel::join_launcher(options.threads,
+                                   impl->mesh.requested() ? parallel::JoinWhen::kAlways : parallel::JoinWhen::kDistributed,
+                                   settings.device);
+  });
   if (options.threads > 0) at::set_num_threads(options.threads);
   pipeline::ModelBundle bundle =
       api::with_category(ErrorCategory::kBadFile, [&] { return pipeline::resolve_bundle(path); });
-  const pipeline::GenerationParams defaults = pipeline::defaults_for(bundle);
+  impl->defaults = pipeline::defaults_for(bundle);
   c10::InferenceMode inference;
-  auto impl = api::with_category(ErrorCategory::kBadFile, [&] {
-    auto made = std::unique_ptr<Impl>(new Impl{api::Components(std::move(bundle), settings), defaults, {}, {}});
-    const std::string preview = vae::latent_preview_path(made->components.bundle().vae.path);
+  api::with_category(ErrorCategory::kBadFile, [&] {
+    impl->components = std::make_unique<api::Components>(std::move(bundle), settings);
+    const std::string preview = vae::latent_preview_path(impl->components->bundle().vae.path);
     if (std::filesystem::exists(preview)) {
-      made->preview = vae::read_latent_preview(preview, made->components.vae_config().z_dim);
+      impl->preview = vae::read_latent_preview(preview, impl->components->vae_config().z_dim);
     }
-    return made;
   });
+  if (impl->world) {
+    // The mesh against the world and the model before any request.
+    api::with_category(ErrorCategory::kBadInput, [&] {
+      const int ranks = impl->world->size();
+      parallel::validate_mesh(impl->mesh.mesh(ranks), ranks, impl->components->dit_config());
+      check_mesh_uses_every_rank(impl->mesh, ranks);
+    });
+  }
   return std::unique_ptr<Pipeline>(new Pipeline(std::move(impl)));
 }
 
 Video Pipeline::generate(const Request& request, const Callbacks& callbacks, const CancelToken* cancel) {
   std::lock_guard<std::mutex> lock(impl_->busy);
-  api::Components& components = impl_->components;
+  api::Components& components = *impl_->components;
   const pipeline::GenerationParams p =
-      api::with_category(ErrorCategory::kBadInput, [&] { return api::resolve_request(request, impl_->defaults, components); });
+      api::with_category(ErrorCategory::kBadInput, [&] {
+        pipeline::GenerationParams resolved = api::resolve_request(request, impl_->defaults, components);
+        if (impl_->world) check_request_fits_mesh(resolved, impl_->mesh, components.dit_config(), components.vae_config());
+        return resolved;
+      });
   const std::string negative = pipeline::effective_negative_prompt(request.negative_prompt, p);
   const RequestMonitor monitor(callbacks, cancel);
   c10::InferenceMode inference;
@@ -199,7 +269,12 @@ Video Pipeline::generate(const Request& request, const Callbacks& callbacks, con
     monitor.report("text", 1, 1);
     video.seconds.text = since(start);
     start = Clock::now();
-    video.latents = sample_latents(components, p, request, context, negative_context, monitor, impl_->preview);
+    if (impl_->world && !impl_->distributed) {
+      impl_->distributed = std::make_unique<parallel::DistributedDiT>(*impl_->world, components.dit(), impl_->mesh);
+    }
+    video.latents = sample_latents(components, p, request, context, negative_context, monitor, impl_->preview,
+                                   impl_->distributed.get());
+    if (components.settings().memory == MemoryPolicy::kPerStage) impl_->distributed.reset();
     components.release_dit();
     video.seconds.sampling = since(start);
     start = Clock::now();
@@ -216,6 +291,6 @@ Parameters Pipeline::defaults() const {
 
 bool Pipeline::has_preview() const { return impl_->preview.has_value(); }
 
-int64_t Pipeline::component_loads() const { return impl_->components.loads(); }
+int64_t Pipeline::component_loads() const { return impl_->components->loads(); }
 
 }  // namespace osp
