@@ -4,6 +4,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <cmath>
+#include <map>
 
 namespace osp::nn {
 
@@ -13,14 +14,24 @@ at::Tensor NormalStream::draw(at::IntArrayRef shape, const NormalSpec& spec) {
   return at::normal(spec.mean, spec.std, shape, generator_, at::TensorOptions().dtype(at::kFloat));
 }
 
+void for_each_random_tensor(const NamedValues& params, uint64_t seed, const NormalRule& rule,
+                            const std::function<void(const std::string& name, const at::Tensor& values)>& visit) {
+  NormalStream stream(seed);
+  for (const auto& [name, param] : params) {
+    if (param.numel() == 0) continue;
+    visit(name, stream.draw(param.sizes(), rule(name, param.sizes())));
+  }
+}
+
 void randomize_parameters(torch::nn::Module& module, uint64_t seed, const NormalRule& rule) {
   c10::InferenceMode guard;
-  NormalStream stream(seed);
-  for (const auto& item : module.named_parameters(/*recurse=*/true)) {
-    at::Tensor param = item.value();
-    if (param.numel() == 0) continue;
-    param.copy_(stream.draw(param.sizes(), rule(item.key(), param.sizes())).to(param.device()));
-  }
+  NamedValues params;
+  for (const auto& item : module.named_parameters(/*recurse=*/true)) params.emplace_back(item.key(), item.value());
+  std::map<std::string, at::Tensor> by_name(params.begin(), params.end());
+  for_each_random_tensor(params, seed, rule, [&](const std::string& name, const at::Tensor& values) {
+    at::Tensor param = by_name.at(name);
+    param.copy_(values.to(param.device()));
+  });
 }
 
 bool ends_with(const std::string& name, const std::string& suffix) {

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace osp::nn {
 
@@ -31,6 +33,13 @@ class NormalStream {
  private:
   at::Generator generator_;
 };
+
+// The values randomize_parameters would give `params` (in this order), one tensor at a time, to
+// `visit` instead of into the tensors (which may hold no storage: a model built on the meta device
+// and sharded as its values arrive). Empty tensors draw nothing.
+using NamedValues = std::vector<std::pair<std::string, at::Tensor>>;
+void for_each_random_tensor(const NamedValues& params, uint64_t seed, const NormalRule& rule,
+                            const std::function<void(const std::string& name, const at::Tensor& values)>& visit);
 
 // Fills every parameter of `module` (named_parameters() order) from NormalStream(seed) with the
 // distribution `rule` picks, converted into the parameter's own dtype and device. Empty

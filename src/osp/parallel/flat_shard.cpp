@@ -3,6 +3,8 @@
 #include <ATen/core/grad_mode.h>
 #include <c10/core/InferenceMode.h>
 
+#include <algorithm>
+
 #include "osp/core/error.h"
 
 namespace osp::parallel {
@@ -20,7 +22,8 @@ void empty_out(at::Tensor& t) { t.set_(at::empty({0}, t.options())); }
 
 }  // namespace
 
-FlatShard::FlatShard(const NamedTensors& tensors, const Communicator& group, c10::optional<at::ScalarType> gather_dtype)
+FlatShard::FlatShard(const NamedTensors& tensors, const Communicator& group, c10::optional<at::ScalarType> gather_dtype,
+                     bool values_later)
     : group_(group) {
   TORCH_CHECK(!tensors.empty(), "FlatShard: no tensors");
   gather_dtype_ = gather_dtype.value_or(tensors.front().second.scalar_type());
@@ -34,9 +37,34 @@ FlatShard::FlatShard(const NamedTensors& tensors, const Communicator& group, c10
   }
   const int64_t N = group_.size();
   chunk_ = (total_ + N - 1) / N;
+  if (values_later) {
+    // No values yet: a zero shard (its padding stays zero); the unwritten tensors are freed unread.
+    shard_ = at::zeros({chunk_}, tensors_.front().options().requires_grad(false));
+    for (at::Tensor& t : tensors_) empty_out(t);
+    return;
+  }
   const at::Tensor flat = flatten(tensors_);
   shard_ = flat.narrow(0, group_.rank() * chunk_, chunk_).clone();
   for (at::Tensor& t : tensors_) empty_out(t);
+}
+
+bool FlatShard::absorb(const std::string& name, const at::Tensor& values) {
+  int64_t offset = 0;
+  for (size_t i = 0; i < names_.size(); ++i) {
+    const int64_t numel = c10::multiply_integers(shapes_[i]);
+    if (names_[i] != name) {
+      offset += numel;
+      continue;
+    }
+    TORCH_CHECK(values.numel() == numel, "absorb: ", name, " has ", values.numel(), " values, expected ", numel);
+    // The overlap of [offset, offset + numel) with this rank's [first, first + chunk).
+    const int64_t first = group_.rank() * chunk_;
+    const int64_t from = std::max(offset, first), to = std::min(offset + numel, first + chunk_);
+    at::NoGradGuard no_grad;
+    if (from < to) shard_.narrow(0, from - first, to - from).copy_(values.reshape(-1).narrow(0, from - offset, to - from));
+    return true;
+  }
+  return false;
 }
 
 at::Tensor FlatShard::flatten(const std::vector<at::Tensor>& parts) const {

@@ -21,8 +21,14 @@ class FlatShard {
   // Takes this rank's part of `tensors` (all of one dtype) and empties them. `gather_dtype`: the
   // dtype the shards travel in when gathered (default: their own), e.g. bf16 for float32 masters
   // of weights that the computation rounds to bf16 anyway; the gathered values are cast back.
+  // `values_later`: the tensors hold no values yet (allocated, never written): a zero shard that
+  // absorb() fills as their values arrive, so a rank never holds more than one whole tensor.
   FlatShard(const NamedTensors& tensors, const Communicator& group,
-            c10::optional<at::ScalarType> gather_dtype = c10::nullopt);
+            c10::optional<at::ScalarType> gather_dtype = c10::nullopt, bool values_later = false);
+
+  // Copies this rank's part of tensor `name`'s whole `values` into the shard; false when `name` is
+  // not one of its tensors.
+  bool absorb(const std::string& name, const at::Tensor& values);
 
   // Starts the all-gather (prefetch); gather() finishes it, or does it all when none was started.
   void start_gather();

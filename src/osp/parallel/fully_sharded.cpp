@@ -48,7 +48,8 @@ void FullySharded::Unit::free() {
 }
 
 FullySharded::FullySharded(dit::WanDiT& model, const NamedTensors& trained, Communicator group,
-                           const std::map<std::string, at::ScalarType>& gather_dtypes)
+                           const std::map<std::string, at::ScalarType>& gather_dtypes,
+                           const std::set<std::string>& values_later)
     : model_(model), group_(std::move(group)), runner_(*this) {
   const int64_t L = static_cast<int64_t>(model_.blocks.size());
   // Per unit, the trained tensors by the dtype they are gathered in.
@@ -61,10 +62,12 @@ FullySharded::FullySharded(dit::WanDiT& model, const NamedTensors& trained, Comm
     trained_by_unit[n >= 0 && n < L ? n : L][wire == gather_dtypes.end() ? at::kFloat : wire->second].emplace_back(name, t);
   }
   const auto frozen = frozen_by_unit(model_, trained);
+  // A flat group's tensors are all model parameters or all adapters: their values come alike.
+  const auto later = [&](const NamedTensors& tensors) { return values_later.count(tensors.front().first) != 0; };
   units_.resize(static_cast<size_t>(L + 1));
   for (size_t u = 0; u < units_.size(); ++u) {
     for (const auto& [wire, tensors] : trained_by_unit[u]) {
-      units_[u].trained.push_back(std::make_unique<FlatShard>(tensors, group_, wire));
+      units_[u].trained.push_back(std::make_unique<FlatShard>(tensors, group_, wire, later(tensors)));
       at::Tensor& shard = units_[u].trained.back()->shard();
       shard.requires_grad_(true);
       const std::string unit = u + 1 == units_.size() ? "shard.rest" : fmt::format("shard.blocks.{}", u);
@@ -72,7 +75,7 @@ FullySharded::FullySharded(dit::WanDiT& model, const NamedTensors& trained, Comm
       owned_shard_.push_back(units_[u].trained.back().get());
     }
     for (const auto& [dtype, tensors] : frozen[u]) {
-      units_[u].frozen.push_back(std::make_unique<FlatShard>(tensors, group_));
+      units_[u].frozen.push_back(std::make_unique<FlatShard>(tensors, group_, c10::nullopt, later(tensors)));
     }
   }
   // glibc keeps large freed blocks in its heap after the mmap threshold grew; give the freed
@@ -182,6 +185,18 @@ int64_t FullySharded::shard_bytes() const {
     for (const auto& f : u.frozen) bytes += static_cast<int64_t>(f->shard().nbytes());
   }
   return bytes;
+}
+
+bool FullySharded::absorb(const std::string& name, const at::Tensor& values) {
+  for (Unit& unit : units_) {
+    for (auto& shard : unit.trained) {
+      if (shard->absorb(name, values)) return true;
+    }
+    for (auto& shard : unit.frozen) {
+      if (shard->absorb(name, values)) return true;
+    }
+  }
+  return false;
 }
 
 int64_t FullySharded::model_bytes() const {

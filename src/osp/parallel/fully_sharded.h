@@ -14,6 +14,7 @@
 // rank thus moves about three times the model's bytes ((N−1)/N of them off-rank), and never holds
 // more than two gathered blocks.
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,9 +33,11 @@ class FullySharded : public TrainingStrategy, private BlockWeights {
   // other parameter of `model` is frozen and sharded as well. `gather_dtypes`: trained tensors
   // gathered in another dtype than float32 (mixed precision: bf16 for the weights the GEMMs round
   // to bf16, which then travel at half the bytes; their gradients stay float32). Installs itself
-  // as the model's block runner; `model` must outlive this object.
+  // as the model's block runner; `model` must outlive this object. `values_later`: tensors never
+  // written whose values arrive through absorb(), tensor by tensor (a model built shard by shard).
   FullySharded(dit::WanDiT& model, const NamedTensors& trained, Communicator group,
-               const std::map<std::string, at::ScalarType>& gather_dtypes = {});
+               const std::map<std::string, at::ScalarType>& gather_dtypes = {},
+               const std::set<std::string>& values_later = {});
   ~FullySharded() override;
 
   const NamedTensors& owned() const override { return owned_; }
@@ -53,6 +56,9 @@ class FullySharded : public TrainingStrategy, private BlockWeights {
   // Bytes of shards this rank holds (weights only; moments and EMA are 2× and 1× the trained part).
   int64_t shard_bytes() const;
   // Bytes of all the unit's tensors, unsharded (the model size the traffic is measured against).
+  // A model built on the meta device: the values of whole tensor `name` arrive here one at a time
+  // (each unit's shard keeps its part); false when no shard holds `name`.
+  bool absorb(const std::string& name, const at::Tensor& values);
   int64_t model_bytes() const;
   int64_t recomputed_blocks() const { return runner_.recomputed(); }
 

@@ -34,13 +34,28 @@ struct Draw {
 DiTObjective::DiTObjective(const TrainConfig& config, std::unique_ptr<SampleSource> data)
     : config_(config), data_(std::move(data)) {
   model_ = std::make_unique<dit::WanDiT>(config_.model, config_.precision);
-  if (!config_.model_weights.empty()) {
+  if (config_.shard == Sharding::kFull && config_.model_weights.empty()) {
+    for (const auto& item : model_->named_parameters()) {
+      base_params_.emplace_back(item.key(), at::empty(item.value().sizes(), at::TensorOptions().device(c10::kMeta)));
+    }
+  } else if (!config_.model_weights.empty()) {
     dit::load_weights(*model_, *io::open_tensor_source(config_.model_weights));
   } else {
     dit::randomize_weights(*model_, config_.init_seed);
   }
   null_context_ = pad_context(data_->null_context(), config_.model, "null context");
   if (config_.lora) attach_lora();
+}
+
+void DiTObjective::stream_initial_weights(
+    const std::function<void(const std::string&, const at::Tensor&)>& visit) const {
+  dit::for_each_random_weight(base_params_, config_.init_seed, visit);
+}
+
+std::set<std::string> DiTObjective::streamed_names() const {
+  std::set<std::string> names;
+  for (const auto& item : base_params_) names.insert(item.first);
+  return names;
 }
 
 void DiTObjective::attach_lora() {

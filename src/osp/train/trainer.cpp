@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "osp/core/error.h"
@@ -137,13 +138,16 @@ Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, paral
       order_(objective_->data_size(), config_.seed) {
   // Float32 master weights: in bf16 mode the GEMMs round them to bf16 operands (nn/gemm.h), like
   // autocast over float32 parameters, while AdamW updates stay exact.
+  const auto* streamed = dynamic_cast<const DiTObjective*>(objective_.get());
+  const std::set<std::string> later = streamed ? streamed->streamed_names() : std::set<std::string>();
   for (const auto& [name, tensor] : objective_->trained_tensors()) {
     at::Tensor p = tensor;
+    const bool unwritten = later.count(name) != 0;  // its values come from the seed, identical on every rank
     if (p.scalar_type() != at::kFloat) {
       compute_dtypes_[name] = p.scalar_type();  // what the model computes with (sharded runs gather it so)
-      p.set_data(p.detach().to(at::kFloat));
+      p.set_data(unwritten ? at::empty(p.sizes(), p.options().dtype(at::kFloat)) : p.detach().to(at::kFloat));
     }
-    {
+    if (!unwritten) {
       at::NoGradGuard no_grad;
       at::Tensor values = p.detach();
       comm_.broadcast(values, 0);  // every rank starts from rank 0's weights
@@ -186,6 +190,19 @@ void Trainer::make_sequence_parallel() {
   objective->set_parallel(sequence_parallel_.get());
 }
 
+void Trainer::fill_shards(DiTObjective& objective, parallel::FullySharded& sharded) {
+  int64_t filled = 0;
+  objective.stream_initial_weights([&](const std::string& name, const at::Tensor& values) {
+    // Trained tensors the model computes in bf16 were drawn into bf16 by the eager build, then
+    // made float32 masters: the same rounding here.
+    const auto dtype = compute_dtypes_.find(name);
+    const at::Tensor v = dtype == compute_dtypes_.end() ? values : values.to(dtype->second);
+    if (!sharded.absorb(name, v)) fail_about(name, "no shard holds this tensor of the model built shard by shard");
+    ++filled;
+  });
+  log::info("train: built the model shard by shard ({} tensors, never whole on a rank)", filled);
+}
+
 int Trainer::data_rank() const { return mesh_ ? mesh_->dp.rank() : comm_.rank(); }
 
 int Trainer::data_ranks() const { return mesh_ ? mesh_->dp.size() : comm_.size(); }
@@ -196,7 +213,12 @@ void Trainer::make_strategy() {
     fail_about(config_.source, "parallel.shard: full and activation_checkpointing need a DiT objective");
   }
   if (config_.shard == Sharding::kFull) {
-    strategy_ = std::make_unique<parallel::FullySharded>(*dit_model, params_, comm_, compute_dtypes_);
+    auto* objective = dynamic_cast<DiTObjective*>(objective_.get());
+    const bool streamed = objective && objective->streams_initial_weights();
+    auto sharded = std::make_unique<parallel::FullySharded>(*dit_model, params_, comm_, compute_dtypes_,
+                                                            streamed ? objective->streamed_names() : std::set<std::string>());
+    if (streamed) fill_shards(*objective, *sharded);
+    strategy_ = std::move(sharded);
     return;
   }
   strategy_ = std::make_unique<parallel::ReplicatedDataParallel>(params_, comm_, config_.bucket_bytes);

@@ -21,6 +21,7 @@
 #include "osp/train/objective.h"
 #include "osp/parallel/communicator.h"
 #include "osp/parallel/checkpointed_blocks.h"
+#include "osp/parallel/fully_sharded.h"
 #include "osp/parallel/mesh.h"
 #include "osp/parallel/sequence_parallel.h"
 #include "osp/parallel/world.h"
@@ -33,6 +34,8 @@
 #include "osp/train/train_config.h"
 
 namespace osp::train {
+
+class DiTObjective;
 
 struct StepStats {
   int64_t step = 0;        // optimizer steps done after this one (1-based)
@@ -89,6 +92,8 @@ class Trainer {
   at::Tensor micro_batch_loss();
   // The strategy the config asks for (and activation checkpointing), installed on the model.
   void make_strategy();
+  // A model built on the meta device: its initial values streamed into the shards, tensor by tensor.
+  void fill_shards(DiTObjective& objective, parallel::FullySharded& sharded);
   // The mesh and the sequence-parallel hook of parallel.sp / parallel.ssp, installed on the objective.
   void make_sequence_parallel();
   // This rank's data-parallel group: its position and the number of groups (samples differ only across them).

@@ -10,10 +10,18 @@ bool is_norm_weight(const std::string& name) {
 }
 }  // namespace
 
-void randomize_weights(WanDiT& model, uint64_t seed, double std) {
-  nn::randomize_parameters(model, seed, [std](const std::string& name, at::IntArrayRef) {
-    return nn::NormalSpec{is_norm_weight(name) ? 1.0 : 0.0, std};
-  });
+namespace {
+// N(0, std²), norm weights 1 + N(0, std²).
+nn::NormalRule small_normal(double std) {
+  return [std](const std::string& name, at::IntArrayRef) { return nn::NormalSpec{is_norm_weight(name) ? 1.0 : 0.0, std}; };
+}
+}  // namespace
+
+void randomize_weights(WanDiT& model, uint64_t seed, double std) { nn::randomize_parameters(model, seed, small_normal(std)); }
+
+void for_each_random_weight(const nn::NamedValues& params, uint64_t seed,
+                            const std::function<void(const std::string&, const at::Tensor&)>& visit, double std) {
+  nn::for_each_random_tensor(params, seed, small_normal(std), visit);
 }
 
 void randomize_weights_unit_gain(WanDiT& model, uint64_t seed) {
