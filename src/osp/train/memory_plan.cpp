@@ -107,7 +107,12 @@ MemoryPlan plan_training_memory(const TrainShape& s) {
   const int64_t shard = s.shard_full ? s.ranks : 1;
   const std::string of = s.shard_full ? fmt::format(", 1/{} shard", s.ranks) : "";
   const auto per_rank = [&](int64_t values, int64_t bytes) { return ceil_div(values, shard) * bytes; };
-  if (frozen) plan.lines.push_back({"frozen base weights (float32" + of + ")", per_rank(frozen, 4)});
+  // The frozen base keeps the model's dtype: bf16 compute stores nearly all of it (the GEMM weights) in bf16.
+  const int64_t frozen_bytes = s.precision.reduced() ? 2 : 4;
+  if (frozen) {
+    plan.lines.push_back({fmt::format("frozen base weights ({}{})", s.precision.reduced() ? "bf16" : "float32", of),
+                          per_rank(frozen, frozen_bytes)});
+  }
   const std::string trained = s.lora_rank > 0 ? fmt::format("LoRA rank {}", s.lora_rank) : "weights";
   plan.lines.push_back({"trained " + trained + " (float32" + of + ")", per_rank(plan.trainable, 4)});
   plan.lines.push_back({"gradients (float32" + of + ")", per_rank(plan.trainable, 4)});

@@ -4,7 +4,8 @@
 // alone (nothing is allocated), so that a 14B plan can be checked on a laptop. What it counts:
 // - weights, gradients, AdamW moments and the EMA: float32 masters, whole on every rank
 //   (replicated data parallel) or 1/R of them (full sharding); a LoRA run trains (and keeps
-//   gradients, moments and EMA for) the adapters only, beside the frozen float32 base;
+//   gradients, moments and EMA for) the adapters only, beside the frozen base in the model's dtype
+//   (bf16 compute: bf16, counted for all of it; the few float32 norms are neglected);
 // - gathered blocks (full sharding): the block that computes and the one prefetched, in the
 //   compute dtype, and the whole gradient of one block before its reduce-scatter;
 // - activations of this rank's tokens (sequence parallelism divides them), per block

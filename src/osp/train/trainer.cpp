@@ -138,6 +138,7 @@ Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, paral
       order_(objective_->data_size(), config_.seed) {
   // Float32 master weights: in bf16 mode the GEMMs round them to bf16 operands (nn/gemm.h), like
   // autocast over float32 parameters, while AdamW updates stay exact.
+  const std::string described = objective_->describe();  // before the strategy shards the tensors away
   const auto* streamed = dynamic_cast<const DiTObjective*>(objective_.get());
   const std::set<std::string> later = streamed ? streamed->streamed_names() : std::set<std::string>();
   for (const auto& [name, tensor] : objective_->trained_tensors()) {
@@ -165,7 +166,7 @@ Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, paral
     fs::create_directories(config_.output_dir, ec);
     if (ec) fail_about(config_.output_dir, "cannot create the output folder: {}", ec.message());
   }
-  log::info("train: {}, {} rank(s) × batch {} × accumulation {}", objective_->describe(), comm_.size(),
+  log::info("train: {}, {} rank(s) × batch {} × accumulation {}", described, comm_.size(),
             config_.batch_size, config_.grad_accum);
   log::info("train: {}{}{}", strategy_->describe(), config_.activation_checkpointing ? ", activation checkpointing" : "",
             mesh_ ? ", mesh " + mesh_->shape.describe() : "");
