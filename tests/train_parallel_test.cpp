@@ -18,6 +18,7 @@
 #include "file_bytes.h"
 #include "parallel_runs.h"
 #include "integration/run_osp.h"
+#include "osp/io/safetensors_writer.h"
 #include "osp/io/tensor_source.h"
 #include "reference_dit.h"
 #include "run_ranks.h"
@@ -230,6 +231,34 @@ INSTANTIATE_TEST_SUITE_P(
                       ParityCase{"replicated_lora_2", 2, "", "lora: {rank: 4, alpha: 8}\n"},
                       ParityCase{"full_lora_2", 2, "parallel: {shard: full}\n", "lora: {rank: 4, alpha: 8}\n"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// From a checkpoint file the sharded ranks stream each tensor into their shards (never the whole
+// model) and take the same step as one process that loads the file whole.
+TEST(FullySharded, AStepFromACheckpointFileEqualsOneProcess) {
+  const osp::test::ScratchDir dir;
+  const fs::path weights = dir.path() / "base.safetensors";
+  {
+    const TrainConfig c = TrainConfig::from_yaml(micro_config((dir.path() / "x").string()));
+    WanDiT model(c.model, osp::test::kFp32);
+    osp::test::randomize(model, 77);
+    NamedTensors tensors;
+    for (const auto& item : model.named_parameters()) tensors.emplace_back(item.key(), item.value());
+    osp::io::write_safetensors(weights.string(), tensors);
+  }
+  const auto yaml = [&](const fs::path& out, const std::string& extra, int64_t batch) {
+    std::string text = micro_config(out.string(), extra, run_section(1, batch), kParityOptimizer);
+    return text.replace(text.find("  init_seed: 3\n"), 14, "  weights: " + weights.string() + "\n");
+  };
+  const RankRun single = osp::test::train_in_one_process(1, yaml(dir.path() / "one", "", 4));
+  const auto runs = osp::test::train_on_ranks(2, 1, yaml(dir.path() / "two", "parallel: {shard: full}\n", 2), kTimeout);
+  osp::test::expect_ranks_agree(runs);
+  const double loss = std::abs(runs[0].stats[0].loss - single.stats[0].loss) / single.stats[0].loss;
+  const double weights_error = global_error(runs[0].weights, single.weights);
+  std::printf("[ parallel ] from a checkpoint file, 2 sharded ranks (streamed) vs one process: loss %.3g, weights %.3g\n",
+              loss, weights_error);
+  EXPECT_LE(loss, 1e-6);
+  EXPECT_LE(weights_error, 1e-6);
+}
 
 TEST(FullySharded, TwentyStepsTrackOneProcess) {
   const osp::test::ScratchDir dir;

@@ -34,9 +34,10 @@ struct Draw {
 DiTObjective::DiTObjective(const TrainConfig& config, std::unique_ptr<SampleSource> data)
     : config_(config), data_(std::move(data)) {
   model_ = std::make_unique<dit::WanDiT>(config_.model, config_.precision);
-  if (config_.shard == Sharding::kFull && config_.model_weights.empty()) {
+  if (config_.shard == Sharding::kFull) {
+    // Shapes and dtypes only: the values stream into the shards later (stream_initial_weights).
     for (const auto& item : model_->named_parameters()) {
-      base_params_.emplace_back(item.key(), at::empty(item.value().sizes(), at::TensorOptions().device(c10::kMeta)));
+      base_params_.emplace_back(item.key(), at::empty(item.value().sizes(), item.value().options().device(c10::kMeta)));
     }
   } else if (!config_.model_weights.empty()) {
     dit::load_weights(*model_, *io::open_tensor_source(config_.model_weights));
@@ -49,7 +50,13 @@ DiTObjective::DiTObjective(const TrainConfig& config, std::unique_ptr<SampleSour
 
 void DiTObjective::stream_initial_weights(
     const std::function<void(const std::string&, const at::Tensor&)>& visit) const {
-  dit::for_each_random_weight(base_params_, config_.init_seed, visit);
+  if (config_.model_weights.empty()) {
+    dit::for_each_random_weight(base_params_, config_.init_seed, visit);
+    return;
+  }
+  torch::OrderedDict<std::string, at::Tensor> params;
+  for (const auto& [name, shape] : base_params_) params.insert(name, shape);
+  dit::for_each_checkpoint_weight(params, *io::open_tensor_source(config_.model_weights), visit);
 }
 
 std::set<std::string> DiTObjective::streamed_names() const {

@@ -37,13 +37,14 @@ class DiTObjective : public Objective {
   // The model's forward runs through `hook` from now on (sequence-parallel training; nullptr: one
   // process). The hook must outlive its use.
   void set_parallel(dit::ParallelHook* hook) { parallel_ = hook; }
-  // Fully sharded runs from a random init leave the model's parameters unwritten (allocated, never
-  // touched, so not resident): the trainer's strategy takes each tensor's initial values from
+  // Fully sharded runs leave the model's parameters unwritten (allocated, never touched, so not
+  // resident): the trainer's strategy takes each tensor's initial values from
   // stream_initial_weights, one tensor at a time, so no rank ever holds the whole model.
   bool streams_initial_weights() const { return !base_params_.empty(); }
   // The names of the tensors whose values arrive that way (none when not streamed).
   std::set<std::string> streamed_names() const;
-  // The values the eager build would have drawn (dit::randomize_weights with init_seed), in order.
+  // The values the eager build would have given the parameters, in order: drawn from init_seed
+  // (dit::randomize_weights) or read from model.weights (dit::for_each_checkpoint_weight).
   void stream_initial_weights(const std::function<void(const std::string&, const at::Tensor&)>& visit) const;
 
  private:

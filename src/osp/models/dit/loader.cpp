@@ -128,14 +128,20 @@ void drop_scales(std::vector<std::string>& unexpected, const quant::QuantizedTen
                    unexpected.end());
 }
 
-}  // namespace
-
-LoadReport load_weights(WanDiT& model, const io::TensorSource& source) {
+// The key mapping of a DiT checkpoint, with a warning for names that map onto a taken one.
+io::KeyMapping checked_mapping(const io::TensorSource& source) {
   const io::KeyMapping mapping = io::map_dit_keys(source.names());
   if (!mapping.duplicates.empty()) {
     log::warn("{}: {} tensor(s) map onto an already-taken name and are ignored: {}", source.path(),
               mapping.duplicates.size(), name_list(mapping.duplicates));
   }
+  return mapping;
+}
+
+}  // namespace
+
+LoadReport load_weights(WanDiT& model, const io::TensorSource& source) {
+  const io::KeyMapping mapping = checked_mapping(source);
   const auto params = model.named_parameters(/*recurse=*/true);
   LoadReport report = plan_load(params, source, mapping);
   const quant::QuantizedTensors quantized = quant::find_quantized_weights(source, mapping);
@@ -156,6 +162,21 @@ LoadReport load_weights(WanDiT& model, const io::TensorSource& source) {
       continue;
     }
     param.copy_(source.load(source_name, param.scalar_type()));
+    ++report.loaded;
+  }
+  return report;
+}
+
+LoadReport for_each_checkpoint_weight(const torch::OrderedDict<std::string, at::Tensor>& params,
+                                      const io::TensorSource& source,
+                                      const std::function<void(const std::string&, const at::Tensor&)>& visit) {
+  const io::KeyMapping mapping = checked_mapping(source);
+  LoadReport report = plan_load(params, source, mapping);
+  const quant::QuantizedTensors quantized = quant::find_quantized_weights(source, mapping);
+  if (!quantized.empty()) fail_about(source.path(), "8-bit weights cannot be streamed into shards; convert them to bf16 first");
+  raise_for_problems(report, source);
+  for (const auto& item : params) {
+    visit(item.key(), source.load(mapping.canonical_to_source.at(item.key()), item.value().scalar_type()));
     ++report.loaded;
   }
   return report;

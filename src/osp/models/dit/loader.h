@@ -38,6 +38,13 @@ struct LoadReport {
 // `<name>.scale`, quant/checkpoint.h) stay codes: the linear keeps them and frees its dense weight.
 LoadReport load_weights(WanDiT& model, const io::TensorSource& source);
 
+// The same checks, but each parameter's values (in the parameter's dtype) go to `visit` one tensor
+// at a time instead of into the model: `params` may hold no storage (shapes and dtypes only), as
+// when fully sharded training builds the model shard by shard. 8-bit checkpoints are not streamed.
+LoadReport for_each_checkpoint_weight(const torch::OrderedDict<std::string, at::Tensor>& params,
+                                      const io::TensorSource& source,
+                                      const std::function<void(const std::string&, const at::Tensor&)>& visit);
+
 // Resolves the config for `weights_path`: `config_path` when given; else config.json beside a
 // weights file, or inside a weights directory, or in its transformer/ subdirectory (diffusers).
 // Throws osp::Error "no config.json in DIR (pass --config)" when none is found.
