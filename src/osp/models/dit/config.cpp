@@ -213,23 +213,18 @@ DiTConfig wan_14b() {
   return c;
 }
 
-DiTConfig osp_next_14b() {
-  // Released OSP-Next schedule (docs/skiparse.md "Released parallel configuration"): dual_end, P = 2, 8 full blocks.
-  DiTConfig c = wan_14b();
+// Released OSP-Next schedule (docs/skiparse.md "Released parallel configuration"): dual_end, P = 2,
+// 8 full blocks (14B: blocks 0–3 and 36–39; 1.3B: 0–3 and 26–29, "Block schedule").
+DiTConfig with_osp_next_schedule(DiTConfig c) {
   c.skiparse_model_type = "dual_end";
   c.sparse_ratio = 2;
   c.num_full_blocks = 8;
   return c;
 }
 
-DiTConfig osp_next_1_3b() {
-  // The same schedule on the 1.3B model (docs/skiparse.md "Block schedule": blocks 0–3 and 26–29 full).
-  DiTConfig c = wan_1_3b();
-  c.skiparse_model_type = "dual_end";
-  c.sparse_ratio = 2;
-  c.num_full_blocks = 8;
-  return c;
-}
+DiTConfig osp_next_14b() { return with_osp_next_schedule(wan_14b()); }
+
+DiTConfig osp_next_1_3b() { return with_osp_next_schedule(wan_1_3b()); }
 
 const std::map<std::string, DiTConfig (*)()>& presets() {
   static const std::map<std::string, DiTConfig (*)()> table = {{"wan2.1-t2v-1.3b", &wan_1_3b},
