@@ -6,15 +6,14 @@
 
 #include <cstdio>
 
-#include "counting_allocator.h"
 #include "expect_error.h"
 #include "integration/run_osp.h"
 #include "reference_dit.h"
 #include "scratch_dir.h"
 #include "test_util.h"
+#include "training_bytes.h"
 #include "osp/core/runtime.h"
 #include "osp/models/dit/model.h"
-#include "osp/parallel/checkpointed_blocks.h"
 #include "osp/train/memory_plan.h"
 #include "osp/train/trainer.h"
 
@@ -61,27 +60,6 @@ TEST(MemoryPlan, BlockAndModelCountsAreTheModels) {
   }
 }
 
-// Tensor bytes alive at the peak of one forward + backward (weights excluded: they exist before).
-int64_t counted_peak(WanDiT& model, const osp::test::Inputs& in, bool checkpointed) {
-  static osp::test::CountingCpuAllocator counter;
-  osp::parallel::NamedTensors params;
-  for (const auto& item : model.named_parameters()) {
-    item.value().requires_grad_(true);
-    params.emplace_back(item.key(), item.value());
-  }
-  osp::parallel::LocalBlockWeights weights(params, static_cast<int64_t>(model.blocks.size()));
-  osp::parallel::CheckpointedBlocks runner(weights);
-  if (checkpointed) model.set_block_runner(&runner);
-  int64_t peak = 0;
-  {
-    osp::test::CountingCpuAllocator::Scope scope(counter);
-    const int64_t start = counter.live();
-    model.forward(in.x, in.t, in.context).pow(2).sum().backward();
-    peak = counter.peak() - start;
-  }
-  model.set_block_runner(nullptr);
-  return peak;
-}
 
 // Shapes the coefficients were not fitted on: other widths, FFN ratios, heads and token counts.
 TEST(MemoryPlan, ActivationsAndGradientsMatchCountedBytes) {
@@ -103,14 +81,14 @@ TEST(MemoryPlan, ActivationsAndGradientsMatchCountedBytes) {
       shape.precision = osp::test::kFp32;
       const MemoryPlan plan = osp::train::plan_training_memory(shape);
       const int64_t predicted = plan.total() - line(plan, "trained") - line(plan, "AdamW") - line(plan, "EMA");
-      const int64_t counted = counted_peak(model, in, checkpointed);
+      const int64_t counted = osp::test::peak_training_bytes(model, in, checkpointed);
       const double error = static_cast<double>(predicted - counted) / static_cast<double>(counted);
       std::printf("[ plan     ] dim %lld, ffn %lld, %lld heads, %lld blocks, %lld tokens%s: predicted %.2f MiB, counted "
                   "%.2f MiB (%+.1f%%)\n",
                   static_cast<long long>(k.dim), static_cast<long long>(k.ffn), static_cast<long long>(k.heads),
                   static_cast<long long>(k.layers), static_cast<long long>(plan.tokens),
                   checkpointed ? ", checkpointed" : "", predicted / 1048576.0, counted / 1048576.0, 100 * error);
-      // Checkpointed runs free the recomputed block as its backward goes: the plan errs high there.
+      // Checkpointed runs free the recomputed block as its backward goes: more room above.
       EXPECT_LT(error, checkpointed ? 0.35 : 0.15);
       EXPECT_GT(error, -0.15);
     }

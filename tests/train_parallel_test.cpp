@@ -12,7 +12,6 @@
 #include <map>
 #include <mutex>
 
-#include "counting_allocator.h"
 #include "expect_error.h"
 #include "micro_train.h"
 #include "file_bytes.h"
@@ -24,6 +23,7 @@
 #include "run_ranks.h"
 #include "scratch_dir.h"
 #include "test_util.h"
+#include "training_bytes.h"
 #include "osp/models/dit/model.h"
 #include "osp/parallel/checkpointed_blocks.h"
 #include "osp/parallel/fully_sharded.h"
@@ -53,19 +53,11 @@ constexpr std::chrono::milliseconds kTimeout(60000);
 // ---------------------------------------------------------------------------------------------
 // Activation checkpointing
 
-NamedTensors trainable_parameters(WanDiT& model) {
-  NamedTensors out;
-  for (const auto& item : model.named_parameters()) {
-    item.value().requires_grad_(true);
-    out.emplace_back(item.key(), item.value());
-  }
-  return out;
-}
 
 // Gradients of Σ v·R w.r.t. every parameter and x, with the blocks run directly or checkpointed.
 std::map<std::string, at::Tensor> gradients(WanDiT& model, const osp::test::Inputs& in, bool checkpointed,
                                             int64_t* recomputed = nullptr) {
-  const NamedTensors params = trainable_parameters(model);
+  const NamedTensors params = osp::test::trainable_parameters(model);
   osp::parallel::LocalBlockWeights weights(params, static_cast<int64_t>(model.blocks.size()));
   osp::parallel::CheckpointedBlocks runner(weights);
   if (checkpointed) model.set_block_runner(&runner);
@@ -112,25 +104,6 @@ TEST(ActivationCheckpointing, ChangesNoGradient) {
   }
 }
 
-// Peak bytes of CPU tensor storage above the start over one forward + backward.
-int64_t peak_training_bytes(WanDiT& model, const osp::test::Inputs& in, bool checkpointed) {
-  static osp::test::CountingCpuAllocator counter;
-  const NamedTensors params = trainable_parameters(model);
-  osp::parallel::LocalBlockWeights weights(params, static_cast<int64_t>(model.blocks.size()));
-  osp::parallel::CheckpointedBlocks runner(weights);
-  if (checkpointed) model.set_block_runner(&runner);
-  int64_t peak = 0;
-  {
-    osp::test::CountingCpuAllocator::Scope scope(counter);
-    const int64_t start = counter.live();
-    const at::Tensor v = model.forward(in.x, in.t, in.context);
-    v.pow(2).sum().backward();
-    peak = counter.peak() - start;
-  }
-  model.set_block_runner(nullptr);
-  for (const auto& item : params) item.second.mutable_grad() = at::Tensor();
-  return peak;
-}
 
 TEST(ActivationCheckpointing, KeepsFewerActivationBytes) {
   // 8 blocks of dim 128 on 512 tokens: activations dominate the weights (2 MB).
@@ -141,8 +114,8 @@ TEST(ActivationCheckpointing, KeepsFewerActivationBytes) {
   const osp::test::Inputs in = osp::test::random_inputs(c, 2, 2, 32, 32, 5, 41);
   WanDiT model(c, osp::test::kFp32);
   osp::test::randomize(model, 40);
-  const int64_t plain = peak_training_bytes(model, in, false);
-  const int64_t checkpointed = peak_training_bytes(model, in, true);
+  const int64_t plain = osp::test::peak_training_bytes(model, in, false);
+  const int64_t checkpointed = osp::test::peak_training_bytes(model, in, true);
   const double mib = 1.0 / (1 << 20);
   std::printf("[ ckpt     ] 8 blocks dim 128, 2 x 512 tokens: peak tensor bytes of forward+backward %.1f MiB "
               "without, %.1f MiB with activation checkpointing (%.2fx)\n",
