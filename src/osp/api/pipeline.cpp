@@ -172,23 +172,11 @@ parallel::ParallelOptions mesh_of(const LoadOptions& options) {
   return out;
 }
 
-// One video is one batch row: the mesh must use every rank for it (no data parallelism).
-void check_mesh_uses_every_rank(const parallel::ParallelOptions& mesh, int ranks) {
-  const parallel::MeshShape shape = mesh.mesh(ranks);
-  if (shape.dp != 1) {
-    fail_about("parallel", "{} ranks with cfg {} × skiparse_sp {} × sp {} leave data parallelism {}, but one video "
-               "cannot be split by batch: their product must be the number of ranks",
-               ranks, shape.cfg, shape.ssp, shape.sp, shape.dp);
-  }
-}
-
 // What a request must satisfy on this mesh: both guidance branches for cfg-parallel, and a token
 // grid that Ulysses can tile (docs/skiparse.md "Ulysses on spatial tiles").
 void check_request_fits_mesh(const pipeline::GenerationParams& p, const parallel::ParallelOptions& mesh,
                              const dit::DiTConfig& dit, const vae::VaeConfig& vae) {
-  if (mesh.cfg_parallel && p.guidance == 1.0) {
-    fail_about("guidance", "cfg-parallel splits the two guidance branches, but guidance 1 runs only one");
-  }
+  pipeline::check_cfg_parallel_guidance(mesh, p.guidance, "parallel.cfg_parallel");
   if (mesh.sp > 1 && dit.is_sparse()) {
     const std::array<int64_t, 3> grid{((p.frames - 1) / vae.time_factor() + 1) / dit.patch_size[0],
                                       p.height / vae.space_factor() / dit.patch_size[1],
@@ -238,7 +226,7 @@ std::unique_ptr<Pipeline> Pipeline::from_pretrained(const std::string& path, con
     api::with_category(ErrorCategory::kBadInput, [&] {
       const int ranks = impl->world->size();
       parallel::validate_mesh(impl->mesh.mesh(ranks), ranks, impl->components->dit_config());
-      check_mesh_uses_every_rank(impl->mesh, ranks);
+      pipeline::check_one_video_mesh(impl->mesh, ranks, "parallel");
     });
   }
   return std::unique_ptr<Pipeline>(new Pipeline(std::move(impl)));

@@ -91,18 +91,11 @@ void for_each_live_job(GenerationReport& report, Work&& work) {
   }
 }
 
-// One video is one batch row: the ranks must all work on it (no data parallelism).
+// Under a launcher, the ranks must all work on the one video of each job.
 void check_mesh(const PipelineOptions& options, const GenerationParams& params) {
   if (options.world == nullptr) return;
-  if (options.parallel.cfg_parallel && params.guidance == 1.0) {
-    fail_about("--cfg-parallel", "splits the two guidance branches, but --cfg 1 runs only one");
-  }
-  const parallel::MeshShape shape = options.parallel.mesh(options.world->size());
-  if (shape.dp != 1) {
-    fail_about("--sp", "{} ranks with cfg {} × skiparse_sp {} × sp {} leave data parallelism {}, but one video cannot "
-               "be split by batch: choose --sp, --ssp and --cfg-parallel so that their product is the number of ranks",
-               options.world->size(), shape.cfg, shape.ssp, shape.sp, shape.dp);
-  }
+  check_cfg_parallel_guidance(options.parallel, params.guidance, "--cfg-parallel");
+  check_one_video_mesh(options.parallel, options.world->size(), "--sp");
 }
 
 bool writes_outputs(const PipelineOptions& options) { return options.world == nullptr || options.world->rank() == 0; }
@@ -148,6 +141,21 @@ int64_t GenerationReport::failed() const {
   int64_t n = 0;
   for (const JobOutcome& job : jobs) n += job.ok() ? 0 : 1;
   return n;
+}
+
+void check_cfg_parallel_guidance(const parallel::ParallelOptions& mesh, double guidance, const std::string& subject) {
+  if (mesh.cfg_parallel && guidance == 1.0) {
+    fail_about(subject, "splits the two guidance branches, but guidance 1 runs only one");
+  }
+}
+
+void check_one_video_mesh(const parallel::ParallelOptions& mesh, int ranks, const std::string& subject) {
+  const parallel::MeshShape shape = mesh.mesh(ranks);
+  if (shape.dp != 1) {
+    fail_about(subject, "{} ranks with cfg {} × skiparse_sp {} × sp {} leave data parallelism {}, but one video cannot "
+               "be split by batch: choose sp, ssp and cfg-parallel so that their product is the number of ranks",
+               ranks, shape.cfg, shape.ssp, shape.sp, shape.dp);
+  }
 }
 
 GenerationParams defaults_for(const ModelBundle& bundle) {

@@ -102,6 +102,11 @@ c10::ScalarType sampling_state_dtype(const dit::DiTConfig& config, const Precisi
 // default of docs/sampling.md "Default negative prompt".
 std::string effective_negative_prompt(const std::optional<std::string>& own, const GenerationParams& params);
 
+// A mesh generating one video (one batch row): cfg-parallel needs both guidance branches
+// (guidance ≠ 1), and the degrees must use every rank (no data parallelism). osp::Error naming `subject`.
+void check_cfg_parallel_guidance(const parallel::ParallelOptions& mesh, double guidance, const std::string& subject);
+void check_one_video_mesh(const parallel::ParallelOptions& mesh, int ranks, const std::string& subject);
+
 // Checks what can be checked without loading a model (see above). Throws osp::Error.
 void check_generation(const ModelBundle& bundle, const GenerationParams& params, const std::vector<GenerationJob>& jobs);
 
