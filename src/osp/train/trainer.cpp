@@ -157,7 +157,7 @@ Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, paral
     params_.emplace_back(name, p);
   }
   make_sequence_parallel();
-  make_strategy();
+  make_strategy(later);
   optimizer_ = std::make_unique<AdamW>(strategy_->owned(), config_.optimizer);
   ema_ = std::make_unique<Ema>(strategy_->owned(), config_.ema_decay);
   start_ = Clock::now();
@@ -208,17 +208,14 @@ int Trainer::data_rank() const { return mesh_ ? mesh_->dp.rank() : comm_.rank();
 
 int Trainer::data_ranks() const { return mesh_ ? mesh_->dp.size() : comm_.size(); }
 
-void Trainer::make_strategy() {
+void Trainer::make_strategy(const std::set<std::string>& streamed) {
   auto* dit_model = dynamic_cast<dit::WanDiT*>(&objective_->module());
   if ((config_.shard == Sharding::kFull || config_.activation_checkpointing) && !dit_model) {
     fail_about(config_.source, "parallel.shard: full and activation_checkpointing need a DiT objective");
   }
   if (config_.shard == Sharding::kFull) {
-    auto* objective = dynamic_cast<DiTObjective*>(objective_.get());
-    const bool streamed = objective && objective->streams_initial_weights();
-    auto sharded = std::make_unique<parallel::FullySharded>(*dit_model, params_, comm_, compute_dtypes_,
-                                                            streamed ? objective->streamed_names() : std::set<std::string>());
-    if (streamed) fill_shards(*objective, *sharded);
+    auto sharded = std::make_unique<parallel::FullySharded>(*dit_model, params_, comm_, compute_dtypes_, streamed);
+    if (!streamed.empty()) fill_shards(*dynamic_cast<DiTObjective*>(objective_.get()), *sharded);
     strategy_ = std::move(sharded);
     return;
   }

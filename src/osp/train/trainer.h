@@ -15,6 +15,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -90,8 +91,9 @@ class Trainer {
 
   // Mean loss of this rank's part of the next global micro-batch (graph recorded).
   at::Tensor micro_batch_loss();
-  // The strategy the config asks for (and activation checkpointing), installed on the model.
-  void make_strategy();
+  // The strategy the config asks for (and activation checkpointing), installed on the model;
+  // `streamed`: the tensors whose values the objective streams into the shards (none: eager build).
+  void make_strategy(const std::set<std::string>& streamed);
   // A model built on the meta device: its initial values streamed into the shards, tensor by tensor.
   void fill_shards(DiTObjective& objective, parallel::FullySharded& sharded);
   // The mesh and the sequence-parallel hook of parallel.sp / parallel.ssp, installed on the objective.
