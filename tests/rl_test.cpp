@@ -1,18 +1,15 @@
 // Mix-GRPO + LoRA post-training end to end on a tiny random bundle (src/osp/rl, docs/rl.md): config
 // errors name the field, the first policy update sees ratio 1 and zero KL, gradients reach only
 // the adapter, a learnable reward rises, checkpoints resume exactly, another base is refused, a
-// dead scorer ends the run naming it, and 2 data-parallel ranks equal 1 rank with the same total
-// batch.
+// dead scorer ends the run naming it (several ranks: rl_parallel_test.cpp).
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "expect_error.h"
-#include "run_ranks.h"
+#include "rl_fixture.h"
 #include "scratch_dir.h"
-#include "osp/pipeline/tiny_bundle.h"
-#include "osp/rl/grpo_trainer.h"
 #include "osp/rl/reward_factory.h"
 
 namespace {
@@ -20,15 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 using osp::rl::GrpoTrainer;
 using osp::rl::RlConfig;
-
-// The mean brightness of the frames: a reward a LoRA can learn in a few epochs.
-class Brightness : public osp::rl::RewardTerm {
- public:
-  std::string describe() const override { return "brightness"; }
-  osp::rl::RewardScore score(osp::rl::RewardVideo& video) override {
-    return {video.frames().mean().item<double>(), {}};
-  }
-};
+using osp::test::brightness;
+using osp::test::RlTest;
 
 // A term that fails on its n-th video.
 class FailingTerm : public osp::rl::RewardTerm {
@@ -42,49 +32,6 @@ class FailingTerm : public osp::rl::RewardTerm {
 
  private:
   int after_, calls_ = 0;
-};
-
-osp::rl::Reward brightness() {
-  osp::rl::Reward r;
-  r.add("brightness", 1.0, std::make_unique<Brightness>());
-  return r;
-}
-
-class RlTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    bundle_ = new osp::test::ScratchDir("osp_rl_bundle");
-    osp::pipeline::write_tiny_bundle(bundle_->path().string(), {});
-    std::ofstream(bundle_->path() / "prompts.txt") << "# training prompts\n"
-                                                      "a red circle moving left on a black background\n"
-                                                      "a blue square moving up on a white background\n"
-                                                      "\n"
-                                                      "a green triangle growing on a black background\n";
-  }
-  static void TearDownTestSuite() {
-    delete bundle_;
-    bundle_ = nullptr;
-  }
-
-  static std::string yaml(const std::string& out, const std::string& extra = "") {
-    return "model: " + bundle_->path().string() + "\n" +
-           "prompts: " + (bundle_->path() / "prompts.txt").string() + "\n" +
-           "lora: {rank: 4, alpha: 8}\n"
-           "video: {width: 32, height: 32, frames: 5}\n"
-           "sampling: {steps: 6, sde_steps: 3, guidance: 3.0}\n"
-           "group_size: 4\nsample_batch_size: 4\ntrain_batch_size: 2\nbatches_per_epoch: 2\n"
-           "optimizer: {lr: 0.02}\n"
-           "ema: {decay: 0.5}\n"
-           "policy: {clip_range: 0.2, kl_beta: 0.01}\n"
-           "rewards: [{type: command, command: unused}]\n"
-           "precision: fp32\nseed: 7\n"
-           "output_dir: " + out + "\n" + extra;
-  }
-  static RlConfig config(const std::string& out, const std::string& extra = "") {
-    return RlConfig::from_yaml(yaml(out, extra), "rl.yaml");
-  }
-
-  static inline osp::test::ScratchDir* bundle_ = nullptr;
 };
 
 TEST_F(RlTest, ConfigErrorsNameTheField) {
@@ -215,41 +162,6 @@ TEST_F(RlTest, ResumingOnAnotherBaseIsRefused) {
   text.replace(text.find(bundle_->path().string()), bundle_->path().string().size(), other.path().string());
   GrpoTrainer second(RlConfig::from_yaml(text, "rl.yaml"), brightness());
   osp::test::expect_error([&] { second.resume(dir / "a"); }, {"trained on the base", "sha256"});
-}
-
-TEST_F(RlTest, TwoRanksEqualOneRankWithTheSameTotalBatch) {
-  const osp::test::ScratchDir dir;
-  // One micro-batch per epoch (whole-batch gradient): the ranks' halves average to the whole.
-  RlConfig one = config(dir / "one", "epochs: 2\n");
-  one.batches_per_epoch = 1;
-  one.sample_batch_size = 8;
-  one.train_batch_size = 8;
-  GrpoTrainer single(one, brightness());
-  const auto expected = single.run();
-  std::vector<std::vector<osp::rl::EpochStats>> got(2);
-  std::vector<std::vector<at::Tensor>> adapters(2);
-  osp::test::run_ranks(2, [&](osp::parallel::World& world) {
-    const int r = world.rank();
-    RlConfig c = config(dir / ("two" + std::to_string(r)), "epochs: 2\n");
-    c.batches_per_epoch = 1;
-    c.sample_batch_size = 4;
-    c.train_batch_size = 4;
-    GrpoTrainer trainer(c, brightness(), world.global());
-    got[r] = trainer.run();
-    for (const auto& [name, t] : osp::adapters::peft_tensors(trainer.policy().lora)) adapters[r].push_back(t.detach().clone());
-  });
-  for (int e = 0; e < 2; ++e) {
-    EXPECT_NEAR(got[0][e].reward_mean, expected[e].reward_mean, 1e-6) << "epoch " << e;
-    EXPECT_EQ(got[0][e].kept, expected[e].kept);
-  }
-  const auto single_adapter = osp::adapters::peft_tensors(single.policy().lora);
-  double worst = 0;
-  for (size_t i = 0; i < single_adapter.size(); ++i) {
-    EXPECT_TRUE(at::equal(adapters[0][i], adapters[1][i]));
-    worst = std::max(worst, (adapters[0][i] - single_adapter[i].second).abs().max().item<double>());
-  }
-  std::printf("[ rl       ] 2 ranks vs 1 rank: largest adapter difference %.3g\n", worst);
-  EXPECT_LE(worst, 1e-4);
 }
 
 }  // namespace

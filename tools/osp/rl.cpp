@@ -1,5 +1,6 @@
 // osp rl --config FILE.yaml [--resume DIR]: Mix-GRPO + LoRA post-training of a DiT bundle
-// (src/osp/rl, docs/rl.md), on one process or data-parallel under a launcher. The whole config is
+// (src/osp/rl, docs/rl.md), on one process or under a launcher (data parallel, fully sharded,
+// sequence parallel: the config's parallel section). The whole config is
 // checked (fields, prompt files, reward terms) before any model is loaded.
 #include "commands.h"
 #include "osp/core/error.h"
@@ -22,8 +23,10 @@ void run_rl(const RlCliOptions& o, const GlobalOptions& global) {
   const rl::RlConfig config = rl::RlConfig::from_file(o.config);
   const std::unique_ptr<parallel::World> world = parallel::join_launcher(global.threads);
   StageTimer timer("rl");
-  rl::GrpoTrainer trainer(config, rl::make_reward(config.rewards),
-                          world ? world->global() : parallel::Communicator());
+  std::unique_ptr<rl::GrpoTrainer> made =
+      world ? std::make_unique<rl::GrpoTrainer>(config, rl::make_reward(config.rewards), *world)
+            : std::make_unique<rl::GrpoTrainer>(config, rl::make_reward(config.rewards));
+  rl::GrpoTrainer& trainer = *made;
   if (!o.resume.empty()) trainer.resume(o.resume);
   const std::vector<rl::EpochStats> stats = trainer.run();
   timer.done();

@@ -177,12 +177,9 @@ parallel::ParallelOptions mesh_of(const LoadOptions& options) {
 void check_request_fits_mesh(const pipeline::GenerationParams& p, const parallel::ParallelOptions& mesh,
                              const dit::DiTConfig& dit, const vae::VaeConfig& vae) {
   pipeline::check_cfg_parallel_guidance(mesh, p.guidance, "parallel.cfg_parallel");
-  if (mesh.sp > 1 && dit.is_sparse()) {
-    const std::array<int64_t, 3> grid{((p.frames - 1) / vae.time_factor() + 1) / dit.patch_size[0],
-                                      p.height / vae.space_factor() / dit.patch_size[1],
-                                      p.width / vae.space_factor() / dit.patch_size[2]};
-    parallel::spatial_tiles(grid, dit.sparse_ratio, mesh.sp);
-  }
+  parallel::check_spatial_tiles(
+      dit, diffusion::latent_shape(p.frames, p.height, p.width, dit.in_dim, {vae.time_factor(), vae.space_factor()}),
+      mesh.sp);
 }
 
 }  // namespace

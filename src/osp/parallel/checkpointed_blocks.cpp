@@ -3,6 +3,8 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <ATen/core/grad_mode.h>
+
 #include <regex>
 
 namespace osp::parallel {
@@ -99,6 +101,14 @@ std::vector<std::vector<at::Tensor>> trained_by_block(const NamedTensors& traine
 }
 
 at::Tensor CheckpointedBlocks::run(const dit::WanBlock& block, int64_t n, at::Tensor x, const dit::BlockInputs& in) {
+  if (!at::GradMode::is_enabled()) {
+    // Inference (RL rollouts, evaluation): no graph to cut, so the block runs its inference kernels
+    // on its weights while they are held.
+    weights_.acquire(n, BlockWeights::Pass::kForward);
+    at::Tensor out = dit::run_block(block, std::move(x), in);
+    weights_.release(n);
+    return out;
+  }
   auto call = c10::make_intrusive<BlockCall>();
   call->block = &block;
   call->n = n;

@@ -113,6 +113,8 @@ void FullySharded::after_backward() {
   root().free();
 }
 
+void FullySharded::after_forward_only() { root().free(); }
+
 void FullySharded::acquire(int64_t n, Pass pass) {
   units_[n].gather();
   const int64_t next = pass == Pass::kForward ? n + 1 : n - 1;

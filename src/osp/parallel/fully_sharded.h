@@ -44,6 +44,7 @@ class FullySharded : public TrainingStrategy, private BlockWeights {
   void zero_grad() override;
   void before_forward() override;
   void after_backward() override;
+  void after_forward_only() override;
   double synchronize(double loss) override;
   double global_grad_norm() const override;
   NamedTensors unshard(const std::vector<at::Tensor>& owned_like) const override;

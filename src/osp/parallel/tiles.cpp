@@ -46,6 +46,13 @@ std::vector<Tile> spatial_tiles(const std::array<int64_t, 3>& grid, int64_t P, i
   return tiles;
 }
 
+void check_spatial_tiles(const dit::DiTConfig& config, const std::vector<int64_t>& latent, int sp) {
+  if (sp <= 1 || !config.is_sparse()) return;
+  const std::array<int64_t, 3> grid{latent.at(1) / config.patch_size[0], latent.at(2) / config.patch_size[1],
+                                    latent.at(3) / config.patch_size[2]};
+  spatial_tiles(grid, config.sparse_ratio, sp);
+}
+
 at::Tensor crop_tile(const at::Tensor& x, const std::array<int64_t, 3>& grid, const Tile& tile) {
   const int64_t b = x.size(0), T = grid[0], H = grid[1], W = grid[2];
   std::vector<int64_t> shape{b, T, H, W};

@@ -8,6 +8,8 @@
 #include <array>
 #include <vector>
 
+#include "osp/models/dit/config.h"
+
 namespace osp::parallel {
 
 struct Tile {
@@ -20,6 +22,10 @@ struct Tile {
 // Throws osp::Error naming "--sp" when the split leaves a rank without tokens (the rejection rule
 // of step 2).
 std::vector<Tile> spatial_tiles(const std::array<int64_t, 3>& grid, int64_t P, int sp);
+
+// Checks that Ulysses of degree `sp` can tile the token grid of a latent [C, F, H, W] of a sparse
+// `config` (nothing to check for dense models or sp = 1); osp::Error naming "--sp" otherwise.
+void check_spatial_tiles(const dit::DiTConfig& config, const std::vector<int64_t>& latent, int sp);
 
 // x [b, T·H·W, ...] → the tile's tokens [b, T·rows·cols, ...] in row-major (t, y, x) order.
 at::Tensor crop_tile(const at::Tensor& x, const std::array<int64_t, 3>& grid, const Tile& tile);

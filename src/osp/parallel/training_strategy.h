@@ -9,6 +9,7 @@
 // Calling order per optimizer step, identical on every rank (the collectives must match):
 //   zero_grad; grad_accum × { before_forward; loss.backward(); after_backward };
 //   synchronize(loss); global_grad_norm; (clip and the optimizer on owned()); after_update.
+// Forwards without backward (no gradient mode): before_forward; forwards; after_forward_only.
 #include <ATen/ATen.h>
 
 #include <functional>
@@ -46,6 +47,9 @@ class TrainingStrategy {
   // Around each micro-batch (fully sharded: gathers and frees the non-block weights).
   virtual void before_forward() {}
   virtual void after_backward() {}
+  // After forwards that no backward follows (RL rollouts and evaluation between before_forward and
+  // this): releases what before_forward gathered, moving no gradient.
+  virtual void after_forward_only() {}
   // Averages the gradients of owned() over the ranks and returns the mean of `loss` over the ranks.
   virtual double synchronize(double loss) = 0;
   // The L2 norm of the whole model's averaged gradient (every rank gets the same value).

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "osp/core/error.h"
 #include "osp/core/log.h"
@@ -15,12 +17,18 @@
 #include "osp/diffusion/sde_step.h"
 #include "osp/io/atomic_file.h"
 #include "osp/io/png_image.h"
+#include "osp/models/dit/loader.h"
+#include "osp/parallel/fully_sharded.h"
+#include "osp/parallel/mesh.h"
+#include "osp/parallel/replicated_data_parallel.h"
+#include "osp/parallel/tiles.h"
 #include "osp/shapes/contact_sheet.h"
 #include "osp/models/vae/codec.h"
 #include "osp/rl/advantages.h"
 #include "osp/rl/policy_loss.h"
 #include "osp/rl/prompt_sampler.h"
 #include "osp/train/loss_curve.h"
+#include "osp/train/strategy_state.h"
 #include "osp/train/train_checkpoint.h"
 
 namespace osp::rl {
@@ -81,27 +89,56 @@ struct GrpoTrainer::Samples {
 };
 
 GrpoTrainer::GrpoTrainer(RlConfig config, Reward reward, parallel::Communicator comm)
+    : GrpoTrainer(std::move(config), std::move(reward), std::move(comm), nullptr) {}
+
+GrpoTrainer::GrpoTrainer(RlConfig config, Reward reward, parallel::World& world)
+    : GrpoTrainer(std::move(config), std::move(reward), world.global(), &world) {}
+
+GrpoTrainer::GrpoTrainer(RlConfig config, Reward reward, parallel::Communicator comm, parallel::World* world)
     : config_(std::move(config)),
       reward_(std::move(reward)),
       comm_(std::move(comm)),
       clipper_(config_.init_max_grad_norm, config_.clip_decay) {
-  if ((comm_.size() * config_.sample_batch_size) % config_.group_size != 0) {
-    fail_about(config_.source + ": sample_batch_size",
-               "{} rank(s) × sample_batch_size {} = {} videos per rollout batch must be a multiple of group_size {} "
-               "(every prompt's group is generated in the same batch)",
-               comm_.size(), config_.sample_batch_size, comm_.size() * config_.sample_batch_size, config_.group_size);
+  const int sequence = config_.sequence_parallel();
+  if (sequence > 1 && !world) fail_about(config_.source, "parallel.sp and parallel.ssp need the ranks of a launcher");
+  if (comm_.size() % sequence != 0) {
+    fail_about(config_.source + ": parallel", "sp × ssp = {} does not divide the {} rank(s)", sequence, comm_.size());
   }
-  const int64_t distinct = comm_.size() * config_.sample_batch_size / config_.group_size;
+  const int groups = comm_.size() / sequence;  // data-parallel groups
+  if ((groups * config_.sample_batch_size) % config_.group_size != 0) {
+    fail_about(config_.source + ": sample_batch_size",
+               "{} data-parallel group(s) × sample_batch_size {} = {} videos per rollout batch must be a multiple of "
+               "group_size {} (every prompt's group is generated in the same batch)",
+               groups, config_.sample_batch_size, groups * config_.sample_batch_size, config_.group_size);
+  }
+  const int64_t distinct = groups * config_.sample_batch_size / config_.group_size;
   if (distinct > static_cast<int64_t>(config_.prompt_list.size())) {
     fail_about(config_.prompts, "holds {} prompts but a rollout batch draws {} distinct ones", config_.prompt_list.size(),
                distinct);
   }
   if (reward_.empty()) fail_about(config_.source + ": rewards", "no reward term");
   policy_ = load_policy(config_);
+  if (sequence > 1) {
+    mesh_ = std::make_unique<parallel::TrainingMesh>(*world, config_.sp, config_.ssp, policy_.dit->config(),
+                                                     config_.source);
+    try {
+      parallel::check_spatial_tiles(policy_.dit->config(), policy_.latent_shape(), config_.sp);
+    } catch (const Error& e) {
+      fail_about(config_.source + ": parallel.sp", "{} (video {}×{})", e.what(), policy_.video.width,
+                 policy_.video.height);
+    }
+  }
   params_ = adapters::peft_tensors(policy_.lora);
-  strategy_ = std::make_unique<parallel::ReplicatedDataParallel>(params_, comm_, kBucketBytes);
-  optimizer_ = std::make_unique<train::AdamW>(params_, config_.optimizer);
-  ema_ = std::make_unique<train::Ema>(params_, config_.ema_decay);
+  if (config_.shard == train::Sharding::kFull) {
+    strategy_ = make_sharded_strategy();
+  } else {
+    strategy_ = std::make_unique<parallel::ReplicatedDataParallel>(params_, comm_, config_.bucket_bytes);
+  }
+  if (comm_.rank() == 0 && comm_.size() > 1) {
+    log::info("rl: {}{}", strategy_->describe(), mesh_ ? ", mesh " + mesh_->groups().shape.describe() : "");
+  }
+  optimizer_ = std::make_unique<train::AdamW>(strategy_->owned(), config_.optimizer);
+  ema_ = std::make_unique<train::Ema>(strategy_->owned(), config_.ema_decay);
   if (config_.window) {
     window_.initial_start = window_.start = config_.window->start;
     window_.iterations = config_.window->iterations;
@@ -110,6 +147,31 @@ GrpoTrainer::GrpoTrainer(RlConfig config, Reward reward, parallel::Communicator 
   }
   start_ = Clock::now();
   if (comm_.rank() == 0) fs::create_directories(config_.output_dir);
+}
+
+std::unique_ptr<parallel::TrainingStrategy> GrpoTrainer::make_sharded_strategy() {
+  // The base's shapes, before the strategy empties the model's parameters into flat shards.
+  std::set<const c10::TensorImpl*> adapter;
+  for (const auto& item : params_) adapter.insert(item.second.unsafeGetTensorImpl());
+  torch::OrderedDict<std::string, at::Tensor> base;
+  std::set<std::string> later;
+  for (const auto& item : policy_.dit->named_parameters()) {
+    if (adapter.count(item.value().unsafeGetTensorImpl())) continue;
+    base.insert(item.key(), at::empty(item.value().sizes(), item.value().options().device(c10::kMeta)));
+    later.insert(item.key());
+  }
+  auto sharded = std::make_unique<parallel::FullySharded>(*policy_.dit, params_, comm_,
+                                                          std::map<std::string, at::ScalarType>{}, later);
+  // Each tensor of the checkpoint is read once, kept in part by the shard that holds it, and freed.
+  const dit::LoadReport report = dit::for_each_checkpoint_weight(
+      base, *io::open_tensor_source(policy_.unloaded_base), [&](const std::string& name, const at::Tensor& values) {
+        if (!sharded->absorb(name, values)) fail_about(name, "no shard holds this tensor of the base");
+      });
+  if (comm_.rank() == 0) {
+    log::info("rl: base {} streamed into the shards ({} tensors, never whole on a rank)", policy_.unloaded_base,
+              report.loaded);
+  }
+  return sharded;
 }
 
 RolloutSchedule GrpoTrainer::epoch_schedule() {
@@ -126,9 +188,10 @@ RolloutSchedule GrpoTrainer::epoch_schedule() {
 GrpoTrainer::Samples GrpoTrainer::collect_rollouts(EpochStats& stats) {
   const auto start = Clock::now();
   const RolloutSchedule schedule = epoch_schedule();
-  const PromptSamplerOptions sampler{comm_.size(), config_.sample_batch_size, config_.group_size, config_.seed};
+  const PromptSamplerOptions sampler{data_ranks(), config_.sample_batch_size, config_.group_size, config_.seed};
   const std::vector<int64_t> shape = policy_.latent_shape();
   Samples s;
+  strategy_->before_forward();
   s.schedule = schedule;
   std::vector<at::Tensor> finals;
   std::unique_ptr<Progress> progress;
@@ -136,33 +199,35 @@ GrpoTrainer::Samples GrpoTrainer::collect_rollouts(EpochStats& stats) {
   for (int64_t b = 0; b < config_.batches_per_epoch; ++b) {
     const int64_t se = sampler_epoch(epoch_, config_.batches_per_epoch, b);
     std::vector<std::string> prompts;
-    for (int64_t i : k_repeat_batch(static_cast<int64_t>(config_.prompt_list.size()), sampler, se, comm_.rank())) {
+    for (int64_t i : k_repeat_batch(static_cast<int64_t>(config_.prompt_list.size()), sampler, se, data_rank())) {
       prompts.push_back(config_.prompt_list[i]);
     }
-    // Each video's noise is keyed by its place in the whole world's batch (not by rank): R ranks
-    // draw exactly what one rank with R times the batch draws.
+    // Each video's noise is keyed by its place in the whole world's batch (not by rank): R groups
+    // draw exactly what one rank with R times the batch draws, and the ranks of a
+    // sequence-parallel group draw the same.
     std::vector<at::Generator> generators;
     for (int64_t v = 0; v < config_.sample_batch_size; ++v) {
-      generators.push_back(keyed_generator(config_.seed, se, comm_.rank() * config_.sample_batch_size + v, kNoise));
+      generators.push_back(keyed_generator(config_.seed, se, data_rank() * config_.sample_batch_size + v, kNoise));
     }
     const at::Tensor noise = per_sample_normal(generators, shape);
     RolloutBatch batch = rollout(*policy_.dit, noise, policy_.context_batch(prompts),
                                  policy_.negative_batch(config_.sample_batch_size), schedule, config_.guidance,
-                                 generators);
+                                 generators, parallel_hook());
     s.batch_states.push_back(batch.states);
     s.batch_log_probs.push_back(batch.log_probs);
     finals.push_back(batch.final);
     s.prompts.insert(s.prompts.end(), prompts.begin(), prompts.end());
     if (progress) progress->step();
   }
+  strategy_->after_forward_only();
   if (progress) progress->finish();
   stats.rollout_s = seconds_since(start);
 
-  // Decode and score.
+  // Decode and score: one rank per sequence-parallel group (they all hold the same videos).
   const auto reward_start = Clock::now();
   const fs::path scratch = fs::path(config_.output_dir) / "scratch" / fmt::format("rank{}", comm_.rank());
   std::map<std::string, std::vector<double>> terms;
-  for (size_t b = 0; b < finals.size(); ++b) {
+  for (size_t b = 0; b < finals.size() && scores(); ++b) {
     at::Tensor decoded;
     {
       at::NoGradGuard no_grad;
@@ -177,6 +242,7 @@ GrpoTrainer::Samples GrpoTrainer::collect_rollouts(EpochStats& stats) {
       for (const auto& [name, value] : score.terms) terms[name].push_back(value);
     }
   }
+  if (!scores()) s.rewards.assign(s.prompts.size(), 0.0);  // the group's scorer sends them (compute_advantages)
   for (const auto& [name, values] : terms) stats.term_means[name] = mean_of(values);
   std::error_code ec;
   fs::remove_all(scratch, ec);
@@ -189,13 +255,15 @@ GrpoTrainer::Samples GrpoTrainer::collect_rollouts(EpochStats& stats) {
 }
 
 void GrpoTrainer::compute_advantages(Samples& s, EpochStats& stats) {
-  // Every rank knows every rank's prompts (the sampler is deterministic); only rewards travel.
-  const at::Tensor mine = at::tensor(s.rewards, at::TensorOptions().dtype(at::kDouble));
-  const at::Tensor gathered = comm_.size() > 1 ? comm_.all_gather(mine.unsqueeze(0), 0).reshape(-1) : mine;
+  // Every rank knows every group's prompts (the sampler is deterministic); only rewards travel.
+  const at::Tensor gathered =
+      gather_from_scorers(at::tensor(s.rewards, at::TensorOptions().dtype(at::kDouble))).reshape(-1).contiguous();
   std::vector<double> all(gathered.data_ptr<double>(), gathered.data_ptr<double>() + gathered.numel());
-  const PromptSamplerOptions sampler{comm_.size(), config_.sample_batch_size, config_.group_size, config_.seed};
+  const int64_t n = static_cast<int64_t>(s.rewards.size());
+  s.rewards.assign(all.begin() + data_rank() * n, all.begin() + (data_rank() + 1) * n);
+  const PromptSamplerOptions sampler{data_ranks(), config_.sample_batch_size, config_.group_size, config_.seed};
   std::vector<std::string> all_prompts;
-  for (int64_t r = 0; r < comm_.size(); ++r) {
+  for (int64_t r = 0; r < data_ranks(); ++r) {
     for (int64_t b = 0; b < config_.batches_per_epoch; ++b) {
       const int64_t se = sampler_epoch(epoch_, config_.batches_per_epoch, b);
       for (int64_t i : k_repeat_batch(static_cast<int64_t>(config_.prompt_list.size()), sampler, se, r)) {
@@ -213,13 +281,26 @@ void GrpoTrainer::compute_advantages(Samples& s, EpochStats& stats) {
   stats.adv_mean = mean_of(advantages);
   stats.adv_std = std_of(advantages);
   for (double a : advantages) stats.adv_abs_max = std::max(stats.adv_abs_max, std::abs(a));
-  at::Generator g = keyed_generator(config_.seed, epoch_, comm_.rank(), kFilter);
+  at::Generator g = keyed_generator(config_.seed, epoch_, data_rank(), kFilter);
   const FilteredAdvantages filtered =
-      filter_advantages(rank_advantages(advantages, comm_.size(), comm_.rank()), config_.batches_per_epoch, g);
+      filter_advantages(rank_advantages(advantages, data_ranks(), data_rank()), config_.batches_per_epoch, g);
   s.kept = filtered.kept;
   s.advantages = filtered.advantages;
-  const at::Tensor kept = at::tensor({static_cast<int64_t>(s.kept.size())}, at::kLong);
-  stats.kept = comm_.size() > 1 ? comm_.all_gather(kept, 0).sum().item<int64_t>() : kept.item<int64_t>();
+  const at::Tensor kept = at::tensor({static_cast<double>(s.kept.size())}, at::kDouble);
+  stats.kept = static_cast<int64_t>(gather_from_scorers(kept).sum().item<double>());
+}
+
+at::Tensor GrpoTrainer::gather_from_scorers(const at::Tensor& mine) const {
+  if (comm_.size() == 1) return mine.unsqueeze(0);
+  const at::Tensor all = comm_.all_gather(mine.unsqueeze(0).contiguous(), 0);  // [world, n]
+  if (!mesh_) return all;
+  std::vector<int64_t> rows;
+  for (int d = 0; d < data_ranks(); ++d) {
+    parallel::MeshCoords scorer;
+    scorer.dp = d;
+    rows.push_back(parallel::mesh_rank(mesh_->groups().shape, scorer));
+  }
+  return all.index_select(0, at::tensor(rows, at::kLong));
 }
 
 void GrpoTrainer::update(Samples& s, EpochStats& stats) {
@@ -249,19 +330,20 @@ void GrpoTrainer::update(Samples& s, EpochStats& stats) {
     const at::Tensor index = at::tensor(rows, at::kLong);
     const at::Tensor advantages = at::tensor(adv, at::TensorOptions().dtype(at::kFloat));
     const at::Tensor cond = policy_.context_batch(prompts), uncond = policy_.negative_batch(index.numel());
-    optimizer_->zero_grad();
+    strategy_->zero_grad();
+    strategy_->before_forward();
     for (int64_t j = 0; j < trained; ++j) {
       const int64_t step = schedule.first_trained() + j;
       const diffusion::SdeCoefficients c = diffusion::sde_coefficients(schedule.grid, step);
       const at::Tensor x = s.states[j].index_select(0, index), target = s.states[j + 1].index_select(0, index);
       const at::Tensor t = at::full({index.numel()}, schedule.grid.timesteps[step], at::kFloat);
-      const at::Tensor v_c = policy_.dit->forward(x, t, cond).to(at::kFloat);
+      const at::Tensor v_c = policy_.dit->forward(x, t, cond, parallel_hook()).to(at::kFloat);
       at::Tensor v = v_c;
       if (config_.guidance != 1.0) {
         at::Tensor v_u;
         {
           at::NoGradGuard no_grad;  // the unconditional branch is detached
-          v_u = policy_.dit->forward(x, t, uncond).to(at::kFloat);
+          v_u = policy_.dit->forward(x, t, uncond, parallel_hook()).to(at::kFloat);
         }
         v = v_u + config_.guidance * (v_c - v_u);
       }
@@ -276,7 +358,8 @@ void GrpoTrainer::update(Samples& s, EpochStats& stats) {
         policy_.lora.set_enabled(false);  // the reference policy: the base, adapters bypassed
         dit::TextContext ref_cond(cond), ref_uncond(uncond);
         in.ref_mean = diffusion::sde_mean(x, guided_velocity(*policy_.dit, x, schedule.grid.timesteps[step], ref_cond,
-                                                              ref_uncond, config_.guidance), c);
+                                                              ref_uncond, config_.guidance, parallel_hook()),
+                                          c);
         policy_.lora.set_enabled(true);
       }
       const PolicyLossTerms l = rl::policy_loss(in, loss_options);
@@ -289,23 +372,26 @@ void GrpoTrainer::update(Samples& s, EpochStats& stats) {
       ++terms;
       if (progress) progress->step();
     }
-    // Data parallel: the mean gradient over ranks, in all-reduce buckets (the training strategy of
-    // `osp train`; every rank gets the same bits).
+    strategy_->after_backward();
+    // The mean gradient over the ranks (the training strategy of `osp train`: replicated, bucketed
+    // all-reduces; fully sharded, each rank's shard); every rank gets the same bits.
     std::vector<at::Tensor> grads;
-    for (auto& [name, p] : params_) {
+    for (auto& [name, p] : strategy_->owned()) {
       if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
       grads.push_back(p.grad());
     }
     strategy_->synchronize(0.0);
-    const ClipResult clip = clipper_.clip(grads);
+    const ClipResult clip = clipper_.observe(strategy_->global_grad_norm());
+    if (clip.clipped) scale_gradients(grads, clip.scale);
     grad_norm += clip.norm;
     stats.clipped += clip.clipped ? 1 : 0;
     optimizer_->step(config_.optimizer.lr);
-    if (optimizer_->steps() % config_.ema_interval == 0) ema_->update(params_);
+    if (optimizer_->steps() % config_.ema_interval == 0) ema_->update(strategy_->owned());
+    strategy_->after_update();
     if (config_.window) window_.advance(config_.steps);
   }
   if (progress) progress->finish();
-  optimizer_->zero_grad();
+  strategy_->zero_grad();
   const double n = static_cast<double>(std::max<int64_t>(terms, 1));
   stats.policy_loss = loss_sum / n;
   stats.kl = kl / n;
@@ -319,8 +405,8 @@ void GrpoTrainer::update(Samples& s, EpochStats& stats) {
 EpochStats GrpoTrainer::run_epoch() {
   EpochStats stats;
   Samples samples = collect_rollouts(stats);
-  stats.rewards = samples.rewards;
   compute_advantages(samples, stats);
+  stats.rewards = samples.rewards;
   update(samples, stats);
   ++epoch_;
   stats.epoch = epoch_;
@@ -331,15 +417,18 @@ EpochStats GrpoTrainer::run_epoch() {
 }
 
 double GrpoTrainer::evaluate() {
-  // The EMA adapter generates; the live one is restored after.
+  // The EMA adapter generates (every rank takes part in the forwards); the live one is restored
+  // after. Rank 0 decodes, scores and draws the contact sheet; the others return NaN.
+  const parallel::NamedTensors& owned = strategy_->owned();
   std::vector<at::Tensor> live;
   {
     at::NoGradGuard no_grad;
-    for (size_t i = 0; i < params_.size(); ++i) {
-      live.push_back(params_[i].second.detach().clone());
-      params_[i].second.detach().copy_(ema_->weights()[i].second);
+    for (size_t i = 0; i < owned.size(); ++i) {
+      live.push_back(owned[i].second.detach().clone());
+      owned[i].second.detach().copy_(ema_->weights()[i].second);
     }
   }
+  strategy_->before_forward();
   const diffusion::Grid grid = diffusion::rl_grid(config_.eval_steps, config_.shift);
   const std::vector<int64_t> latent = policy_.latent_shape();
   const fs::path scratch = fs::path(config_.output_dir) / "scratch" / "eval";
@@ -352,7 +441,8 @@ double GrpoTrainer::evaluate() {
     shape.insert(shape.begin(), 1);
     const at::Tensor noise = at::normal(0.0, 1.0, shape, g, at::TensorOptions().dtype(at::kFloat));
     const at::Tensor x = sample_ode(*policy_.dit, noise, policy_.context_batch({prompt}), policy_.negative_batch(1),
-                                    grid, config_.guidance);
+                                    grid, config_.guidance, parallel_hook());
+    if (comm_.rank() != 0) continue;
     at::Tensor decoded;
     {
       at::NoGradGuard no_grad;
@@ -363,6 +453,7 @@ double GrpoTrainer::evaluate() {
     rewards.push_back(reward_.score(video).value);
     clips.push_back(decoded[0].clamp(-1.0, 1.0));
   }
+  strategy_->after_forward_only();
   if (comm_.rank() == 0) {
     // Every evaluation sample, framed green when it scored the best reward of the evaluation.
     const double best = *std::max_element(rewards.begin(), rewards.end());
@@ -374,8 +465,9 @@ double GrpoTrainer::evaluate() {
   }
   {
     at::NoGradGuard no_grad;
-    for (size_t i = 0; i < params_.size(); ++i) params_[i].second.detach().copy_(live[i]);
+    for (size_t i = 0; i < owned.size(); ++i) owned[i].second.detach().copy_(live[i]);
   }
+  if (comm_.rank() != 0) return std::numeric_limits<double>::quiet_NaN();
   std::error_code ec;
   fs::remove_all(scratch, ec);
   return mean_of(rewards);
@@ -414,11 +506,9 @@ void GrpoTrainer::log_epoch(const EpochStats& s) {
 
 std::string GrpoTrainer::save_checkpoint() {
   std::string folder;
+  train::TrainCheckpoint c;
+  train::unshard_state(*strategy_, *ema_, *optimizer_, c);  // collective under full sharding
   if (comm_.rank() == 0) {
-    train::TrainCheckpoint c;
-    c.model = params_;
-    c.ema = ema_->weights();
-    c.optimizer = optimizer_->state();
     c.model_config = {{"lora", {{"rank", config_.lora.rank}, {"alpha", config_.lora.alpha},
                                 {"targets", config_.lora.targets}, {"base", policy_.base_identity}}}};
     c.step = optimizer_->steps();
@@ -446,9 +536,8 @@ void GrpoTrainer::resume(const std::string& path) {
                saved.value("path", "?"), saved.value("sha256", "?"), policy_.base_identity.value("path", "?"),
                policy_.base_identity.value("sha256", "?"));
   }
-  for (auto& [name, p] : params_) train::copy_by_name(c.model, name, p, "adapter weight");
-  ema_->load(c.ema);
-  optimizer_->load_state(c.optimizer, c.step);
+  train::reshard_state(*strategy_, c, *ema_, *optimizer_);
+  optimizer_->set_steps(c.step);
   const auto state_file = c.extra_files.find("rl_state.json");
   if (state_file == c.extra_files.end()) fail_about(path, "is not an RL checkpoint (no rl_state.json)");
   const nlohmann::json state = nlohmann::json::parse(state_file->second, nullptr, false);
@@ -474,6 +563,10 @@ void GrpoTrainer::resume(const std::string& path) {
     if (!text.empty()) io::write_file_atomically(csv_path(config_), text);
   }
   log::info("rl: resumed at epoch {} (step {}) from {}", epoch_, c.step, path);
+}
+
+parallel::NamedTensors GrpoTrainer::adapter() const {
+  return strategy_->unshard(train::tensors_of(strategy_->owned()));
 }
 
 std::vector<EpochStats> GrpoTrainer::run() {

@@ -6,7 +6,7 @@
 //
 // Determinism: the prompts of every batch come from the k-repeat sampler keyed by (seed, sampler
 // epoch), the initial noise and SDE noise of a batch from a generator keyed by (seed, sampler
-// epoch, rank), and the shuffle of an epoch's samples from one keyed by (seed, epoch). With the
+// epoch, data-parallel group), and the shuffle of an epoch's samples from one keyed by (seed, epoch). With the
 // adapter, its EMA, the moments, the clipper and the epoch in a checkpoint, a resumed run repeats
 // the uninterrupted run's rewards and losses exactly.
 #include <chrono>
@@ -16,7 +16,8 @@
 
 #include "osp/diffusion/sde_window.h"
 #include "osp/parallel/communicator.h"
-#include "osp/parallel/replicated_data_parallel.h"
+#include "osp/parallel/training_mesh.h"
+#include "osp/parallel/training_strategy.h"
 #include "osp/rl/adaptive_clip.h"
 #include "osp/rl/policy.h"
 #include "osp/rl/reward.h"
@@ -46,6 +47,11 @@ class GrpoTrainer {
  public:
   // `reward` scores the decoded videos; `comm` is the data-parallel group (rank 0 logs and saves).
   GrpoTrainer(RlConfig config, Reward reward, parallel::Communicator comm = {});
+  // Over every rank of `world` (which must outlive this): the same, and with parallel.sp /
+  // parallel.ssp the DiT's tokens split over the sequence-parallel groups of the mesh; the ranks of
+  // one group share their prompts and noise, its first rank decodes and scores (docs/rl.md
+  // "Sharded and sequence-parallel RL").
+  GrpoTrainer(RlConfig config, Reward reward, parallel::World& world);
 
   // Continues from a checkpoint folder or the newest one of an output directory. osp::Error when
   // the checkpoint was trained on another base (path and SHA-256 named) or does not fit.
@@ -57,6 +63,10 @@ class GrpoTrainer {
   std::string save_checkpoint();
 
   Policy& policy() { return policy_; }
+  // The live adapter as whole tensors under its PEFT names (collective under parallel.shard: full,
+  // whose ranks hold 1/N of it).
+  parallel::NamedTensors adapter() const;
+  const parallel::TrainingStrategy& strategy() const { return *strategy_; }
   int64_t epochs_done() const { return epoch_; }
   int64_t global_step() const { return optimizer_->steps(); }
   const train::Ema& ema() const { return *ema_; }
@@ -64,6 +74,19 @@ class GrpoTrainer {
 
  private:
   struct Samples;  // an epoch's rollouts on this rank
+  GrpoTrainer(RlConfig config, Reward reward, parallel::Communicator comm, parallel::World* world);
+  // This rank's data-parallel group (its prompts and noise) and the number of them.
+  int data_rank() const { return mesh_ ? mesh_->data_rank() : comm_.rank(); }
+  int data_ranks() const { return mesh_ ? mesh_->data_ranks() : comm_.size(); }
+  // Whether this rank decodes and scores its group's videos (the first of its sequence-parallel group).
+  bool scores() const { return !mesh_ || mesh_->leads_sequence_group(); }
+  dit::ParallelHook* parallel_hook() { return mesh_ ? &mesh_->hook() : nullptr; }
+  // parallel.shard: full: the base and the adapter cut into per-block shards, the base's values
+  // streamed from its checkpoint into them.
+  std::unique_ptr<parallel::TrainingStrategy> make_sharded_strategy();
+  // Every data-parallel group's values (one row of n per group, in data-rank order) from the
+  // scoring ranks' `mine` (collective).
+  at::Tensor gather_from_scorers(const at::Tensor& mine) const;
   RolloutSchedule epoch_schedule();
   Samples collect_rollouts(EpochStats& stats);
   void compute_advantages(Samples& samples, EpochStats& stats);
@@ -75,10 +98,11 @@ class GrpoTrainer {
   Reward reward_;
   parallel::Communicator comm_;
   Policy policy_;
+  std::unique_ptr<parallel::TrainingMesh> mesh_;  // sequence-parallel runs only
   std::vector<std::pair<std::string, at::Tensor>> params_;  // the LoRA (PEFT names)
-  // Gradient averaging over the ranks (adapters only: the base is frozen and never travels).
-  static constexpr int64_t kBucketBytes = 4 << 20;
-  std::unique_ptr<parallel::ReplicatedDataParallel> strategy_;
+  // Replicated: gradient averaging over the ranks (adapters only: the frozen base never travels).
+  // Fully sharded: the base and the adapters held 1/N per rank, gathered block by block.
+  std::unique_ptr<parallel::TrainingStrategy> strategy_;
   std::unique_ptr<train::AdamW> optimizer_;
   std::unique_ptr<train::Ema> ema_;
   AdaptiveGradClipper clipper_;

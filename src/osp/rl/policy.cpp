@@ -61,7 +61,13 @@ Policy load_policy(const RlConfig& c) {
   p.contexts = pipeline::encode_prompts(p.bundle, texts, {c.precision, c10::kCPU, std::nullopt});
   log::info("rl: {} distinct texts encoded", p.contexts.size());
 
-  p.dit = dit::load_dit(p.bundle.dit.path, p.bundle.dit.config, c.precision, c10::kCPU);
+  if (c.shard == train::Sharding::kFull) {
+    dit::UnloadedDiT unloaded = dit::build_unloaded_dit(p.bundle.dit.path, p.bundle.dit.config, c.precision, c10::kCPU);
+    p.dit = std::move(unloaded.model);
+    p.unloaded_base = unloaded.weights;
+  } else {
+    p.dit = dit::load_dit(p.bundle.dit.path, p.bundle.dit.config, c.precision, c10::kCPU);
+  }
   for (const auto& param : p.dit->parameters()) {
     param.requires_grad_(false);  // the base is frozen: no gradient, no optimizer state
   }

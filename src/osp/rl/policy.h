@@ -29,6 +29,9 @@ struct Policy {
   std::map<std::string, at::Tensor> contexts;  // text → [1, L, D] float32
   std::string negative_prompt;
   nlohmann::json base_identity;      // {"path", "sha256"} of the DiT weights
+  // Set when parallel.shard is full: the base's values are not loaded here but streamed from this
+  // file into the ranks' shards (the whole model is never resident on a rank).
+  std::string unloaded_base;
 
   // [B, L, D]: the contexts of `prompts` stacked, and the negative prompt's repeated B times.
   at::Tensor context_batch(const std::vector<std::string>& prompts) const;
@@ -38,8 +41,9 @@ struct Policy {
 };
 
 // Loads the bundle, checks the video size, encodes every train / eval prompt and the negative
-// prompt, attaches a fresh LoRA (config.lora, initialised from config.seed). osp::Error naming the
-// field or file on anything that does not fit.
+// prompt, attaches a fresh LoRA (config.lora, initialised from config.seed). Under parallel.shard:
+// full the DiT's base weights are left unloaded (unloaded_base). osp::Error naming the field or
+// file on anything that does not fit.
 Policy load_policy(const RlConfig& config);
 
 }  // namespace osp::rl

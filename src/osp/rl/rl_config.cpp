@@ -222,6 +222,7 @@ RlConfig RlConfig::from_yaml(const std::string& text, const std::string& source,
   if (top.has("ema")) read_ema(top.section("ema"), c);
   read_rewards(top, c);
   if (top.has("eval")) read_eval(top.section("eval"), base_dir, c);
+  if (top.has("parallel")) train::read_parallel_settings(top.section("parallel"), c);
   read_run(top, base_dir, c);
   top.finish();
   try {

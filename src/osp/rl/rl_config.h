@@ -18,6 +18,8 @@
 //              timeout: 120}, {type: http, url: "http://127.0.0.1:8000/score", weight: 1}]
 //   eval: {prompts: heldout.txt, every: 10, steps: 50, seed: 4096}    # optional
 //   checkpoint_every: 1, seed: 1024, precision: bf16, output_dir: runs/rl
+//   parallel: {shard: none | full, sp: 1, ssp: 1}   # under a launcher (docs/rl.md "Sharded and
+//                                                   # sequence-parallel RL")
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,6 +28,7 @@
 #include "osp/adapters/trainable.h"
 #include "osp/core/precision.h"
 #include "osp/train/optimizer.h"
+#include "osp/train/parallel_settings.h"
 
 namespace osp::rl {
 
@@ -42,7 +45,8 @@ struct SlidingWindowConfig {
   int64_t width = 4, iterations = 25, stride = 1, start = 0;
 };
 
-struct RlConfig {
+// The parallel section's fields (shard, bucket_bytes, sp, ssp) come from ParallelSettings.
+struct RlConfig : train::ParallelSettings {
   std::string source = "config";
 
   std::string model;

@@ -25,11 +25,11 @@ RolloutSchedule make_schedule(int64_t steps, double shift, diffusion::StepWindow
 }
 
 at::Tensor guided_velocity(const dit::WanDiT& model, const at::Tensor& x, double t, dit::TextContext& cond,
-                           dit::TextContext& uncond, double guidance) {
+                           dit::TextContext& uncond, double guidance, dit::ParallelHook* parallel) {
   const at::Tensor tt = timesteps(t, x.size(0));
-  const at::Tensor v_c = model.forward(x, tt, cond).to(at::kFloat);
+  const at::Tensor v_c = model.forward(x, tt, cond, parallel).to(at::kFloat);
   if (guidance == 1.0) return v_c;
-  const at::Tensor v_u = model.forward(x, tt, uncond).to(at::kFloat);
+  const at::Tensor v_u = model.forward(x, tt, uncond, parallel).to(at::kFloat);
   return v_u + guidance * (v_c - v_u);
 }
 
@@ -41,7 +41,7 @@ at::Tensor per_sample_normal(std::vector<at::Generator>& generators, const std::
 
 RolloutBatch rollout(const dit::WanDiT& model, const at::Tensor& noise, const at::Tensor& cond,
                      const at::Tensor& uncond, const RolloutSchedule& schedule, double guidance,
-                     std::vector<at::Generator>& generators) {
+                     std::vector<at::Generator>& generators, dit::ParallelHook* parallel) {
   at::NoGradGuard no_grad;
   dit::TextContext cond_text(cond), uncond_text(uncond);
   const int64_t first = schedule.first_trained(), last = first + schedule.trained;  // stored: [first, last]
@@ -49,7 +49,8 @@ RolloutBatch rollout(const dit::WanDiT& model, const at::Tensor& noise, const at
   at::Tensor x = noise.to(at::kFloat);
   for (int64_t i = 0; i < schedule.grid.steps(); ++i) {
     if (i == first) states.push_back(x);
-    const at::Tensor v = guided_velocity(model, x, schedule.grid.timesteps[i], cond_text, uncond_text, guidance);
+    const at::Tensor v =
+        guided_velocity(model, x, schedule.grid.timesteps[i], cond_text, uncond_text, guidance, parallel);
     const diffusion::SdeCoefficients c = diffusion::sde_coefficients(schedule.grid, i);
     if (schedule.sde.contains(i)) {
       const at::Tensor eps = per_sample_normal(generators, x[0].sizes().vec());
@@ -71,12 +72,13 @@ RolloutBatch rollout(const dit::WanDiT& model, const at::Tensor& noise, const at
 }
 
 at::Tensor sample_ode(const dit::WanDiT& model, const at::Tensor& noise, const at::Tensor& cond,
-                      const at::Tensor& uncond, const diffusion::Grid& grid, double guidance) {
+                      const at::Tensor& uncond, const diffusion::Grid& grid, double guidance,
+                      dit::ParallelHook* parallel) {
   at::NoGradGuard no_grad;
   dit::TextContext cond_text(cond), uncond_text(uncond);
   at::Tensor x = noise.to(at::kFloat);
   for (int64_t i = 0; i < grid.steps(); ++i) {
-    const at::Tensor v = guided_velocity(model, x, grid.timesteps[i], cond_text, uncond_text, guidance);
+    const at::Tensor v = guided_velocity(model, x, grid.timesteps[i], cond_text, uncond_text, guidance, parallel);
     x = diffusion::ode_step(x, v, diffusion::sde_coefficients(grid, i));
   }
   return x;

@@ -38,8 +38,9 @@ struct RolloutBatch {
 // The guided velocity v = v_u + g·(v_c − v_u) of a batch (float32 [B, C, F, H, W]) at model time
 // t: `cond` and `uncond` hold the prompts' and negative prompts' contexts ([B, L, D]) and cache
 // their cross-attention keys/values across steps. g = 1 runs only the conditional branch.
+// `parallel` (optional): the sequence-parallel hook every rank of its groups runs the same call with.
 at::Tensor guided_velocity(const dit::WanDiT& model, const at::Tensor& x, double t, dit::TextContext& cond,
-                           dit::TextContext& uncond, double guidance);
+                           dit::TextContext& uncond, double guidance, dit::ParallelHook* parallel = nullptr);
 
 // Standard normal float32 [B, ...shape]: row b drawn from generators[b]. Each video owns its
 // generator, so its noise does not depend on which rank or batch row it is sampled in.
@@ -49,10 +50,11 @@ at::Tensor per_sample_normal(std::vector<at::Generator>& generators, const std::
 // noise of row b comes from generators[b]. Runs without gradient.
 RolloutBatch rollout(const dit::WanDiT& model, const at::Tensor& noise, const at::Tensor& cond,
                      const at::Tensor& uncond, const RolloutSchedule& schedule, double guidance,
-                     std::vector<at::Generator>& generators);
+                     std::vector<at::Generator>& generators, dit::ParallelHook* parallel = nullptr);
 
 // The deterministic ODE sample of the evaluation (Euler on the RL grid, no noise): x_N.
 at::Tensor sample_ode(const dit::WanDiT& model, const at::Tensor& noise, const at::Tensor& cond,
-                      const at::Tensor& uncond, const diffusion::Grid& grid, double guidance);
+                      const at::Tensor& uncond, const diffusion::Grid& grid, double guidance,
+                      dit::ParallelHook* parallel = nullptr);
 
 }  // namespace osp::rl

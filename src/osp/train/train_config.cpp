@@ -239,23 +239,7 @@ void read_run(Section& s, TrainConfig& c, const std::string& base_dir) {
 // full sharding relies on recomputing every block.
 void read_parallel(Section& top, TrainConfig& c) {
   Section s = top.section("parallel");
-  const std::string shard = s.get<std::string>("shard", "none");
-  if (shard == "none") {
-    c.shard = Sharding::kNone;
-  } else if (shard == "full") {
-    c.shard = Sharding::kFull;
-  } else {
-    s.fail_field("shard", "must be none (replicated data parallel) or full (fully sharded), got '{}'", shard);
-  }
-  const double bucket_mb = s.get<double>("bucket_mb", static_cast<double>(c.bucket_bytes) / (1 << 20));
-  if (!(bucket_mb > 0 && bucket_mb <= 1024)) s.fail_field("bucket_mb", "must be in (0, 1024] MiB, got {}", bucket_mb);
-  c.bucket_bytes = std::max<int64_t>(1, static_cast<int64_t>(bucket_mb * (1 << 20)));
-  // The mesh's own checks (divisibility by the world, heads, P²) run when the ranks are known.
-  c.sp = s.get<int>("sp", 1);
-  c.ssp = s.get<int>("ssp", 1);
-  if (c.sp < 1 || c.sp > 64) s.fail_field("sp", "must be in [1, 64], got {}", c.sp);
-  if (c.ssp < 1 || c.ssp > 64) s.fail_field("ssp", "must be in [1, 64], got {}", c.ssp);
-  s.finish();
+  read_parallel_settings(s, c);
   if (c.sequence_parallel() > 1 && c.trains_vae()) {
     s.fail_field(c.sp > 1 ? "sp" : "ssp", "splits a DiT's token sequence; the VAE trains data parallel only");
   }

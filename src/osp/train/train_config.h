@@ -33,6 +33,7 @@
 #include "osp/models/dit/config.h"
 #include "osp/models/vae/config.h"
 #include "osp/train/optimizer.h"
+#include "osp/train/parallel_settings.h"
 
 namespace osp::train {
 
@@ -46,13 +47,8 @@ struct SyntheticData {
   uint64_t seed = 0;
 };
 
-// How the data-parallel ranks hold the model (parallel.shard).
-enum class Sharding {
-  kNone,  // replicated: every rank holds everything, gradients all-reduced in buckets
-  kFull,  // fully sharded: every rank holds 1/N of the weights, gradients and optimizer state
-};
-
-struct TrainConfig {
+// The parallel section's fields (shard, bucket_bytes, sp, ssp) come from ParallelSettings.
+struct TrainConfig : ParallelSettings {
   std::string source = "config";  // the file, for messages
 
   dit::DiTConfig model;
@@ -90,12 +86,7 @@ struct TrainConfig {
   std::string output_dir;
   int threads = 0;  // 0: the CLI's --threads
 
-  Sharding shard = Sharding::kNone;     // parallel.shard
-  int64_t bucket_bytes = 4 << 20;       // parallel.bucket_mb: replicated all-reduce bucket size
   bool activation_checkpointing = false;  // recompute each DiT block's activations in backward
-  int sp = 1;   // parallel.sp: Ulysses degree (full blocks over the whole sequence-parallel group)
-  int ssp = 1;  // parallel.ssp: skiparse_sp, the SSP group size (sparse blocks)
-  int sequence_parallel() const { return sp * ssp; }
 
   // Parses YAML text; `source` names it in messages. Relative paths are resolved against
   // `base_dir` (the config file's folder). osp::Error naming "<source>: <field>".

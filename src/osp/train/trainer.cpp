@@ -15,6 +15,7 @@
 #include "osp/parallel/fully_sharded.h"
 #include "osp/parallel/replicated_data_parallel.h"
 #include "osp/train/dit_objective.h"
+#include "osp/train/strategy_state.h"
 #include "osp/train/vae_objective.h"
 
 namespace osp::train {
@@ -79,40 +80,6 @@ void check_same_base(const nlohmann::json& saved, const nlohmann::json& expected
              a.value("path", "?"), a.value("sha256", "?"), b.value("path", "?"), b.value("sha256", "?"));
 }
 
-std::vector<at::Tensor> tensors_of(const NamedTensors& named) {
-  std::vector<at::Tensor> out;
-  for (const auto& item : named) out.push_back(item.second);
-  return out;
-}
-
-// A checkpoint's tensor `name + suffix` with the expected shape (osp::Error naming it otherwise).
-std::function<at::Tensor(const std::string&, at::IntArrayRef)> lookup(const NamedTensors& from, std::string suffix,
-                                                                      std::string what) {
-  return [&from, suffix, what](const std::string& name, at::IntArrayRef shape) {
-    at::Tensor into = at::empty(shape, at::kFloat);
-    copy_by_name(from, name + suffix, into, what);
-    return into;
-  };
-}
-
-// The optimizer's moments per owned tensor (AdamW::state() interleaves them).
-struct Moments {
-  std::vector<at::Tensor> exp_avg, exp_avg_sq;
-};
-Moments moments_of(const NamedTensors& state) {
-  Moments m;
-  for (size_t i = 0; i + 1 < state.size(); i += 2) {
-    m.exp_avg.push_back(state[i].second);
-    m.exp_avg_sq.push_back(state[i + 1].second);
-  }
-  return m;
-}
-
-NamedTensors with_suffix(NamedTensors tensors, const std::string& suffix) {
-  for (auto& item : tensors) item.first += suffix;
-  return tensors;
-}
-
 }  // namespace
 
 std::unique_ptr<Objective> make_objective(const TrainConfig& config) {
@@ -169,7 +136,7 @@ Trainer::Trainer(TrainConfig config, std::unique_ptr<Objective> objective, paral
   log::info("train: {}, {} rank(s) × batch {} × accumulation {}", described, comm_.size(),
             config_.batch_size, config_.grad_accum);
   log::info("train: {}{}{}", strategy_->describe(), config_.activation_checkpointing ? ", activation checkpointing" : "",
-            mesh_ ? ", mesh " + mesh_->shape.describe() : "");
+            mesh_ ? ", mesh " + mesh_->groups().shape.describe() : "");
 }
 
 void Trainer::make_sequence_parallel() {
@@ -177,18 +144,9 @@ void Trainer::make_sequence_parallel() {
   auto* objective = dynamic_cast<DiTObjective*>(objective_.get());
   if (!objective) fail_about(config_.source, "parallel.sp and parallel.ssp split a DiT's tokens; this run has no DiT");
   if (!world_) fail_about(config_.source, "parallel.sp and parallel.ssp need the ranks of a launcher");
-  const dit::DiTConfig& model = objective->model().config();
-  parallel::MeshShape shape;
-  try {
-    shape = parallel::ParallelOptions{config_.sp, config_.ssp}.mesh(world_->size());
-    parallel::validate_mesh(shape, world_->size(), model);
-  } catch (const Error& e) {
-    fail_about(config_.source, "parallel: {}", e.what());
-  }
-  mesh_ = std::make_unique<parallel::MeshGroups>(
-      parallel::MeshGroups::create(*world_, shape, static_cast<int>(model.num_heads)));
-  sequence_parallel_ = std::make_unique<parallel::SequenceParallel>(*mesh_, model, &world_->counters());
-  objective->set_parallel(sequence_parallel_.get());
+  mesh_ = std::make_unique<parallel::TrainingMesh>(*world_, config_.sp, config_.ssp, objective->model().config(),
+                                                   config_.source);
+  objective->set_parallel(&mesh_->hook());
 }
 
 void Trainer::fill_shards(DiTObjective& objective, parallel::FullySharded& sharded) {
@@ -204,9 +162,9 @@ void Trainer::fill_shards(DiTObjective& objective, parallel::FullySharded& shard
   log::info("train: built the model shard by shard ({} tensors, never whole on a rank)", filled);
 }
 
-int Trainer::data_rank() const { return mesh_ ? mesh_->dp.rank() : comm_.rank(); }
+int Trainer::data_rank() const { return mesh_ ? mesh_->data_rank() : comm_.rank(); }
 
-int Trainer::data_ranks() const { return mesh_ ? mesh_->dp.size() : comm_.size(); }
+int Trainer::data_ranks() const { return mesh_ ? mesh_->data_ranks() : comm_.size(); }
 
 void Trainer::make_strategy(const std::set<std::string>& streamed) {
   auto* dit_model = dynamic_cast<dit::WanDiT*>(&objective_->module());
@@ -250,10 +208,7 @@ void Trainer::resume(const std::string& path) {
       copy_by_name(mine, name + ".exp_avg_sq", moments.exp_avg_sq[i], "optimizer state shard");
     }
   } else {
-    strategy_->reshard(lookup(c.model, "", "model weight"), tensors_of(owned));
-    strategy_->reshard(lookup(c.ema, "", "EMA weight"), tensors_of(ema_->weights()));
-    strategy_->reshard(lookup(c.optimizer, ".exp_avg", "optimizer state"), moments.exp_avg);
-    strategy_->reshard(lookup(c.optimizer, ".exp_avg_sq", "optimizer state"), moments.exp_avg_sq);
+    reshard_state(*strategy_, c, *ema_, *optimizer_);
   }
   optimizer_->set_steps(c.step);
   order_.seek(c.data_epoch, c.data_cursor);
@@ -361,14 +316,9 @@ std::string Trainer::save_checkpoint() {
     }
     folder = save_sharded_checkpoint(config_.output_dir, c, layout, shards, comm_.rank(), comm_.size(),
                                      [this] { comm_.barrier(); });
-  } else if (comm_.rank() == 0) {
-    c.model = weights();
-    c.ema = strategy_->unshard(tensors_of(ema_->weights()));
-    c.optimizer = with_suffix(strategy_->unshard(moments.exp_avg), ".exp_avg");
-    for (auto& item : with_suffix(strategy_->unshard(moments.exp_avg_sq), ".exp_avg_sq")) {
-      c.optimizer.push_back(std::move(item));
-    }
-    folder = train::save_checkpoint(config_.output_dir, c);
+  } else {
+    unshard_state(*strategy_, *ema_, *optimizer_, c);
+    if (comm_.rank() == 0) folder = train::save_checkpoint(config_.output_dir, c);
   }
   if (comm_.rank() == 0) {
     write_logs();

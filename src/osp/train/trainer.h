@@ -23,8 +23,7 @@
 #include "osp/parallel/communicator.h"
 #include "osp/parallel/checkpointed_blocks.h"
 #include "osp/parallel/fully_sharded.h"
-#include "osp/parallel/mesh.h"
-#include "osp/parallel/sequence_parallel.h"
+#include "osp/parallel/training_mesh.h"
 #include "osp/parallel/world.h"
 #include "osp/parallel/training_strategy.h"
 #include "osp/train/ema.h"
@@ -110,8 +109,7 @@ class Trainer {
   std::unique_ptr<Objective> objective_;
   parallel::Communicator comm_;
   parallel::World* world_ = nullptr;
-  std::unique_ptr<parallel::MeshGroups> mesh_;  // sequence-parallel runs only
-  std::unique_ptr<parallel::SequenceParallel> sequence_parallel_;
+  std::unique_ptr<parallel::TrainingMesh> mesh_;  // sequence-parallel runs only
   std::vector<std::pair<std::string, at::Tensor>> params_;
   // Trained tensors the model stores in its compute dtype (bf16 runs): float32 masters here, whose
   // GEMMs round them to that dtype, so a sharded run gathers them in it.

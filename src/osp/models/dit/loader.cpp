@@ -203,6 +203,15 @@ std::unique_ptr<WanDiT> load_dit(const std::string& weights_path, const std::opt
   return model;
 }
 
+UnloadedDiT build_unloaded_dit(const std::string& weights_path, const std::optional<std::string>& config_path,
+                               Precision precision, c10::Device device) {
+  const ResolvedPaths paths = resolve_paths(weights_path, config_path);
+  UnloadedDiT out;
+  out.model = std::make_unique<WanDiT>(DiTConfig::from_file(paths.config), precision, device);
+  out.weights = paths.weights;
+  return out;
+}
+
 ArchitectureGuess detect_architecture(const io::TensorSource& source) {
   const io::KeyMapping mapping = io::map_dit_keys(source.names());
   const auto& patch = shape_of(source, mapping, "patch_embedding.weight");  // [D, in, pt, ph, pw]

@@ -56,6 +56,16 @@ std::unique_ptr<WanDiT> load_dit(const std::string& weights_path, const std::opt
                                  Precision precision, c10::Device device,
                                  const std::function<void(DiTConfig&)>& adjust = {});
 
+// A checkpoint's model whose values are not read yet: built from its config with allocated but
+// unwritten parameters (no resident memory until written), and the resolved weights file whose
+// tensors a fully sharded run streams into its shards (for_each_checkpoint_weight).
+struct UnloadedDiT {
+  std::unique_ptr<WanDiT> model;
+  std::string weights;
+};
+UnloadedDiT build_unloaded_dit(const std::string& weights_path, const std::optional<std::string>& config_path,
+                               Precision precision, c10::Device device);
+
 // What a checkpoint holds, judged from its tensor shapes alone (for `osp info`).
 struct ArchitectureGuess {
   std::string name;    // "Wan2.1 1.3B", "Wan2.1 14B", or "unknown Wan DiT (dim=…)"
