@@ -382,6 +382,55 @@ TEST(FullySharded, ShardedCheckpointsResumeExactlyAndOnFewerRanks) {
   EXPECT_LE(weights, 1e-6);
 }
 
+// Resharding reads ranges, not whole tensors: every new rank's part of a 4-rank checkpoint, for 2
+// and for 3 ranks (a chunk that does not divide the flat group: the last rank is padded), equals
+// the matching range of the whole tensors laid end to end; another set of units is declined.
+TEST(FullySharded, ReshardingReadsEachNewRanksRangesFromTheOldFiles) {
+  const auto find_tensor = [](const NamedTensors& tensors, const std::string& name) {
+    for (const auto& item : tensors) {
+      if (item.first == name) return item.second;
+    }
+    ADD_FAILURE() << "no tensor " << name;
+    return at::Tensor();
+  };
+  const osp::test::ScratchDir dir;
+  sharded_run(4, 4, dir.path() / "a");
+  const std::string checkpoint = (dir.path() / "a" / "checkpoints" / "step-00000002").string();
+  const osp::train::ShardIndex index = *osp::train::read_shard_index(checkpoint);
+  const osp::train::TrainCheckpoint whole = osp::train::load_checkpoint(checkpoint);
+  const std::map<std::string, const NamedTensors*> kinds{
+      {"", &whole.model}, {".ema", &whole.ema}, {".exp_avg", &whole.optimizer}, {".exp_avg_sq", &whole.optimizer}};
+  for (const int ranks : {2, 3}) {
+    std::vector<osp::parallel::ShardLayout> layout = index.layout;
+    for (auto& shard : layout) {
+      int64_t total = 0;
+      for (const auto& item : shard.tensors) total += c10::multiply_integers(item.second);
+      shard.chunk = (total + ranks - 1) / ranks;
+    }
+    std::vector<NamedTensors> parts;
+    for (int r = 0; r < ranks; ++r) parts.push_back(*osp::train::read_rank_ranges(index, layout, r));
+    for (size_t i = 0; i < layout.size(); ++i) {
+      for (const auto& [suffix, tensors] : kinds) {
+        std::vector<at::Tensor> expected;
+        for (const auto& [name, shape] : layout[i].tensors) {
+          const std::string key = suffix == ".exp_avg" || suffix == ".exp_avg_sq" ? name + suffix : name;
+          expected.push_back(find_tensor(*tensors, key).reshape(-1));
+        }
+        const at::Tensor flat = at::cat(expected);
+        std::vector<at::Tensor> got;
+        for (const NamedTensors& p : parts) got.push_back(find_tensor(p, layout[i].shard + suffix));
+        const at::Tensor joined = at::cat(got);
+        ASSERT_EQ(joined.numel(), layout[i].chunk * ranks);
+        EXPECT_TRUE(at::equal(joined.narrow(0, 0, flat.numel()), flat)) << ranks << " ranks " << layout[i].shard << suffix;
+        EXPECT_EQ(joined.narrow(0, flat.numel(), joined.numel() - flat.numel()).abs().sum().item<double>(), 0.0);
+      }
+    }
+  }
+  std::vector<osp::parallel::ShardLayout> other = index.layout;
+  other.front().tensors.pop_back();
+  EXPECT_FALSE(osp::train::read_rank_ranges(index, other, 0).has_value());
+}
+
 // `osp convert` consolidates a sharded checkpoint into one safetensors file of the whole weights
 // (or EMA weights) that a one-process trainer resuming the checkpoint holds; broken indexes are errors.
 TEST(FullySharded, ConvertConsolidatesAShardedCheckpoint) {

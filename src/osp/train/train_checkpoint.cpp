@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <optional>
 
@@ -216,6 +217,50 @@ std::unique_ptr<io::TensorSource> open_rank_file(const ShardIndex& index, int ra
 NamedTensors load_rank_shards(const ShardIndex& index, int rank) {
   TORCH_CHECK(rank >= 0 && rank < index.ranks, "load_rank_shards: rank ", rank, " of ", index.ranks);
   return read_all(open_rank_file(index, rank));
+}
+
+namespace {
+
+bool same_units(const std::vector<parallel::ShardLayout>& a, const std::vector<parallel::ShardLayout>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].shard != b[i].shard || a[i].tensors != b[i].tensors) return false;
+  }
+  return true;
+}
+
+int64_t flat_numel(const parallel::ShardLayout& shard) {
+  int64_t n = 0;
+  for (const auto& item : shard.tensors) n += c10::multiply_integers(item.second);
+  return n;
+}
+
+}  // namespace
+
+std::optional<NamedTensors> read_rank_ranges(const ShardIndex& index, const std::vector<parallel::ShardLayout>& layout,
+                                             int rank) {
+  if (!same_units(index.layout, layout)) return std::nullopt;
+  std::map<int, std::unique_ptr<io::TensorSource>> files;  // the old ranks this rank reads from
+  NamedTensors out;
+  for (size_t i = 0; i < layout.size(); ++i) {
+    const int64_t total = flat_numel(layout[i]), chunk = layout[i].chunk, old_chunk = index.layout[i].chunk;
+    const int64_t lo = std::min(total, rank * chunk), hi = std::min(total, (rank + 1) * chunk);
+    for (const ShardKind& kind : kShardKinds) {
+      at::Tensor mine = at::zeros({chunk}, at::kFloat);
+      // Old rank k held [k·old_chunk, (k+1)·old_chunk): copy its overlap with [lo, hi).
+      for (int64_t k = lo / std::max<int64_t>(old_chunk, 1); k * old_chunk < hi; ++k) {
+        if (k >= index.ranks) fail_about(index.folder, "{}: the shards hold fewer elements than index.json lists", layout[i].shard);
+        auto& file = files[static_cast<int>(k)];
+        if (!file) file = open_rank_file(index, static_cast<int>(k));
+        const at::Tensor held = file->load(layout[i].shard + kind.key_suffix).reshape(-1);
+        if (held.numel() != old_chunk) fail_about(file->path(), "{}: {} elements, index.json says {}", layout[i].shard, held.numel(), old_chunk);
+        const int64_t from = std::max(lo, k * old_chunk), to = std::min(hi, (k + 1) * old_chunk);
+        mine.narrow(0, from - lo, to - from).copy_(held.narrow(0, from - k * old_chunk, to - from));
+      }
+      out.emplace_back(layout[i].shard + kind.key_suffix, std::move(mine));
+    }
+  }
+  return out;
 }
 
 TrainCheckpoint load_checkpoint(const std::string& path, bool whole_tensors) {

@@ -81,4 +81,12 @@ std::optional<ShardIndex> read_shard_index(const std::string& path);
 std::unique_ptr<io::TensorSource> open_rank_file(const ShardIndex& index, int rank);
 NamedTensors load_rank_shards(const ShardIndex& index, int rank);
 
+// Rank `rank`'s shards under another number of ranks (`layout`: the new flat shards, same units,
+// tensors and order as the index's, another chunk), read range by range from the old ranks' files
+// (each old file mapped; no whole tensor assembled): "<shard>", "<shard>.ema", "<shard>.exp_avg",
+// "<shard>.exp_avg_sq" per shard, zero-padded past the end as the strategy lays them out.
+// std::nullopt when the units differ (another model or trained set): reshard whole tensors then.
+std::optional<NamedTensors> read_rank_ranges(const ShardIndex& index, const std::vector<parallel::ShardLayout>& layout,
+                                             int rank);
+
 }  // namespace osp::train

@@ -188,24 +188,34 @@ void Trainer::make_strategy(const std::set<std::string>& streamed) {
 NamedTensors Trainer::weights() const { return strategy_->unshard(tensors_of(strategy_->owned())); }
 
 void Trainer::resume(const std::string& path) {
-  // A sharded checkpoint of this very layout: each rank reads only its own file.
+  // A sharded checkpoint of this very layout: each rank reads only its own file. Of the same
+  // units on another number of ranks: each rank reads the ranges it now holds from the old
+  // ranks' files. Anything else (a whole-tensor checkpoint, other units): whole tensors, resharded.
   const std::optional<ShardIndex> index = read_shard_index(path);
-  const bool own_shards = index && index->ranks == comm_.size() && index->layout == strategy_->shard_layout();
-  const TrainCheckpoint c = load_checkpoint(path, /*whole_tensors=*/!own_shards);
+  const std::vector<parallel::ShardLayout> layout = strategy_->shard_layout();
+  std::optional<NamedTensors> mine;
+  std::string how;
+  if (index && index->ranks == comm_.size() && index->layout == layout) {
+    mine = load_rank_shards(*index, comm_.rank());
+    how = " (each rank read its own shards)";
+  } else if (index && !layout.empty()) {
+    mine = read_rank_ranges(*index, layout, comm_.rank());
+    if (mine) how = fmt::format(" (resharded from {} ranks, each rank reading only its ranges)", index->ranks);
+  }
+  const TrainCheckpoint c = load_checkpoint(path, /*whole_tensors=*/!mine);
   check_same_base(c.model_config, objective_->model_config(), path);
   if (!same_architecture(c.model_config, objective_->model_config())) {
     fail_about(path, "the checkpoint's model config differs from the training config's model");
   }
   const NamedTensors& owned = strategy_->owned();
   const Moments moments = moments_of(optimizer_->state());
-  if (own_shards) {
-    const NamedTensors mine = load_rank_shards(*index, comm_.rank());
+  if (mine) {
     for (size_t i = 0; i < owned.size(); ++i) {
       const std::string& name = owned[i].first;
-      copy_by_name(mine, name, owned[i].second, "weight shard");
-      copy_by_name(mine, name + ".ema", ema_->weights()[i].second, "EMA shard");
-      copy_by_name(mine, name + ".exp_avg", moments.exp_avg[i], "optimizer state shard");
-      copy_by_name(mine, name + ".exp_avg_sq", moments.exp_avg_sq[i], "optimizer state shard");
+      copy_by_name(*mine, name, owned[i].second, "weight shard");
+      copy_by_name(*mine, name + ".ema", ema_->weights()[i].second, "EMA shard");
+      copy_by_name(*mine, name + ".exp_avg", moments.exp_avg[i], "optimizer state shard");
+      copy_by_name(*mine, name + ".exp_avg_sq", moments.exp_avg_sq[i], "optimizer state shard");
     }
   } else {
     reshard_state(*strategy_, c, *ema_, *optimizer_);
@@ -223,7 +233,7 @@ void Trainer::resume(const std::string& path) {
     io::write_file_atomically(csv_path(config_), text);
     log_started_ = true;
   }
-  log::info("train: resumed at step {} from {}{}", c.step, path, own_shards ? " (each rank read its own shards)" : "");
+  log::info("train: resumed at step {} from {}{}", c.step, path, how);
 }
 
 at::Tensor Trainer::micro_batch_loss() {
