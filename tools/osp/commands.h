@@ -25,6 +25,7 @@ void register_train(CLI::App& app, const GlobalOptions& global);  // train.cpp
 void register_eval(CLI::App& app, const GlobalOptions& global);   // eval.cpp: eval shapes, eval vae, eval prompts
 void register_lora(CLI::App& app, const GlobalOptions& global);   // lora.cpp: merge-lora, lora extract
 void register_rl(CLI::App& app, const GlobalOptions& global);     // rl.cpp
+void register_serve(CLI::App& app, const GlobalOptions& global);  // serve.cpp
 void register_plan(CLI::App& app, const GlobalOptions& global);   // plan.cpp: plan train
 
 // `osp bench <name>` subcommands, each in bench_<name>.cpp; `bench` is the parent command.

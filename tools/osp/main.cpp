@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   register_eval(app, global);
   register_lora(app, global);
   register_rl(app, global);
+  register_serve(app, global);
   register_plan(app, global);
 
   try {

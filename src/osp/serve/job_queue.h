@@ -1,0 +1,89 @@
+#pragma once
+// The server's jobs (docs/serve.md "Jobs"): a bounded FIFO of video requests and one worker
+// thread that runs them one at a time on the loaded pipeline (the model stays resident; a second
+// generation would only compete for the same cores). Each job's progress comes from the
+// pipeline's callbacks; cancelling a queued job drops it, cancelling the running one stops it at
+// its next step through its CancelToken. Finished videos are written atomically into the output
+// directory under the job's id, a name the server makes (no client-chosen path anywhere).
+#include <nlohmann/json.hpp>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "osp/pipeline.h"
+#include "osp/serve/video_request.h"
+
+namespace osp::serve {
+
+enum class JobStatus { kQueued, kRunning, kDone, kFailed, kCancelled };
+const char* status_name(JobStatus status);
+
+// What a client sees of a job (a copy: the queue keeps changing the original).
+struct JobView {
+  std::string id;
+  JobStatus status = JobStatus::kQueued;
+  int64_t queue_position = 0;  // 1-based while queued, else 0
+  std::string stage;           // "text", "sampling", "decode" while running
+  int64_t step = 0, total = 0;
+  double elapsed_s = 0;        // since it started running (or ran, once finished)
+  double eta_s = -1;           // while sampling; −1 unknown
+  VideoRequest request;
+  std::optional<Parameters> parameters;  // the effective ones, once done
+  std::string error;           // why it failed
+  std::string file;            // the video's path, once done
+  int64_t bytes = 0;
+
+  nlohmann::json to_json() const;
+};
+
+// The queue is full: the client should retry after `retry_after_s` seconds.
+struct QueueFull {
+  int64_t retry_after_s = 1;
+};
+
+class JobQueue {
+ public:
+  // `pipeline` and `output_dir` (created) must outlive the queue; at most `capacity` jobs wait.
+  JobQueue(Pipeline& pipeline, std::string output_dir, int64_t capacity);
+  ~JobQueue();  // cancels the running job, drops the queued ones, joins the worker
+
+  // Queues a job and returns its view (its id and queue position); throws QueueFull.
+  JobView submit(VideoRequest request);
+  std::optional<JobView> find(const std::string& id) const;
+  std::vector<JobView> list() const;  // newest first
+  // Cancels a queued or running job, or deletes a finished one's file and record. nullopt: no such job.
+  std::optional<JobView> remove(const std::string& id);
+  // Stops taking jobs; the running one is cancelled (`finish_running` false) or finishes.
+  void shut_down(bool finish_running);
+
+  int64_t queued() const;
+
+ private:
+  struct Job;
+  void work();
+  void run(Job& job);
+  JobView view(const Job& job) const;  // with mutex_ held
+
+  Pipeline& pipeline_;
+  std::string output_dir_;
+  int64_t capacity_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::map<std::string, std::shared_ptr<Job>> jobs_;
+  std::deque<std::shared_ptr<Job>> waiting_;
+  std::vector<std::string> order_;  // ids, oldest first
+  bool stopping_ = false;
+  uint64_t serial_ = 0;
+  double seconds_per_job_ = 0;  // of the last finished job, for Retry-After
+  std::thread worker_;
+};
+
+}  // namespace osp::serve

@@ -1,0 +1,122 @@
+#include "osp/serve/video_request.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <set>
+
+namespace osp::serve {
+namespace {
+
+using nlohmann::json;
+
+const std::set<std::string> kFields{"prompt", "negative_prompt", "width", "height", "frames", "steps", "shift",
+                                    "guidance", "sampler", "seed", "fps", "format", "loras"};
+
+std::string text(const json& body, const char* field, int64_t max_chars, bool required) {
+  if (!body.contains(field)) {
+    if (required) throw BadRequest(field, fmt::format("{} is required", field));
+    return {};
+  }
+  const json& v = body.at(field);
+  if (!v.is_string()) throw BadRequest(field, fmt::format("{} must be a string", field));
+  const std::string s = v.get<std::string>();  // valid UTF-8: the JSON parser rejects anything else
+  if (static_cast<int64_t>(s.size()) > max_chars) {
+    throw BadRequest(field, fmt::format("{} is {} bytes long; at most {}", field, s.size(), max_chars));
+  }
+  return s;
+}
+
+std::optional<int64_t> integer(const json& body, const char* field, int64_t lo, int64_t hi) {
+  if (!body.contains(field)) return std::nullopt;
+  const json& v = body.at(field);
+  if (!v.is_number_integer()) throw BadRequest(field, fmt::format("{} must be an integer", field));
+  const int64_t x = v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)
+                        ? INT64_MAX
+                        : v.get<int64_t>();
+  if (x < lo || x > hi) throw BadRequest(field, fmt::format("{} must be in [{}, {}], got {}", field, lo, hi, x));
+  return x;
+}
+
+std::optional<double> number(const json& body, const char* field, double lo, double hi) {
+  if (!body.contains(field)) return std::nullopt;
+  const json& v = body.at(field);
+  if (!v.is_number()) throw BadRequest(field, fmt::format("{} must be a number", field));
+  const double x = v.get<double>();
+  if (!std::isfinite(x) || x < lo || x > hi) {
+    throw BadRequest(field, fmt::format("{} must be in [{}, {}], got {}", field, lo, hi, x));
+  }
+  return x;
+}
+
+}  // namespace
+
+VideoRequest parse_video_request(const std::string& body_text, const RequestLimits& limits) {
+  const json body = json::parse(body_text, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) throw BadRequest("", "the body is not valid JSON");
+  if (!body.is_object()) throw BadRequest("", "the body must be a JSON object");
+  for (const auto& item : body.items()) {
+    if (!kFields.count(item.key())) {
+      throw BadRequest(item.key(), fmt::format("unknown field {} (known: prompt, negative_prompt, width, height, "
+                                               "frames, steps, shift, guidance, sampler, seed, fps, format)",
+                                               item.key()));
+    }
+  }
+  VideoRequest out;
+  Request& r = out.request;
+  r.prompt = text(body, "prompt", limits.max_prompt_chars, /*required=*/true);
+  if (r.prompt.find_first_not_of(" \t\r\n") == std::string::npos) throw BadRequest("prompt", "prompt is empty");
+  if (body.contains("negative_prompt")) r.negative_prompt = text(body, "negative_prompt", limits.max_prompt_chars, false);
+  for (const char* side : {"width", "height"}) {
+    const std::optional<int64_t> v = integer(body, side, 16, limits.max_side);
+    if (v && *v % 16 != 0) throw BadRequest(side, fmt::format("{} must be a multiple of 16, got {}", side, *v));
+    (side[0] == 'w' ? r.width : r.height) = v;
+  }
+  r.frames = integer(body, "frames", 1, limits.max_frames);
+  if (r.frames && (*r.frames - 1) % 4 != 0) {
+    throw BadRequest("frames", fmt::format("frames must be 4k + 1 (1, 5, 9, …), got {}", *r.frames));
+  }
+  r.steps = integer(body, "steps", 1, limits.max_steps);
+  r.fps = integer(body, "fps", 1, 120);
+  r.shift = number(body, "shift", 0.01, 100.0);
+  r.guidance = number(body, "guidance", 0.0, 50.0);
+  if (body.contains("sampler")) {
+    const std::string s = text(body, "sampler", 16, false);
+    if (s != "unipc" && s != "euler" && s != "dpm++") {
+      throw BadRequest("sampler", fmt::format("sampler must be unipc, euler or dpm++, got '{}'", s));
+    }
+    r.sampler = s;
+  }
+  if (body.contains("seed")) {
+    const json& v = body.at("seed");
+    if (!v.is_number_integer() || (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() < 0)) {
+      throw BadRequest("seed", "seed must be a non-negative integer");
+    }
+    r.seed = v.get<uint64_t>();
+  }
+  if (body.contains("format")) {
+    out.format = text(body, "format", 8, false);
+    if (out.format != "mp4" && out.format != "webm" && out.format != "gif") {
+      throw BadRequest("format", fmt::format("format must be mp4, webm or gif, got '{}'", out.format));
+    }
+  }
+  if (body.contains("loras")) throw BadRequest("loras", "loras are not enabled on this server");
+  return out;
+}
+
+nlohmann::json request_json(const VideoRequest& v) {
+  const Request& r = v.request;
+  json j = {{"prompt", r.prompt}, {"seed", r.seed}, {"format", v.format}};
+  if (r.negative_prompt) j["negative_prompt"] = *r.negative_prompt;
+  if (r.width) j["width"] = *r.width;
+  if (r.height) j["height"] = *r.height;
+  if (r.frames) j["frames"] = *r.frames;
+  if (r.steps) j["steps"] = *r.steps;
+  if (r.fps) j["fps"] = *r.fps;
+  if (r.shift) j["shift"] = *r.shift;
+  if (r.guidance) j["guidance"] = *r.guidance;
+  if (r.sampler) j["sampler"] = *r.sampler;
+  return j;
+}
+
+}  // namespace osp::serve

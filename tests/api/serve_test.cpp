@@ -1,0 +1,198 @@
+// `osp serve`'s HTTP API (src/osp/serve, docs/serve.md) on the shipped tiny model, in process on
+// a free port of 127.0.0.1, driven by an HTTP client: a job runs from 202 to done and its video
+// downloads whole and by byte range; every malformed request gets a 4xx naming its field while the
+// server keeps serving; a full queue answers 429 with Retry-After; queued and running jobs cancel;
+// an API key is required when set.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "../scratch_dir.h"
+#include "osp/serve/http_server.h"
+#include "osp/serve/job_queue.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using osp::serve::HttpServer;
+using osp::serve::JobQueue;
+
+// A small, quick video of the tiny model.
+const char* const kSmallJob = R"({"prompt": "a red circle moving left on a black background", "width": 32,
+                                  "height": 32, "frames": 5, "steps": 3, "seed": 7})";
+
+class ServeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pipeline_ = osp::Pipeline::from_pretrained(std::string(OSP_SOURCE_DIR) + "/models/osp-next-tiny").release();
+  }
+  static void TearDownTestSuite() {
+    delete pipeline_;
+    pipeline_ = nullptr;
+  }
+
+  void start(int64_t queue = 8, const std::string& key = "") {
+    jobs_ = std::make_unique<JobQueue>(*pipeline_, (out_.path() / "videos").string(), queue);
+    osp::serve::ServerOptions options;
+    options.port = 0;
+    options.api_key = key;
+    options.model = "osp-next-tiny";
+    server_ = std::make_unique<HttpServer>(options, *jobs_, pipeline_->defaults());
+    thread_ = std::thread([this] { server_->listen(); });
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->bound_port());
+    for (int i = 0; i < 100 && !client_->Get("/health"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  void TearDown() override {
+    if (server_) server_->stop();
+    if (thread_.joinable()) thread_.join();
+    if (jobs_) jobs_->shut_down(false);
+  }
+
+  json post(const std::string& body, int expected_status) {
+    const auto res = client_->Post("/v1/videos", body, "application/json");
+    EXPECT_TRUE(res) << "no answer to " << body;
+    if (!res) return {};
+    EXPECT_EQ(res->status, expected_status) << body << " → " << res->body;
+    return json::parse(res->body, nullptr, false);
+  }
+  json status(const std::string& id) {
+    const auto res = client_->Get("/v1/videos/" + id);
+    EXPECT_TRUE(res && res->status == 200);
+    return res ? json::parse(res->body, nullptr, false) : json();
+  }
+  json wait_until_finished(const std::string& id) {
+    for (int i = 0; i < 1200; ++i) {
+      const json s = status(id);
+      const std::string state = s.value("status", "");
+      if (state != "queued" && state != "running") return s;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "job " << id << " did not finish";
+    return {};
+  }
+
+  static inline osp::Pipeline* pipeline_ = nullptr;
+  osp::test::ScratchDir out_{"osp_serve"};
+  std::unique_ptr<JobQueue> jobs_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(ServeTest, AJobRunsToDoneAndItsVideoDownloadsWholeAndByRange) {
+  start();
+  const json accepted = post(kSmallJob, 202);
+  const std::string id = accepted.value("id", "");
+  ASSERT_EQ(id.size(), 16u) << accepted.dump();
+  const json done = wait_until_finished(id);
+  ASSERT_EQ(done.value("status", ""), "done") << done.dump();
+  EXPECT_EQ(done["parameters"]["frames"], 5);
+  EXPECT_EQ(done["parameters"]["steps"], 3);
+  EXPECT_EQ(done["step"], done["total"]);
+  const auto whole = client_->Get("/v1/videos/" + id + "/content");
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(whole->status, 200);
+  EXPECT_EQ(whole->get_header_value("Content-Type"), "video/mp4");
+  EXPECT_EQ(static_cast<int64_t>(whole->body.size()), done.value("bytes", int64_t{-1}));
+  EXPECT_GT(whole->body.size(), 100u);
+  const auto part = client_->Get("/v1/videos/" + id + "/content", {{"Range", "bytes=10-49"}});
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->status, 206);
+  EXPECT_EQ(part->body, whole->body.substr(10, 40));
+  // The list and the model; then deleting removes the file.
+  const auto list = client_->Get("/v1/videos");
+  ASSERT_TRUE(list);
+  EXPECT_EQ(json::parse(list->body)["data"].size(), 1u);
+  const auto models = client_->Get("/v1/models");
+  ASSERT_TRUE(models);
+  EXPECT_EQ(json::parse(models->body)["data"][0]["defaults"]["width"], pipeline_->defaults().width);
+  const auto deleted = client_->Delete("/v1/videos/" + id);
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->status, 200);
+  EXPECT_FALSE(fs::exists(out_.path() / "videos" / (id + ".mp4")));
+  EXPECT_EQ(client_->Get("/v1/videos/" + id)->status, 404);
+}
+
+TEST_F(ServeTest, MalformedRequestsGetA4xxNamingTheFieldAndTheServerKeepsServing) {
+  start();
+  const std::vector<std::pair<std::string, std::string>> bad{
+      {"{", ""},
+      {"[1, 2]", ""},
+      {R"({"width": 64})", "prompt"},
+      {R"({"prompt": ""})", "prompt"},
+      {R"({"prompt": 42})", "prompt"},
+      {R"({"prompt": "x", "width": 50})", "width"},
+      {R"({"prompt": "x", "height": 1e300})", "height"},
+      {R"({"prompt": "x", "width": 99999999999999999999})", "width"},
+      {R"({"prompt": "x", "frames": 6})", "frames"},
+      {R"({"prompt": "x", "frames": -3})", "frames"},
+      {R"({"prompt": "x", "steps": 0})", "steps"},
+      {R"({"prompt": "x", "guidance": "high"})", "guidance"},
+      {R"({"prompt": "x", "shift": -1})", "shift"},
+      {R"({"prompt": "x", "sampler": "ddim"})", "sampler"},
+      {R"({"prompt": "x", "seed": -1})", "seed"},
+      {R"({"prompt": "x", "format": "../../etc/passwd"})", "format"},
+      {R"({"prompt": "x", "loras": [{"name": "a"}]})", "loras"},
+      {R"({"prompt": "x", "colour": "red"})", "colour"},
+      {"{\"prompt\": \"\xff\xfe\"}", ""},
+      {R"({"prompt": ")" + std::string(5000, 'a') + R"("})", "prompt"},
+  };
+  for (const auto& [body, field] : bad) {
+    const json error = post(body, 400);
+    EXPECT_EQ(error["error"].value("field", ""), field) << body;
+    EXPECT_FALSE(error["error"].value("message", "").empty()) << body;
+  }
+  // Bodies over the limit, unknown ids, path traversal and unknown routes.
+  EXPECT_EQ(client_->Post("/v1/videos", std::string(100 * 1024, ' '), "application/json")->status, 413);
+  EXPECT_EQ(client_->Get("/v1/videos/0123456789abcdef")->status, 404);
+  EXPECT_EQ(client_->Get("/v1/videos/..%2F..%2Fetc%2Fpasswd/content")->status, 404);
+  EXPECT_EQ(client_->Get("/v1/videos/../../etc/passwd")->status, 404);
+  EXPECT_EQ(client_->Get("/nothing")->status, 404);
+  // Nothing was queued, no file appeared, and the server still answers.
+  EXPECT_EQ(jobs_->list().size(), 0u);
+  EXPECT_FALSE(fs::exists(out_.path() / "videos") && !fs::is_empty(out_.path() / "videos"));
+  EXPECT_EQ(client_->Get("/health")->status, 200);
+}
+
+TEST_F(ServeTest, AFullQueueAnswers429AndJobsCancelQueuedOrRunning) {
+  start(/*queue=*/1);
+  // A long job runs, a second waits (the queue's one place), a third is refused.
+  const json running = post(R"({"prompt": "a blue square moving up on a white background", "steps": 200})", 202);
+  const std::string a = running.value("id", "");
+  for (int i = 0; i < 200 && status(a).value("status", "") != "running"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const json queued = post(kSmallJob, 202);
+  EXPECT_EQ(queued.value("queue_position", 0), 1);
+  const auto full = client_->Post("/v1/videos", kSmallJob, "application/json");
+  ASSERT_TRUE(full);
+  EXPECT_EQ(full->status, 429);
+  EXPECT_GE(std::stoi(full->get_header_value("Retry-After")), 1);
+  // Cancelling the queued job drops it; cancelling the running one stops it at its next step.
+  const auto dropped = client_->Delete("/v1/videos/" + queued.value("id", ""));
+  ASSERT_TRUE(dropped);
+  EXPECT_EQ(json::parse(dropped->body).value("status", ""), "cancelled");
+  const auto start_cancel = std::chrono::steady_clock::now();
+  ASSERT_TRUE(client_->Delete("/v1/videos/" + a));
+  const json ended = wait_until_finished(a);
+  EXPECT_EQ(ended.value("status", ""), "cancelled") << ended.dump();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_cancel).count(), 10.0);
+  // The queue is free again.
+  post(kSmallJob, 202);
+}
+
+TEST_F(ServeTest, AnApiKeyIsRequiredWhenSet) {
+  start(8, "s3cret");
+  EXPECT_EQ(client_->Get("/v1/videos")->status, 401);
+  EXPECT_EQ(client_->Get("/v1/videos", {{"Authorization", "Bearer wrong!"}})->status, 401);
+  EXPECT_EQ(client_->Get("/v1/videos", {{"Authorization", "Bearer s3cret"}})->status, 200);
+  EXPECT_EQ(client_->Get("/health")->status, 200);  // health needs no key
+}
+
+}  // namespace
