@@ -9,12 +9,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <thread>
 
 #include "../scratch_dir.h"
 #include "osp/serve/http_server.h"
 #include "osp/serve/job_queue.h"
+#include "osp/serve/job_record.h"
 
 namespace {
 
@@ -105,6 +107,22 @@ TEST_F(ServeTest, AJobRunsToDoneAndItsVideoDownloadsWholeAndByRange) {
   ASSERT_TRUE(part);
   EXPECT_EQ(part->status, 206);
   EXPECT_EQ(part->body, whole->body.substr(10, 40));
+  // The last preview (the shipped model has a preview map), the events of a finished job (its
+  // final status, then the stream ends) and the metrics.
+  const auto preview = client_->Get("/v1/videos/" + id + "/preview");
+  ASSERT_TRUE(preview);
+  EXPECT_EQ(preview->status, 200);
+  EXPECT_EQ(preview->body.substr(1, 3), "PNG");
+  const auto events = client_->Get("/v1/videos/" + id + "/events");
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->get_header_value("Content-Type"), "text/event-stream");
+  ASSERT_EQ(events->body.rfind("data: ", 0), 0u) << events->body;
+  EXPECT_EQ(json::parse(events->body.substr(6)).value("status", ""), "done");
+  const auto metrics = client_->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("osp_jobs{state=\"done\"} 1"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("osp_generation_seconds_count 1"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("osp_bytes_written_total " + std::to_string(whole->body.size())), std::string::npos);
   // The list and the model; then deleting removes the file.
   const auto list = client_->Get("/v1/videos");
   ASSERT_TRUE(list);
@@ -185,6 +203,33 @@ TEST_F(ServeTest, AFullQueueAnswers429AndJobsCancelQueuedOrRunning) {
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_cancel).count(), 10.0);
   // The queue is free again.
   post(kSmallJob, 202);
+}
+
+TEST_F(ServeTest, ARestartKeepsFinishedJobsAndReportsInterruptedOnesFailed) {
+  start();
+  const std::string id = post(kSmallJob, 202).value("id", "");
+  ASSERT_EQ(wait_until_finished(id).value("status", ""), "done");
+  TearDown();
+  // What a server killed mid-run leaves: a running job's record; and a file that is no record.
+  const std::string dir = (out_.path() / "videos").string();
+  osp::serve::JobRecord interrupted;
+  interrupted.job.id = "00000000000000aa";
+  interrupted.job.status = osp::serve::JobStatus::kRunning;
+  interrupted.job.request = osp::serve::parse_video_request(kSmallJob);
+  interrupted.created_unix_s = 1e10;
+  osp::serve::write_record(dir, interrupted);
+  std::ofstream(fs::path(dir) / "garbage.json") << "{\"id\": \"../../x\", \"status\": \"done\"}";
+  server_.reset();
+  jobs_.reset();
+  start();
+  const auto list = json::parse(client_->Get("/v1/videos")->body)["data"];
+  ASSERT_EQ(list.size(), 2u) << list.dump();
+  EXPECT_EQ(list[0].value("id", ""), "00000000000000aa");  // newest first
+  EXPECT_EQ(list[0].value("status", ""), "failed");
+  EXPECT_EQ(list[0].value("error", ""), "server restarted");
+  EXPECT_EQ(list[1].value("id", ""), id);
+  EXPECT_EQ(list[1].value("status", ""), "done");
+  EXPECT_EQ(client_->Get("/v1/videos/" + id + "/content")->status, 200);
 }
 
 TEST_F(ServeTest, AnApiKeyIsRequiredWhenSet) {

@@ -3,13 +3,16 @@
 #include <httplib.h>
 #include <fmt/format.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "osp/core/error.h"
 #include "osp/core/log.h"
+#include "osp/serve/metrics.h"
 
 namespace osp::serve {
 namespace {
@@ -107,6 +110,39 @@ struct HttpServer::Impl {
       bytes << in.rdbuf();
       // httplib answers a Range header with 206 and the requested bytes of this content.
       res.set_content(bytes.str(), content_type(job->request.format));
+    });
+    http.Get(R"(/v1/videos/([0-9a-f]{16})/preview)", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!authorized(req, res)) return;
+      if (!jobs.find(req.matches[1])) return send_error(res, 404, "no such job");
+      const auto png = jobs.preview(req.matches[1]);
+      if (!png) return send_error(res, 404, "no preview yet (or the model has no preview map)");
+      res.set_content(*png, "image/png");
+    });
+    // Server-sent events: the job's status every half second while it is queued or running, then
+    // its final status, and the stream ends.
+    http.Get(R"(/v1/videos/([0-9a-f]{16})/events)", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!authorized(req, res)) return;
+      const std::string id = req.matches[1];
+      if (!jobs.find(id)) return send_error(res, 404, "no such job");
+      res.set_header("Cache-Control", "no-cache");
+      res.set_chunked_content_provider("text/event-stream", [this, id](size_t, httplib::DataSink& sink) {
+        const auto job = jobs.find(id);
+        if (!job) {
+          sink.done();
+          return true;
+        }
+        const std::string event = "data: " + job->to_json().dump() + "\n\n";
+        if (!sink.write(event.data(), event.size())) return false;  // the client left
+        if (job->status != JobStatus::kQueued && job->status != JobStatus::kRunning) {
+          sink.done();
+        } else {
+          std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        }
+        return true;
+      });
+    });
+    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(prometheus_text(jobs.stats()), "text/plain; version=0.0.4");
     });
     http.Delete(R"(/v1/videos/([0-9a-f]{16}))", [this](const httplib::Request& req, httplib::Response& res) {
       if (!authorized(req, res)) return;

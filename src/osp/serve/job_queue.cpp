@@ -9,6 +9,8 @@
 #include <random>
 
 #include "osp/core/log.h"
+#include "osp/io/png_image.h"
+#include "osp/serve/job_record.h"
 
 namespace osp::serve {
 namespace {
@@ -17,6 +19,15 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+double unix_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The preview's frames side by side: one PNG of [H', T'·W', 3].
+std::string preview_png(const at::Tensor& frames) {
+  return io::encode_png(frames.permute({1, 0, 2, 3}).reshape({frames.size(1), -1, 3}).contiguous());
+}
 
 // 16 hex digits: the serial number mixed with a random draw, so ids are neither guessable nor reused.
 std::string make_id(uint64_t serial) {
@@ -49,6 +60,8 @@ struct JobQueue::Job {
   std::optional<Parameters> parameters;
   std::string error, file;
   int64_t bytes = 0;
+  double created_unix_s = 0;
+  std::string preview_png;
 };
 
 nlohmann::json JobView::to_json() const {
@@ -72,7 +85,50 @@ nlohmann::json JobView::to_json() const {
 JobQueue::JobQueue(Pipeline& pipeline, std::string output_dir, int64_t capacity)
     : pipeline_(pipeline), output_dir_(std::move(output_dir)), capacity_(capacity) {
   fs::create_directories(output_dir_);
+  stats_.histogram_counts.assign(stats_.histogram_bounds.size() + 1, 0);
+  restore();
   worker_ = std::thread([this] { work(); });
+}
+
+void JobQueue::restore() {
+  int64_t restored = 0;
+  for (JobRecord& record : read_records(output_dir_)) {
+    auto job = std::make_shared<Job>();
+    JobView& v = record.job;
+    job->id = v.id;
+    job->request = v.request;
+    job->status = v.status;
+    job->error = v.error;
+    job->elapsed_s = v.elapsed_s;
+    job->parameters = v.parameters;
+    job->created_unix_s = record.created_unix_s;
+    if (v.status == JobStatus::kQueued || v.status == JobStatus::kRunning) {
+      job->status = JobStatus::kFailed;
+      job->error = "server restarted";
+    } else if (v.status == JobStatus::kDone) {
+      std::error_code ec;
+      job->file = v.file;
+      job->bytes = static_cast<int64_t>(fs::file_size(v.file, ec));
+      if (ec) {
+        job->status = JobStatus::kFailed;
+        job->error = "the video file is gone";
+        job->file.clear();
+      }
+    }
+    if (job->status != v.status) save(*job);
+    jobs_[job->id] = job;
+    order_.push_back(job->id);
+    ++restored;
+  }
+  if (restored > 0) log::info("serve: {} job record(s) restored from {}", restored, output_dir_);
+}
+
+void JobQueue::save(const Job& job) const {
+  try {
+    write_record(output_dir_, {view(job), job.created_unix_s});
+  } catch (const std::exception& e) {
+    log::warn("serve: could not write the record of job {}: {}", job.id, e.what());
+  }
 }
 
 JobQueue::~JobQueue() { shut_down(/*finish_running=*/false); }
@@ -85,6 +141,7 @@ void JobQueue::shut_down(bool finish_running) {
     for (auto& job : waiting_) {
       job->status = JobStatus::kCancelled;
       job->error = "the server stopped before it ran";
+      save(*job);
     }
     waiting_.clear();
     if (!finish_running) {
@@ -106,9 +163,11 @@ JobView JobQueue::submit(VideoRequest request) {
   auto job = std::make_shared<Job>();
   job->id = make_id(++serial_);
   job->request = std::move(request);
+  job->created_unix_s = unix_seconds();
   jobs_[job->id] = job;
   order_.push_back(job->id);
   waiting_.push_back(job);
+  save(*job);
   wake_.notify_all();
   return view(*job);
 }
@@ -137,6 +196,7 @@ std::optional<JobView> JobQueue::remove(const std::string& id) {
       waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), it->second), waiting_.end());
       job.status = JobStatus::kCancelled;
       job.error = "cancelled before it ran";
+      save(job);
       return view(job);
     case JobStatus::kRunning:
       job.cancel.cancel();  // the worker marks it cancelled at the next step
@@ -145,11 +205,31 @@ std::optional<JobView> JobQueue::remove(const std::string& id) {
       JobView gone = view(job);
       std::error_code ec;
       if (!job.file.empty()) fs::remove(job.file, ec);
+      remove_record(output_dir_, id);
       order_.erase(std::remove(order_.begin(), order_.end(), id), order_.end());
       jobs_.erase(it);
       return gone;
     }
   }
+}
+
+QueueStats JobQueue::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  QueueStats s = stats_;
+  for (JobStatus st : {JobStatus::kQueued, JobStatus::kRunning, JobStatus::kDone, JobStatus::kFailed,
+                       JobStatus::kCancelled}) {
+    s.jobs[st] = 0;
+  }
+  for (const auto& [id, job] : jobs_) ++s.jobs[job->status];
+  s.queued = static_cast<int64_t>(waiting_.size());
+  return s;
+}
+
+std::optional<std::string> JobQueue::preview(const std::string& id) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = jobs_.find(id);
+  if (it == jobs_.end() || it->second->preview_png.empty()) return std::nullopt;
+  return it->second->preview_png;
 }
 
 int64_t JobQueue::queued() const {
@@ -202,10 +282,20 @@ void JobQueue::run(Job& job) {
   callbacks.on_progress = [this, &job](const ProgressEvent& e) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (e.stage != job.stage && e.stage == "sampling") job.sampling_started_s = seconds_since(job.started);
+    if (job.stage == "sampling" && e.stage != "sampling" && job.step > 0) {
+      stats_.seconds_per_step = (seconds_since(job.started) - job.sampling_started_s) / static_cast<double>(job.step);
+    }
     job.stage = e.stage;
     job.step = e.step;
     job.total = e.total;
   };
+  if (pipeline_.has_preview()) {
+    callbacks.on_preview = [this, &job](const PreviewEvent& e) {
+      std::string png = preview_png(e.image);  // encoded outside the lock
+      std::lock_guard<std::mutex> lock(mutex_);
+      job.preview_png = std::move(png);
+    };
+  }
   JobStatus status = JobStatus::kDone;
   std::string error, file;
   int64_t bytes = 0;
@@ -231,7 +321,16 @@ void JobQueue::run(Job& job) {
   job.bytes = bytes;
   job.parameters = parameters;
   job.elapsed_s = seconds_since(job.started);
-  if (status == JobStatus::kDone) seconds_per_job_ = job.elapsed_s;
+  if (status == JobStatus::kDone) {
+    seconds_per_job_ = job.elapsed_s;
+    size_t bucket = 0;
+    while (bucket < stats_.histogram_bounds.size() && job.elapsed_s > stats_.histogram_bounds[bucket]) ++bucket;
+    for (size_t b = bucket; b < stats_.histogram_counts.size(); ++b) ++stats_.histogram_counts[b];
+    stats_.generation_seconds_sum += job.elapsed_s;
+    ++stats_.generations;
+    stats_.bytes_written += bytes;
+  }
+  save(job);
   log::info("serve: job {} {} in {:.1f} s{}", job.id, status_name(status), job.elapsed_s,
             error.empty() ? "" : ": " + error);
 }

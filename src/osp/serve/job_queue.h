@@ -44,6 +44,18 @@ struct JobView {
   nlohmann::json to_json() const;
 };
 
+// What /metrics reports (docs/serve.md "Metrics").
+struct QueueStats {
+  std::map<JobStatus, int64_t> jobs;  // by state, every state present
+  int64_t queued = 0;
+  double seconds_per_step = 0;        // of the last sampling stage that finished
+  std::vector<double> histogram_bounds{1, 5, 15, 60, 300, 1800};
+  std::vector<int64_t> histogram_counts;  // finished generations ≤ each bound (cumulative), then +Inf
+  double generation_seconds_sum = 0;
+  int64_t generations = 0;
+  int64_t bytes_written = 0;
+};
+
 // The queue is full: the client should retry after `retry_after_s` seconds.
 struct QueueFull {
   int64_t retry_after_s = 1;
@@ -52,6 +64,8 @@ struct QueueFull {
 class JobQueue {
  public:
   // `pipeline` and `output_dir` (created) must outlive the queue; at most `capacity` jobs wait.
+  // The job records found in `output_dir` are listed again (job_record.h): finished jobs as they
+  // were, queued or running ones as failed ("server restarted").
   JobQueue(Pipeline& pipeline, std::string output_dir, int64_t capacity);
   ~JobQueue();  // cancels the running job, drops the queued ones, joins the worker
 
@@ -65,12 +79,17 @@ class JobQueue {
   void shut_down(bool finish_running);
 
   int64_t queued() const;
+  QueueStats stats() const;
+  // The running (or last) latent preview of a job as PNG bytes; nullopt: no such job or none yet.
+  std::optional<std::string> preview(const std::string& id) const;
 
  private:
   struct Job;
   void work();
   void run(Job& job);
   JobView view(const Job& job) const;  // with mutex_ held
+  void save(const Job& job) const;     // its record, with mutex_ held
+  void restore();                      // the records of output_dir_ (constructor)
 
   Pipeline& pipeline_;
   std::string output_dir_;
@@ -83,6 +102,7 @@ class JobQueue {
   bool stopping_ = false;
   uint64_t serial_ = 0;
   double seconds_per_job_ = 0;  // of the last finished job, for Retry-After
+  QueueStats stats_;
   std::thread worker_;
 };
 
