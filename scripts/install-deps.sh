@@ -14,6 +14,7 @@ packages=(
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libfmt-dev libspdlog-dev
   libssl-dev                               # SHA-256 content hashes (libcrypto)
   libcpp-httplib-dev                       # the HTTP server of `osp serve`
+  chromium                                 # the web page test of `osp serve` (headless)
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   python3-torch                            # test fixtures in torch.save format (Debian's /usr/bin/python3)
 )

@@ -13,6 +13,7 @@
 #include "osp/core/error.h"
 #include "osp/core/log.h"
 #include "osp/serve/metrics.h"
+#include "osp/serve/web_page.h"
 
 namespace osp::serve {
 namespace {
@@ -61,6 +62,10 @@ struct HttpServer::Impl {
   }
 
   void routes() {
+    http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Content-Security-Policy", "default-src 'self' 'unsafe-inline' blob:");
+      res.set_content(kWebPage, "text/html; charset=utf-8");
+    });
     http.Get("/health", [](const httplib::Request&, httplib::Response& res) { send_json(res, 200, {{"status", "ready"}}); });
     http.Get("/v1/models", [this](const httplib::Request& req, httplib::Response& res) {
       if (!authorized(req, res)) return;
