@@ -13,6 +13,7 @@
 #include <memory>
 #include <thread>
 
+#include "../integration/lora_fixture.h"
 #include "../scratch_dir.h"
 #include "osp/serve/http_server.h"
 #include "osp/serve/job_queue.h"
@@ -39,9 +40,10 @@ class ServeTest : public ::testing::Test {
     pipeline_ = nullptr;
   }
 
-  void start(int64_t queue = 8, const std::string& key = "") {
-    jobs_ = std::make_unique<JobQueue>(*pipeline_, (out_.path() / "videos").string(), queue);
+  void start(int64_t queue = 8, const std::string& key = "", const std::string& lora_dir = "") {
     osp::serve::ServerOptions options;
+    options.limits.lora_dir = lora_dir;
+    jobs_ = std::make_unique<JobQueue>(*pipeline_, (out_.path() / "videos").string(), queue, options.limits);
     options.port = 0;
     options.api_key = key;
     options.model = "osp-next-tiny";
@@ -230,6 +232,34 @@ TEST_F(ServeTest, ARestartKeepsFinishedJobsAndReportsInterruptedOnesFailed) {
   EXPECT_EQ(list[1].value("id", ""), id);
   EXPECT_EQ(list[1].value("status", ""), "done");
   EXPECT_EQ(client_->Get("/v1/videos/" + id + "/content")->status, 200);
+}
+
+TEST_F(ServeTest, LorasAreNamedFromTheAllowListedFolderOnly) {
+  const fs::path loras = out_.path() / "loras";
+  fs::create_directories(loras);
+  const std::string dit = std::string(OSP_SOURCE_DIR) + "/models/osp-next-tiny/dit/diffusion_pytorch_model.safetensors";
+  osp::io::write_lora_file((loras / "style.safetensors").string(), osp::test::random_bundle_lora(dit, 4, 3));
+  std::ofstream(out_.path() / "outside.safetensors") << "not a lora";
+  start(8, "", loras.string());
+  const auto models = json::parse(client_->Get("/v1/models")->body);
+  EXPECT_EQ(models["data"][0]["loras"], json::array({"style"}));
+  const std::string plain = post(kSmallJob, 202).value("id", "");
+  json with_lora = json::parse(kSmallJob);
+  with_lora["loras"] = {{{"name", "style"}, {"scale", 1.5}}};
+  const std::string styled = post(with_lora.dump(), 202).value("id", "");
+  ASSERT_EQ(wait_until_finished(plain).value("status", ""), "done");
+  const json done = wait_until_finished(styled);
+  ASSERT_EQ(done.value("status", ""), "done") << done.dump();
+  EXPECT_EQ(done["request"]["loras"][0]["name"], "style");
+  EXPECT_NE(client_->Get("/v1/videos/" + plain + "/content")->body, client_->Get("/v1/videos/" + styled + "/content")->body);
+  for (const std::string name : {"../outside", "nope", "a/b", "..", "style.safetensors", ""}) {
+    json bad = json::parse(kSmallJob);
+    bad["loras"] = {{{"name", name}}};
+    EXPECT_EQ(post(bad.dump(), 400)["error"].value("field", ""), "loras") << name;
+  }
+  json bad_scale = json::parse(kSmallJob);
+  bad_scale["loras"] = {{{"name", "style"}, {"scale", "strong"}}};
+  EXPECT_EQ(post(bad_scale.dump(), 400)["error"].value("field", ""), "loras");
 }
 
 TEST_F(ServeTest, AnApiKeyIsRequiredWhenSet) {

@@ -1,5 +1,5 @@
 // osp serve --model DIR [--host 127.0.0.1] [--port 8080] [--output-dir DIR] [--queue N]
-// [--api-key-file FILE]: the video generation server (src/osp/serve, docs/serve.md).
+// [--api-key-file FILE] [--lora-dir DIR]: the video generation server (src/osp/serve, docs/serve.md).
 #include "commands.h"
 #include "osp/serve/serve.h"
 
@@ -15,6 +15,9 @@ void register_serve(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--output-dir", o->output_dir, "where finished videos are written")->capture_default_str();
   cmd->add_option("--queue", o->queue, "jobs that may wait (a full queue answers 429)")->capture_default_str();
   cmd->add_option("--api-key-file", *key_file, "file whose first line is the key /v1 requests must send as a Bearer token");
+  cmd->add_option("--lora-dir", o->http.limits.lora_dir,
+                  "folder of LoRA files (<name>.safetensors) that requests may name in \"loras\"")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--precision", o->precision, "bf16 or fp32")->capture_default_str();
   cmd->add_flag("--finish-on-exit", o->finish_on_exit, "on SIGTERM/SIGINT let the running job finish");
   cmd->callback([o, key_file, &global] {

@@ -75,12 +75,13 @@ struct HttpServer::Impl {
                     {"defaults",
                      {{"width", defaults.width}, {"height", defaults.height}, {"frames", defaults.frames},
                       {"steps", defaults.steps}, {"fps", defaults.fps}, {"shift", defaults.shift},
-                      {"guidance", defaults.guidance}, {"sampler", defaults.sampler}}}}}}});
+                      {"guidance", defaults.guidance}, {"sampler", defaults.sampler}}},
+                    {"loras", available_loras(options.limits.lora_dir)}}}}});
     });
     http.Post("/v1/videos", [this](const httplib::Request& req, httplib::Response& res) {
       if (!authorized(req, res)) return;
       try {
-        const JobView job = jobs.submit(parse_video_request(req.body));
+        const JobView job = jobs.submit(parse_video_request(req.body, options.limits));
         send_json(res, 202, job.to_json());
       } catch (const BadRequest& e) {
         send_error(res, 400, e.what(), e.field());

@@ -15,6 +15,7 @@ struct ServerOptions {
   std::string api_key;             // non-empty: /v1 requests need "Authorization: Bearer <key>"
   std::string model;               // what GET /v1/models reports
   size_t max_body_bytes = 64 * 1024;
+  RequestLimits limits;            // field ranges and the LoRA folder (video_request.h)
   int read_timeout_s = 10;         // a slow client is dropped after this long without data
 };
 

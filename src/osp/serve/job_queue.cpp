@@ -82,8 +82,8 @@ nlohmann::json JobView::to_json() const {
   return j;
 }
 
-JobQueue::JobQueue(Pipeline& pipeline, std::string output_dir, int64_t capacity)
-    : pipeline_(pipeline), output_dir_(std::move(output_dir)), capacity_(capacity) {
+JobQueue::JobQueue(Pipeline& pipeline, std::string output_dir, int64_t capacity, RequestLimits limits)
+    : pipeline_(pipeline), output_dir_(std::move(output_dir)), capacity_(capacity), limits_(std::move(limits)) {
   fs::create_directories(output_dir_);
   stats_.histogram_counts.assign(stats_.histogram_bounds.size() + 1, 0);
   restore();
@@ -92,7 +92,7 @@ JobQueue::JobQueue(Pipeline& pipeline, std::string output_dir, int64_t capacity)
 
 void JobQueue::restore() {
   int64_t restored = 0;
-  for (JobRecord& record : read_records(output_dir_)) {
+  for (JobRecord& record : read_records(output_dir_, limits_)) {
     auto job = std::make_shared<Job>();
     JobView& v = record.job;
     job->id = v.id;

@@ -66,7 +66,8 @@ class JobQueue {
   // `pipeline` and `output_dir` (created) must outlive the queue; at most `capacity` jobs wait.
   // The job records found in `output_dir` are listed again (job_record.h): finished jobs as they
   // were, queued or running ones as failed ("server restarted").
-  JobQueue(Pipeline& pipeline, std::string output_dir, int64_t capacity);
+  // `limits`: what restored records are checked against (the server's own request limits).
+  JobQueue(Pipeline& pipeline, std::string output_dir, int64_t capacity, RequestLimits limits = {});
   ~JobQueue();  // cancels the running job, drops the queued ones, joins the worker
 
   // Queues a job and returns its view (its id and queue position); throws QueueFull.
@@ -94,6 +95,7 @@ class JobQueue {
   Pipeline& pipeline_;
   std::string output_dir_;
   int64_t capacity_;
+  RequestLimits limits_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::map<std::string, std::shared_ptr<Job>> jobs_;

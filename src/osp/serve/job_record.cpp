@@ -24,17 +24,17 @@ std::optional<JobStatus> parse_status(const std::string& s) {
 }
 
 // The record's request, re-checked like a client's body (a record is not trusted more than one).
-VideoRequest parse_request(const json& j) {
+VideoRequest parse_request(const json& j, const RequestLimits& limits) {
   json body = j;
   const std::string format = body.value("format", "mp4");
   body.erase("format");
-  VideoRequest r = parse_video_request(body.dump());
+  VideoRequest r = parse_video_request(body.dump(), limits);
   if (format != "mp4" && format != "webm" && format != "gif") throw BadRequest("format", "bad format");
   r.format = format;
   return r;
 }
 
-JobRecord parse_record(const json& j, const std::string& dir) {
+JobRecord parse_record(const json& j, const std::string& dir, const RequestLimits& limits) {
   JobRecord rec;
   JobView& v = rec.job;
   v.id = j.at("id").get<std::string>();
@@ -42,7 +42,7 @@ JobRecord parse_record(const json& j, const std::string& dir) {
   const auto status = parse_status(j.at("status").get<std::string>());
   if (!status) throw std::runtime_error("bad status");
   v.status = *status;
-  v.request = parse_request(j.at("request"));
+  v.request = parse_request(j.at("request"), limits);
   v.error = j.value("error", "");
   v.elapsed_s = j.value("elapsed_s", 0.0);
   v.bytes = j.value("bytes", int64_t{0});
@@ -81,7 +81,7 @@ void remove_record(const std::string& dir, const std::string& id) {
   fs::remove(fs::path(dir) / (id + ".json"), ec);
 }
 
-std::vector<JobRecord> read_records(const std::string& dir) {
+std::vector<JobRecord> read_records(const std::string& dir, const RequestLimits& limits) {
   std::vector<JobRecord> out;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
@@ -90,7 +90,7 @@ std::vector<JobRecord> read_records(const std::string& dir) {
       std::ifstream in(entry.path());
       std::stringstream text;
       text << in.rdbuf();
-      out.push_back(parse_record(json::parse(text.str()), dir));
+      out.push_back(parse_record(json::parse(text.str()), dir, limits));
     } catch (const std::exception& e) {
       log::warn("serve: skipping {}: not a job record ({})", entry.path().string(), e.what());
     }

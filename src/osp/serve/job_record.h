@@ -19,7 +19,8 @@ struct JobRecord {
 
 void write_record(const std::string& dir, const JobRecord& record);
 void remove_record(const std::string& dir, const std::string& id);
-// Every readable record of `dir`, oldest first.
-std::vector<JobRecord> read_records(const std::string& dir);
+// Every readable record of `dir`, oldest first; each request is checked against `limits` as a
+// client's would be (a LoRA no longer offered makes the record unreadable).
+std::vector<JobRecord> read_records(const std::string& dir, const RequestLimits& limits = {});
 
 }  // namespace osp::serve

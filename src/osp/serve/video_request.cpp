@@ -3,11 +3,15 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <algorithm>
+#include <filesystem>
+#include <regex>
 #include <set>
 
 namespace osp::serve {
 namespace {
 
+namespace fs = std::filesystem;
 using nlohmann::json;
 
 const std::set<std::string> kFields{"prompt", "negative_prompt", "width", "height", "frames", "steps", "shift",
@@ -49,6 +53,46 @@ std::optional<double> number(const json& body, const char* field, double lo, dou
   return x;
 }
 
+// A LoRA name: letters, digits, '-', '_' and inner dots, so that it can never leave the folder.
+bool allowed_name(const std::string& name) {
+  static const std::regex pattern(R"([A-Za-z0-9_-]([A-Za-z0-9_.-]{0,126}[A-Za-z0-9_-])?)");
+  return std::regex_match(name, pattern) && name.find("..") == std::string::npos;
+}
+
+// "loras": [{"name": "...", "scale": 1.0}, ...], each name a file of the allow-listed folder.
+std::vector<LoraRequest> parse_loras(const json& loras, const RequestLimits& limits) {
+  if (limits.lora_dir.empty()) throw BadRequest("loras", "loras are not enabled on this server (start it with --lora-dir)");
+  if (!loras.is_array()) throw BadRequest("loras", "loras must be a list of {\"name\", \"scale\"}");
+  if (static_cast<int64_t>(loras.size()) > limits.max_loras) {
+    throw BadRequest("loras", fmt::format("at most {} loras per request, got {}", limits.max_loras, loras.size()));
+  }
+  std::vector<LoraRequest> out;
+  for (const json& item : loras) {
+    if (!item.is_object() || !item.contains("name") || !item["name"].is_string()) {
+      throw BadRequest("loras", "each lora must be an object with a string name");
+    }
+    for (const auto& field : item.items()) {
+      if (field.key() != "name" && field.key() != "scale") throw BadRequest("loras", "unknown lora field " + field.key());
+    }
+    const std::string name = item["name"].get<std::string>();
+    const fs::path file = fs::path(limits.lora_dir) / (name + ".safetensors");
+    std::error_code ec;
+    if (!allowed_name(name) || !fs::is_regular_file(file, ec)) {
+      throw BadRequest("loras", fmt::format("no lora named '{}' on this server (GET /v1/models lists them)", name));
+    }
+    double scale = 1.0;
+    if (item.contains("scale")) {
+      if (!item["scale"].is_number() || !std::isfinite(item["scale"].get<double>()) ||
+          std::abs(item["scale"].get<double>()) > 10.0) {
+        throw BadRequest("loras", fmt::format("lora '{}': scale must be a number in [-10, 10]", name));
+      }
+      scale = item["scale"].get<double>();
+    }
+    out.push_back({file.string(), scale});
+  }
+  return out;
+}
+
 }  // namespace
 
 VideoRequest parse_video_request(const std::string& body_text, const RequestLimits& limits) {
@@ -58,7 +102,7 @@ VideoRequest parse_video_request(const std::string& body_text, const RequestLimi
   for (const auto& item : body.items()) {
     if (!kFields.count(item.key())) {
       throw BadRequest(item.key(), fmt::format("unknown field {} (known: prompt, negative_prompt, width, height, "
-                                               "frames, steps, shift, guidance, sampler, seed, fps, format)",
+                                               "frames, steps, shift, guidance, sampler, seed, fps, format, loras)",
                                                item.key()));
     }
   }
@@ -100,8 +144,22 @@ VideoRequest parse_video_request(const std::string& body_text, const RequestLimi
       throw BadRequest("format", fmt::format("format must be mp4, webm or gif, got '{}'", out.format));
     }
   }
-  if (body.contains("loras")) throw BadRequest("loras", "loras are not enabled on this server");
+  if (body.contains("loras")) r.loras = parse_loras(body.at("loras"), limits);
   return out;
+}
+
+std::vector<std::string> available_loras(const std::string& lora_dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  if (lora_dir.empty()) return names;
+  for (const auto& entry : fs::directory_iterator(lora_dir, ec)) {
+    const std::string name = entry.path().stem().string();
+    if (entry.path().extension() == ".safetensors" && entry.is_regular_file(ec) && allowed_name(name)) {
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 nlohmann::json request_json(const VideoRequest& v) {
@@ -116,6 +174,10 @@ nlohmann::json request_json(const VideoRequest& v) {
   if (r.shift) j["shift"] = *r.shift;
   if (r.guidance) j["guidance"] = *r.guidance;
   if (r.sampler) j["sampler"] = *r.sampler;
+  if (!r.loras.empty()) {
+    j["loras"] = json::array();
+    for (const LoraRequest& l : r.loras) j["loras"].push_back({{"name", fs::path(l.path).stem().string()}, {"scale", l.scale}});
+  }
   return j;
 }
 

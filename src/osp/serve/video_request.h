@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "osp/pipeline.h"
 
@@ -33,7 +34,13 @@ struct RequestLimits {
   int64_t max_side = 2048;   // width and height, pixels
   int64_t max_frames = 257;
   int64_t max_steps = 200;
+  int64_t max_loras = 8;
+  // LoRAs a request may name: files <name>.safetensors in this folder (empty: none allowed).
+  std::string lora_dir;
 };
+
+// The LoRA names `lora_dir` offers (file names without .safetensors), sorted.
+std::vector<std::string> available_loras(const std::string& lora_dir);
 
 // Parses and checks `body` (the raw request body). BadRequest naming the field on anything wrong:
 // not JSON, not an object, an unknown field, a wrong type, a value out of range.
