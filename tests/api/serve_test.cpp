@@ -40,10 +40,12 @@ class ServeTest : public ::testing::Test {
     pipeline_ = nullptr;
   }
 
-  void start(int64_t queue = 8, const std::string& key = "", const std::string& lora_dir = "") {
+  void start(int64_t queue = 8, const std::string& key = "", const std::string& lora_dir = "",
+             osp::serve::Retention retention = {}) {
     osp::serve::ServerOptions options;
     options.limits.lora_dir = lora_dir;
-    jobs_ = std::make_unique<JobQueue>(*pipeline_, (out_.path() / "videos").string(), queue, options.limits);
+    jobs_ = std::make_unique<JobQueue>(*pipeline_, (out_.path() / "videos").string(), queue, options.limits,
+                                       retention);
     options.port = 0;
     options.api_key = key;
     options.model = "osp-next-tiny";
@@ -260,6 +262,21 @@ TEST_F(ServeTest, LorasAreNamedFromTheAllowListedFolderOnly) {
   json bad_scale = json::parse(kSmallJob);
   bad_scale["loras"] = {{{"name", "style"}, {"scale", "strong"}}};
   EXPECT_EQ(post(bad_scale.dump(), 400)["error"].value("field", ""), "loras");
+}
+
+TEST_F(ServeTest, RetentionKeepsTheNewestFinishedJobs) {
+  osp::serve::Retention keep_one;
+  keep_one.keep = 1;
+  start(8, "", "", keep_one);
+  const std::string first = post(kSmallJob, 202).value("id", "");
+  ASSERT_EQ(wait_until_finished(first).value("status", ""), "done");
+  EXPECT_TRUE(fs::exists(out_.path() / "videos" / (first + ".mp4")));
+  const std::string second = post(kSmallJob, 202).value("id", "");
+  ASSERT_EQ(wait_until_finished(second).value("status", ""), "done");
+  EXPECT_EQ(client_->Get("/v1/videos/" + first)->status, 404);
+  EXPECT_FALSE(fs::exists(out_.path() / "videos" / (first + ".mp4")));
+  EXPECT_FALSE(fs::exists(out_.path() / "videos" / (first + ".json")));
+  EXPECT_EQ(client_->Get("/v1/videos/" + second + "/content")->status, 200);
 }
 
 TEST_F(ServeTest, AnApiKeyIsRequiredWhenSet) {

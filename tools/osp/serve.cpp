@@ -18,10 +18,16 @@ void register_serve(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--lora-dir", o->http.limits.lora_dir,
                   "folder of LoRA files (<name>.safetensors) that requests may name in \"loras\"")
       ->check(CLI::ExistingDirectory);
+  cmd->add_option("--keep", o->retention.keep, "finished jobs kept, newest first (0: all)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  auto hours = std::make_shared<double>(0);
+  cmd->add_option("--keep-hours", *hours, "finished jobs kept this many hours after submission (0: forever)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--precision", o->precision, "bf16 or fp32")->capture_default_str();
   cmd->add_flag("--finish-on-exit", o->finish_on_exit, "on SIGTERM/SIGINT let the running job finish");
-  cmd->callback([o, key_file, &global] {
+  cmd->callback([o, key_file, hours, &global] {
     apply_global_options(global);
+    o->retention.max_age_s = *hours * 3600.0;
     o->threads = global.threads;
     if (!key_file->empty()) o->http.api_key = serve::read_api_key(*key_file);
     serve::serve(*o);

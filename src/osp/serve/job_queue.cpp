@@ -82,8 +82,13 @@ nlohmann::json JobView::to_json() const {
   return j;
 }
 
-JobQueue::JobQueue(Pipeline& pipeline, std::string output_dir, int64_t capacity, RequestLimits limits)
-    : pipeline_(pipeline), output_dir_(std::move(output_dir)), capacity_(capacity), limits_(std::move(limits)) {
+JobQueue::JobQueue(Pipeline& pipeline, std::string output_dir, int64_t capacity, RequestLimits limits,
+                   Retention retention)
+    : pipeline_(pipeline),
+      output_dir_(std::move(output_dir)),
+      capacity_(capacity),
+      limits_(std::move(limits)),
+      retention_(retention) {
   fs::create_directories(output_dir_);
   stats_.histogram_counts.assign(stats_.histogram_bounds.size() + 1, 0);
   restore();
@@ -121,6 +126,31 @@ void JobQueue::restore() {
     ++restored;
   }
   if (restored > 0) log::info("serve: {} job record(s) restored from {}", restored, output_dir_);
+  retain();
+}
+
+void JobQueue::retain() {
+  const double now = unix_seconds();
+  std::vector<std::string> finished;  // newest first
+  for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+    const JobStatus s = jobs_.at(*it)->status;
+    if (s != JobStatus::kQueued && s != JobStatus::kRunning) finished.push_back(*it);
+  }
+  for (size_t i = 0; i < finished.size(); ++i) {
+    const bool too_many = retention_.keep > 0 && static_cast<int64_t>(i) >= retention_.keep;
+    const bool too_old = retention_.max_age_s > 0 && now - jobs_.at(finished[i])->created_unix_s > retention_.max_age_s;
+    if (too_many || too_old) erase(finished[i]);
+  }
+}
+
+void JobQueue::erase(const std::string& id) {
+  const auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  std::error_code ec;
+  if (!it->second->file.empty()) fs::remove(it->second->file, ec);
+  remove_record(output_dir_, id);
+  order_.erase(std::remove(order_.begin(), order_.end(), id), order_.end());
+  jobs_.erase(it);
 }
 
 void JobQueue::save(const Job& job) const {
@@ -203,11 +233,7 @@ std::optional<JobView> JobQueue::remove(const std::string& id) {
       return view(job);
     default: {
       JobView gone = view(job);
-      std::error_code ec;
-      if (!job.file.empty()) fs::remove(job.file, ec);
-      remove_record(output_dir_, id);
-      order_.erase(std::remove(order_.begin(), order_.end(), id), order_.end());
-      jobs_.erase(it);
+      erase(id);
       return gone;
     }
   }
@@ -331,6 +357,7 @@ void JobQueue::run(Job& job) {
     stats_.bytes_written += bytes;
   }
   save(job);
+  retain();
   log::info("serve: job {} {} in {:.1f} s{}", job.id, status_name(status), job.elapsed_s,
             error.empty() ? "" : ": " + error);
 }

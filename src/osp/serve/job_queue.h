@@ -56,6 +56,12 @@ struct QueueStats {
   int64_t bytes_written = 0;
 };
 
+// Which finished jobs (done, failed, cancelled) the server keeps, with their files and records.
+struct Retention {
+  int64_t keep = 0;        // the newest N (0: no limit)
+  double max_age_s = 0;    // submitted at most this long ago (0: no limit)
+};
+
 // The queue is full: the client should retry after `retry_after_s` seconds.
 struct QueueFull {
   int64_t retry_after_s = 1;
@@ -67,7 +73,8 @@ class JobQueue {
   // The job records found in `output_dir` are listed again (job_record.h): finished jobs as they
   // were, queued or running ones as failed ("server restarted").
   // `limits`: what restored records are checked against (the server's own request limits).
-  JobQueue(Pipeline& pipeline, std::string output_dir, int64_t capacity, RequestLimits limits = {});
+  JobQueue(Pipeline& pipeline, std::string output_dir, int64_t capacity, RequestLimits limits = {},
+           Retention retention = {});
   ~JobQueue();  // cancels the running job, drops the queued ones, joins the worker
 
   // Queues a job and returns its view (its id and queue position); throws QueueFull.
@@ -91,11 +98,14 @@ class JobQueue {
   JobView view(const Job& job) const;  // with mutex_ held
   void save(const Job& job) const;     // its record, with mutex_ held
   void restore();                      // the records of output_dir_ (constructor)
+  void retain();                       // drops finished jobs beyond the retention, with mutex_ held
+  void erase(const std::string& id);   // a finished job's file, record and entry, with mutex_ held
 
   Pipeline& pipeline_;
   std::string output_dir_;
   int64_t capacity_;
   RequestLimits limits_;
+  Retention retention_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::map<std::string, std::shared_ptr<Job>> jobs_;

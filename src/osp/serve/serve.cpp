@@ -49,7 +49,7 @@ void serve(const ServeOptions& o) {
   load.threads = o.threads;
   log::info("serve: loading {}", o.model);
   const std::unique_ptr<Pipeline> pipeline = Pipeline::from_pretrained(o.model, load);
-  JobQueue jobs(*pipeline, o.output_dir, o.queue, o.http.limits);
+  JobQueue jobs(*pipeline, o.output_dir, o.queue, o.http.limits, o.retention);
   ServerOptions http = o.http;
   http.model = o.model;
   HttpServer server(http, jobs, pipeline->defaults());

@@ -14,6 +14,7 @@ struct ServeOptions {
   ServerOptions http;
   std::string output_dir = "serve-output";
   int64_t queue = 16;              // jobs waiting at most (the running one not counted)
+  Retention retention;             // finished jobs kept (--keep, --keep-hours)
   std::string precision = "bf16";
   int threads = 0;
   bool finish_on_exit = false;     // on SIGTERM/SIGINT: let the running job finish
