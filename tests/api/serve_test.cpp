@@ -41,8 +41,9 @@ class ServeTest : public ::testing::Test {
   }
 
   void start(int64_t queue = 8, const std::string& key = "", const std::string& lora_dir = "",
-             osp::serve::Retention retention = {}) {
+             osp::serve::Retention retention = {}, const std::string& cors = "") {
     osp::serve::ServerOptions options;
+    options.cors_origin = cors;
     options.limits.lora_dir = lora_dir;
     jobs_ = std::make_unique<JobQueue>(*pipeline_, (out_.path() / "videos").string(), queue, options.limits,
                                        retention);
@@ -277,6 +278,20 @@ TEST_F(ServeTest, RetentionKeepsTheNewestFinishedJobs) {
   EXPECT_FALSE(fs::exists(out_.path() / "videos" / (first + ".mp4")));
   EXPECT_FALSE(fs::exists(out_.path() / "videos" / (first + ".json")));
   EXPECT_EQ(client_->Get("/v1/videos/" + second + "/content")->status, 200);
+}
+
+TEST_F(ServeTest, CorsIsOffUnlessAnOriginIsConfigured) {
+  start();
+  EXPECT_FALSE(client_->Get("/health")->has_header("Access-Control-Allow-Origin"));
+  TearDown();
+  server_.reset();
+  jobs_.reset();
+  start(8, "", "", {}, "https://example.org");
+  EXPECT_EQ(client_->Get("/health")->get_header_value("Access-Control-Allow-Origin"), "https://example.org");
+  const auto preflight = client_->Options("/v1/videos");
+  ASSERT_TRUE(preflight);
+  EXPECT_EQ(preflight->status, 204);
+  EXPECT_NE(preflight->get_header_value("Access-Control-Allow-Headers").find("Authorization"), std::string::npos);
 }
 
 TEST_F(ServeTest, AnApiKeyIsRequiredWhenSet) {

@@ -15,6 +15,8 @@ void register_serve(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--output-dir", o->output_dir, "where finished videos are written")->capture_default_str();
   cmd->add_option("--queue", o->queue, "jobs that may wait (a full queue answers 429)")->capture_default_str();
   cmd->add_option("--api-key-file", *key_file, "file whose first line is the key /v1 requests must send as a Bearer token");
+  cmd->add_option("--cors-origin", o->http.cors_origin,
+                  "let web pages of this origin (e.g. https://example.org) call the API; off by default");
   cmd->add_option("--lora-dir", o->http.limits.lora_dir,
                   "folder of LoRA files (<name>.safetensors) that requests may name in \"loras\"")
       ->check(CLI::ExistingDirectory);

@@ -61,7 +61,20 @@ struct HttpServer::Impl {
     return false;
   }
 
+  // CORS, when configured: the one allowed origin on every answer, and the preflight answered.
+  void cors() {
+    if (options.cors_origin.empty()) return;
+    http.set_default_headers({{"Access-Control-Allow-Origin", options.cors_origin}, {"Vary", "Origin"}});
+    http.Options(R"(/.*)", [](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+      res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, Range");
+      res.set_header("Access-Control-Max-Age", "600");
+      res.status = 204;
+    });
+  }
+
   void routes() {
+    cors();
     http.Get("/", [](const httplib::Request&, httplib::Response& res) {
       res.set_header("Content-Security-Policy", "default-src 'self' 'unsafe-inline' blob:");
       res.set_content(kWebPage, "text/html; charset=utf-8");

@@ -13,6 +13,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                 // 0: any free port (bound_port() tells which)
   std::string api_key;             // non-empty: /v1 requests need "Authorization: Bearer <key>"
+  std::string cors_origin;         // non-empty: pages of this origin may call the API (CORS); off by default
   std::string model;               // what GET /v1/models reports
   size_t max_body_bytes = 64 * 1024;
   RequestLimits limits;            // field ranges and the LoRA folder (video_request.h)
