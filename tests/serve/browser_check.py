@@ -99,6 +99,7 @@ def main():
     timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 120
     profile = tempfile.mkdtemp(prefix="osp-browser-")
     browser = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                "--disable-dev-shm-usage",
                                 "--remote-debugging-port=0", f"--user-data-dir={profile}",
                                 "--window-size=1000,1100", "about:blank"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
