@@ -85,10 +85,7 @@ struct HttpServer::Impl {
       send_json(res, 200,
                 {{"data",
                   {{{"id", options.model},
-                    {"defaults",
-                     {{"width", defaults.width}, {"height", defaults.height}, {"frames", defaults.frames},
-                      {"steps", defaults.steps}, {"fps", defaults.fps}, {"shift", defaults.shift},
-                      {"guidance", defaults.guidance}, {"sampler", defaults.sampler}}},
+                    {"defaults", parameters_json(defaults)},
                     {"loras", available_loras(options.limits.lora_dir)}}}}});
     });
     http.Post("/v1/videos", [this](const httplib::Request& req, httplib::Response& res) {

@@ -61,7 +61,7 @@ struct JobQueue::Job {
   std::string error, file;
   int64_t bytes = 0;
   double created_unix_s = 0;
-  std::string preview_png;
+  at::Tensor preview;  // the latest latent preview, uint8 [T', H', W', 3]
 };
 
 nlohmann::json JobView::to_json() const {
@@ -70,13 +70,7 @@ nlohmann::json JobView::to_json() const {
                       {"elapsed_s", elapsed_s}};
   if (status == JobStatus::kQueued) j["queue_position"] = queue_position;
   if (eta_s >= 0) j["eta_s"] = eta_s;
-  if (parameters) {
-    j["parameters"] = {{"width", parameters->width},     {"height", parameters->height},
-                       {"frames", parameters->frames},   {"steps", parameters->steps},
-                       {"fps", parameters->fps},         {"shift", parameters->shift},
-                       {"guidance", parameters->guidance}, {"sampler", parameters->sampler},
-                       {"negative_prompt", parameters->negative_prompt}};
-  }
+  if (parameters) j["parameters"] = parameters_json(*parameters);
   if (!error.empty()) j["error"] = error;
   if (status == JobStatus::kDone) j["bytes"] = bytes;
   return j;
@@ -254,8 +248,8 @@ QueueStats JobQueue::stats() const {
 std::optional<std::string> JobQueue::preview(const std::string& id) const {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = jobs_.find(id);
-  if (it == jobs_.end() || it->second->preview_png.empty()) return std::nullopt;
-  return it->second->preview_png;
+  if (it == jobs_.end() || !it->second->preview.defined()) return std::nullopt;
+  return preview_png(it->second->preview);
 }
 
 int64_t JobQueue::queued() const {
@@ -317,9 +311,8 @@ void JobQueue::run(Job& job) {
   };
   if (pipeline_.has_preview()) {
     callbacks.on_preview = [this, &job](const PreviewEvent& e) {
-      std::string png = preview_png(e.image);  // encoded outside the lock
       std::lock_guard<std::mutex> lock(mutex_);
-      job.preview_png = std::move(png);
+      job.preview = e.image;  // encoded only when a client asks for it
     };
   }
   JobStatus status = JobStatus::kDone;

@@ -23,17 +23,6 @@ std::optional<JobStatus> parse_status(const std::string& s) {
   return std::nullopt;
 }
 
-// The record's request, re-checked like a client's body (a record is not trusted more than one).
-VideoRequest parse_request(const json& j, const RequestLimits& limits) {
-  json body = j;
-  const std::string format = body.value("format", "mp4");
-  body.erase("format");
-  VideoRequest r = parse_video_request(body.dump(), limits);
-  if (format != "mp4" && format != "webm" && format != "gif") throw BadRequest("format", "bad format");
-  r.format = format;
-  return r;
-}
-
 JobRecord parse_record(const json& j, const std::string& dir, const RequestLimits& limits) {
   JobRecord rec;
   JobView& v = rec.job;
@@ -42,24 +31,11 @@ JobRecord parse_record(const json& j, const std::string& dir, const RequestLimit
   const auto status = parse_status(j.at("status").get<std::string>());
   if (!status) throw std::runtime_error("bad status");
   v.status = *status;
-  v.request = parse_request(j.at("request"), limits);
+  v.request = parse_video_request(j.at("request").dump(), limits);  // checked like a client's body
   v.error = j.value("error", "");
   v.elapsed_s = j.value("elapsed_s", 0.0);
   v.bytes = j.value("bytes", int64_t{0});
-  if (j.contains("parameters") && j["parameters"].is_object()) {
-    const json& p = j["parameters"];
-    Parameters params;
-    params.width = p.value("width", int64_t{0});
-    params.height = p.value("height", int64_t{0});
-    params.frames = p.value("frames", int64_t{0});
-    params.steps = p.value("steps", int64_t{0});
-    params.fps = p.value("fps", int64_t{0});
-    params.shift = p.value("shift", 0.0);
-    params.guidance = p.value("guidance", 0.0);
-    params.sampler = p.value("sampler", "");
-    params.negative_prompt = p.value("negative_prompt", "");
-    v.parameters = params;
-  }
+  if (j.contains("parameters") && j["parameters"].is_object()) v.parameters = parameters_from_json(j["parameters"]);
   // The file's name is the id's, never the record's say.
   if (v.status == JobStatus::kDone) v.file = (fs::path(dir) / (v.id + "." + v.request.format)).string();
   rec.created_unix_s = j.value("created_unix_s", 0.0);

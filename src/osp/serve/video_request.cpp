@@ -162,6 +162,26 @@ std::vector<std::string> available_loras(const std::string& lora_dir) {
   return names;
 }
 
+nlohmann::json parameters_json(const Parameters& p) {
+  return {{"width", p.width}, {"height", p.height}, {"frames", p.frames},     {"steps", p.steps},
+          {"fps", p.fps},     {"shift", p.shift},   {"guidance", p.guidance}, {"sampler", p.sampler},
+          {"negative_prompt", p.negative_prompt}};
+}
+
+Parameters parameters_from_json(const nlohmann::json& j) {
+  Parameters p;
+  p.width = j.value("width", int64_t{0});
+  p.height = j.value("height", int64_t{0});
+  p.frames = j.value("frames", int64_t{0});
+  p.steps = j.value("steps", int64_t{0});
+  p.fps = j.value("fps", int64_t{0});
+  p.shift = j.value("shift", 0.0);
+  p.guidance = j.value("guidance", 0.0);
+  p.sampler = j.value("sampler", "");
+  p.negative_prompt = j.value("negative_prompt", "");
+  return p;
+}
+
 nlohmann::json request_json(const VideoRequest& v) {
   const Request& r = v.request;
   json j = {{"prompt", r.prompt}, {"seed", r.seed}, {"format", v.format}};

@@ -49,4 +49,9 @@ VideoRequest parse_video_request(const std::string& body, const RequestLimits& l
 // The request's fields as the server reports them back (status and list endpoints).
 nlohmann::json request_json(const VideoRequest& request);
 
+// Effective generation parameters as JSON (job status, job records, the model's defaults), and back
+// (absent fields stay 0 / empty).
+nlohmann::json parameters_json(const Parameters& parameters);
+Parameters parameters_from_json(const nlohmann::json& j);
+
 }  // namespace osp::serve
