@@ -201,11 +201,10 @@ TEST_F(ServeTest, AFullQueueAnswers429AndJobsCancelQueuedOrRunning) {
   const auto dropped = client_->Delete("/v1/videos/" + queued.value("id", ""));
   ASSERT_TRUE(dropped);
   EXPECT_EQ(json::parse(dropped->body).value("status", ""), "cancelled");
-  const auto start_cancel = std::chrono::steady_clock::now();
   ASSERT_TRUE(client_->Delete("/v1/videos/" + a));
   const json ended = wait_until_finished(a);
   EXPECT_EQ(ended.value("status", ""), "cancelled") << ended.dump();
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_cancel).count(), 10.0);
+  EXPECT_LT(ended.value("step", 0), 200) << "the running job stopped before its last step";
   // The queue is free again.
   post(kSmallJob, 202);
 }

@@ -32,6 +32,7 @@ TEST(RlCli, BadConfigsFailNamingTheField) {
   expect_cli_error("rl --config " + (dir / "missing.yaml"), "missing.yaml");
   expect_cli_error("rl --config " + write("batch.yaml", ""), "sample_batch_size");  // 2 videos cannot hold a group of 4
   expect_cli_error("rl --config " + write("bundle.yaml", "sample_batch_size: 4\n"), "no_such_bundle");
+  expect_cli_error("rl --config " + write("shard.yaml", "parallel: {shard: half}\n"), "parallel.shard");
 }
 
 }  // namespace

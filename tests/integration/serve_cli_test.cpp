@@ -21,6 +21,8 @@ TEST(ServeCli, BadFlagsAndModelsFailNamingThem) {
   std::ofstream(dir / "empty.key") << "\n";
   expect_cli_error("serve --model " + model + " --api-key-file " + (dir / "empty.key"), "empty");
   expect_cli_error("serve --model " + model + " --host 203.0.113.7 --port 8080", "203.0.113.7:8080");
+  expect_cli_error("bench serve --model " + model + " --clients 0", "--clients");
+  expect_cli_error("serve --model " + model + " --lora-dir " + (dir / "no_such_dir"), "no_such_dir");
 }
 
 }  // namespace
