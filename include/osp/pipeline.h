@@ -39,8 +39,8 @@ enum class MemoryPolicy {
 
 // One DiT run by several processes that a launcher started (torchrun's variables RANK,
 // WORLD_SIZE, MASTER_ADDR, MASTER_PORT; docs/distributed.md). Every rank calls from_pretrained and
-// then generate with the same arguments (cancel on every rank alike), and every rank gets the
-// same video. Under a launcher the DiT always spans the ranks (data parallel degree 1: one video
+// then generate with the same arguments, and every rank gets the same video; a request cancelled
+// on any rank stops on every rank at the same step. Under a launcher the DiT always spans the ranks (data parallel degree 1: one video
 // is one batch row); the defaults leave each forward whole on every rank.
 struct ParallelMesh {
   int sp = 1;                  // Ulysses degree
@@ -146,6 +146,14 @@ class Pipeline {
   bool has_preview() const;
   // How many times a component (text encoder, DiT, VAE) was loaded since from_pretrained.
   int64_t component_loads() const;
+
+  // This process's rank among the launcher's processes and their number (0 and 1 without one).
+  int rank() const;
+  int world_size() const;
+  // Collective under a launcher: every rank calls it, every rank returns rank 0's `message` (the
+  // others' arguments are ignored). How a leader process hands its requests to the other ranks
+  // (osp serve). Without a launcher it returns `message`.
+  std::string broadcast(const std::string& message);
 
  private:
   struct Impl;

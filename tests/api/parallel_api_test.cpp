@@ -1,7 +1,9 @@
 // The library API under a launcher: ranks of a test program (parallel_rank_program.cpp) started
 // with torchrun's variables run one DiT over a mesh (SSP, Ulysses, cfg-parallel, sharded weights)
 // through Pipeline::from_pretrained / generate, and every rank's latents equal the one-process
-// latents; a mesh without a launcher, or one the model cannot take, is a kBadInput error.
+// latents; Pipeline::broadcast hands rank 0's message to every rank; a request cancelled on one
+// rank stops on every rank at the same step and the next request runs; a mesh without a launcher,
+// or one the model cannot take, is a kBadInput error.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -67,6 +69,7 @@ TEST_P(ApiMesh, EveryRankGetsTheOneProcessLatents) {
       std::printf("[ api mesh ] %s, rank %d%s: latents %.3g relative to one process\n", c.name, r, which, error);
       EXPECT_LT(error, 1e-5);
     }
+    EXPECT_EQ(osp::test::read_text(dir.path() / ("rank" + std::to_string(r) + ".message")), "from rank 0");
   }
 }
 
@@ -75,6 +78,23 @@ INSTANTIATE_TEST_SUITE_P(Meshes, ApiMesh,
                                            MeshCase{"cfg_parallel_2", 2, "1 1 1 0"},
                                            MeshCase{"ssp_2_sharded_weights", 2, "1 2 0 1"}),
                          [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ApiMeshCancel, ACancelOnOneRankStopsEveryRankAtTheSameStepAndTheNextRequestRuns) {
+  const osp::test::ScratchDir dir;
+  ASSERT_EQ(std::system((command(dir.path() / "single", "1 1 0 0") + " 2> " + (dir.path() / "single.log").string()).c_str()), 0)
+      << osp::test::read_text(dir.path() / "single.log");
+  EXPECT_EQ(osp::test::read_text(dir.path() / "single0.message"), "from rank 0");
+  const std::vector<float> reference = read_floats(dir.path() / "single0.bin");
+  // Rank 1 cancels after sampling step 1; rank 0 never does. Without the ranks agreeing, rank 1
+  // would leave while rank 0 waits in the DiT's all-to-all for it (a timeout, not a cancel).
+  const auto results = osp::test::launch_commands(
+      dir.path(), 2, [&](int) { return "OSP_TEST_CANCEL_RANK=1 " + command(dir.path() / "rank", "1 2 0 0"); }, 60);
+  for (int r = 0; r < 2; ++r) {
+    ASSERT_EQ(results[r].exit_code, 0) << results[r].output;
+    EXPECT_EQ(osp::test::read_text(dir.path() / ("rank" + std::to_string(r) + ".cancelled")), "1") << "rank " << r;
+    EXPECT_LT(relative_error(read_floats(dir.path() / ("rank" + std::to_string(r) + ".bin")), reference), 1e-5);
+  }
+}
 
 TEST(ApiMeshErrors, AMeshWithoutALauncherOrThatTheModelCannotTakeIsBadInput) {
   const osp::test::ScratchDir dir;

@@ -1,5 +1,5 @@
 #pragma once
-// The multi-process flags shared by `osp dit-forward` and `osp generate` (docs/distributed.md).
+// The multi-process flags shared by `osp dit-forward`, `osp generate` and `osp serve` (docs/distributed.md).
 #include <CLI/CLI.hpp>
 
 #include "osp/parallel/distributed_dit.h"

@@ -1,6 +1,9 @@
 // osp serve --model DIR [--host 127.0.0.1] [--port 8080] [--output-dir DIR] [--queue N]
-// [--api-key-file FILE] [--lora-dir DIR]: the video generation server (src/osp/serve, docs/serve.md).
+// [--api-key-file FILE] [--lora-dir DIR] [--sp N] [--ssp S] [--cfg-parallel] [--shard-weights]: the
+// video generation server (src/osp/serve, docs/serve.md); under a launcher rank 0 serves and every
+// rank generates.
 #include "commands.h"
+#include "parallel_flags.h"
 #include "osp/serve/serve.h"
 
 namespace osp::cli {
@@ -27,8 +30,11 @@ void register_serve(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--precision", o->precision, "bf16 or fp32")->capture_default_str();
   cmd->add_flag("--finish-on-exit", o->finish_on_exit, "on SIGTERM/SIGINT let the running job finish");
-  cmd->callback([o, key_file, hours, &global] {
+  auto mesh = std::make_shared<parallel::ParallelOptions>();
+  add_parallel_flags(*cmd, *mesh);
+  cmd->callback([o, key_file, hours, mesh, &global] {
     apply_global_options(global);
+    o->parallel = {mesh->sp, mesh->ssp, mesh->cfg_parallel, mesh->shard_weights};
     o->retention.max_age_s = *hours * 3600.0;
     o->threads = global.threads;
     if (!key_file->empty()) o->http.api_key = serve::read_api_key(*key_file);

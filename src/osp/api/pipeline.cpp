@@ -6,6 +6,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -45,13 +46,23 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// Reports progress and honours cancellation at every step of a request.
+// Reports progress and honours cancellation at every step of a request. Under a launcher the
+// ranks agree at every check (a one-number all-reduce of their tokens): a token set on one rank
+// between two checks would otherwise stop that rank one step before the others, which would then
+// wait in the DiT's collectives for a partner that left.
 class RequestMonitor {
  public:
-  RequestMonitor(const Callbacks& callbacks, const CancelToken* cancel) : callbacks_(callbacks), cancel_(cancel) {}
+  RequestMonitor(const Callbacks& callbacks, const CancelToken* cancel, const parallel::World* world)
+      : callbacks_(callbacks), cancel_(cancel), world_(world) {}
 
   void check(const std::string& stage) const {
-    if (cancel_ != nullptr && cancel_->cancelled()) api::throw_cancelled(stage);
+    bool cancelled = cancel_ != nullptr && cancel_->cancelled();
+    if (world_ != nullptr && world_->size() > 1) {
+      at::Tensor votes = at::full({1}, cancelled ? 1.0f : 0.0f);
+      world_->global().all_reduce_sum(votes);
+      cancelled = votes.item<float>() > 0;
+    }
+    if (cancelled) api::throw_cancelled(stage);
   }
   void report(const std::string& stage, int64_t step, int64_t total) const {
     if (callbacks_.on_progress) callbacks_.on_progress({stage, step, total, since(start_)});
@@ -68,6 +79,7 @@ class RequestMonitor {
  private:
   const Callbacks& callbacks_;
   const CancelToken* cancel_;
+  const parallel::World* world_;
   Clock::time_point start_ = Clock::now();
 };
 
@@ -239,7 +251,7 @@ Video Pipeline::generate(const Request& request, const Callbacks& callbacks, con
         return resolved;
       });
   const std::string negative = pipeline::effective_negative_prompt(request.negative_prompt, p);
-  const RequestMonitor monitor(callbacks, cancel);
+  const RequestMonitor monitor(callbacks, cancel, impl_->world.get());
   c10::InferenceMode inference;
   Video video;
   video.prompt = request.prompt;
@@ -277,5 +289,25 @@ Parameters Pipeline::defaults() const {
 bool Pipeline::has_preview() const { return impl_->preview.has_value(); }
 
 int64_t Pipeline::component_loads() const { return impl_->components->loads(); }
+
+int Pipeline::rank() const { return impl_->world ? impl_->world->rank() : 0; }
+
+int Pipeline::world_size() const { return impl_->world ? impl_->world->size() : 1; }
+
+std::string Pipeline::broadcast(const std::string& message) {
+  if (!impl_->world || impl_->world->size() == 1) return message;
+  std::lock_guard<std::mutex> lock(impl_->busy);
+  return api::with_category(ErrorCategory::kInternal, [&] {
+    // Two broadcasts: the length, then the bytes (Gloo's broadcast needs one shape everywhere).
+    const parallel::Communicator& ranks = impl_->world->global();
+    at::Tensor length = at::full({1}, static_cast<int64_t>(message.size()), at::kLong);
+    ranks.broadcast(length, 0);
+    const int64_t size = length.item<int64_t>();
+    at::Tensor bytes = at::zeros({std::max<int64_t>(size, 1)}, at::kByte);  // never an empty collective
+    if (ranks.rank() == 0) std::memcpy(bytes.data_ptr(), message.data(), message.size());
+    ranks.broadcast(bytes, 0);
+    return std::string(static_cast<const char*>(bytes.data_ptr()), static_cast<size_t>(size));
+  });
+}
 
 }  // namespace osp

@@ -82,7 +82,8 @@ JobQueue::JobQueue(Pipeline& pipeline, std::string output_dir, int64_t capacity,
       output_dir_(std::move(output_dir)),
       capacity_(capacity),
       limits_(std::move(limits)),
-      retention_(retention) {
+      retention_(retention),
+      leader_(pipeline) {
   fs::create_directories(output_dir_);
   stats_.histogram_counts.assign(stats_.histogram_bounds.size() + 1, 0);
   restore();
@@ -286,14 +287,30 @@ void JobQueue::work() {
     std::shared_ptr<Job> job;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !waiting_.empty(); });
-      if (waiting_.empty()) return;  // stopping, nothing left
+      const auto ready = [this] { return stopping_ || !waiting_.empty(); };
+      if (!leader_.active()) {
+        wake_.wait(lock, ready);
+      } else if (!wake_.wait_for(lock, leader_.keep_alive_interval(), ready)) {
+        lock.unlock();
+        tell_followers([this] { leader_.keep_alive(); });
+        continue;
+      }
+      if (waiting_.empty()) break;  // stopping, nothing left
       job = waiting_.front();
       waiting_.pop_front();
       job->status = JobStatus::kRunning;
       job->started = Clock::now();
     }
     run(*job);
+  }
+  tell_followers([this] { leader_.stop(); });
+}
+
+void JobQueue::tell_followers(const std::function<void()>& message) {
+  try {
+    message();
+  } catch (const Error& e) {
+    log::warn("serve: {}", e.what());  // the jobs that follow fail with the same message
   }
 }
 
@@ -320,6 +337,7 @@ void JobQueue::run(Job& job) {
   int64_t bytes = 0;
   std::optional<Parameters> parameters;
   try {
+    leader_.start_job(job.id, job.request);  // the other ranks of a mesh generate alongside
     const Video video = pipeline_.generate(job.request.request, callbacks, &job.cancel);
     file = (fs::path(output_dir_) / (job.id + "." + job.request.format)).string();
     write_video(video, file);  // atomic: a client never sees half a file

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "osp/pipeline.h"
+#include "osp/serve/mesh_leader.h"
 #include "osp/serve/video_request.h"
 
 namespace osp::serve {
@@ -95,6 +97,7 @@ class JobQueue {
   struct Job;
   void work();
   void run(Job& job);
+  void tell_followers(const std::function<void()>& message);  // logs a failure
   JobView view(const Job& job) const;  // with mutex_ held
   void save(const Job& job) const;     // its record, with mutex_ held
   void restore();                      // the records of output_dir_ (constructor)
@@ -106,6 +109,7 @@ class JobQueue {
   int64_t capacity_;
   RequestLimits limits_;
   Retention retention_;
+  MeshLeader leader_;  // the other ranks when the model runs over several processes
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::map<std::string, std::shared_ptr<Job>> jobs_;

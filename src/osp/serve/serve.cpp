@@ -9,6 +9,7 @@
 
 #include "osp/core/error.h"
 #include "osp/core/log.h"
+#include "osp/serve/mesh_leader.h"
 
 namespace osp::serve {
 namespace {
@@ -47,8 +48,20 @@ void serve(const ServeOptions& o) {
   LoadOptions load;
   load.precision = o.precision;
   load.threads = o.threads;
+  load.parallel = o.parallel;
   log::info("serve: loading {}", o.model);
   const std::unique_ptr<Pipeline> pipeline = Pipeline::from_pretrained(o.model, load);
+  if (pipeline->rank() != 0) {
+    // A follower ends when rank 0 says stop (after its own signal): a launcher that signals every
+    // rank must not take a follower away while rank 0 still needs it for the running job.
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    follow_leader(*pipeline, o.http.limits);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    return;
+  }
+  if (pipeline->world_size() > 1) log::info("serve: the model runs on {} ranks; this rank serves HTTP", pipeline->world_size());
   JobQueue jobs(*pipeline, o.output_dir, o.queue, o.http.limits, o.retention);
   ServerOptions http = o.http;
   http.model = o.model;

@@ -1,7 +1,8 @@
 #pragma once
 // `osp serve` (docs/serve.md): loads the model once, then serves the HTTP API over a job queue
 // until SIGINT or SIGTERM, after which it stops accepting, cancels the running job (or lets it
-// finish with finish_on_exit), and returns.
+// finish with finish_on_exit), and returns. Under a launcher every rank runs it with the same
+// options: rank 0 serves, the others generate with it (mesh_leader.h) and return when it stops.
 #include <cstdint>
 #include <string>
 
@@ -17,6 +18,7 @@ struct ServeOptions {
   Retention retention;             // finished jobs kept (--keep, --keep-hours)
   std::string precision = "bf16";
   int threads = 0;
+  ParallelMesh parallel;           // the DiT's mesh under a launcher (--sp, --ssp, --cfg-parallel, --shard-weights)
   bool finish_on_exit = false;     // on SIGTERM/SIGINT: let the running job finish
 };
 
