@@ -4,6 +4,7 @@
 # (docs/rl.md "Sharded and sequence-parallel RL"): records each rank's peak RSS (GNU time) and
 # the epoch's timings. Usage: scripts/demo-rl-sharded.sh [RANKS]  (after scripts/build.sh)
 set -euo pipefail
+source "$(dirname "$0")/lib/launch_ranks.sh"
 ranks=${1:-2}
 osp=$(pwd)/build/osp
 scorer="/usr/bin/python3 $(pwd)/scripts/reward_brightness.py"
@@ -51,17 +52,7 @@ output_dir: out-$shard
 parallel: {shard: $shard}
 EOF
   rm -rf "out-$shard" "logs-$shard"
-  mkdir -p "logs-$shard"
-  port=$((20000 + RANDOM % 20000))
-  for ((r = 0; r < ranks; r++)); do
-    RANK=$r WORLD_SIZE=$ranks LOCAL_RANK=$r MASTER_ADDR=127.0.0.1 MASTER_PORT=$port OSP_DIST_TIMEOUT=1800 \
-      /usr/bin/time -f "%M" -o "logs-$shard/maxrss-$r" "$osp" rl --config "rl-$shard.yaml" > "logs-$shard/rank-$r.log" 2>&1 &
-  done
-  wait
   echo "shard: $shard"
-  echo "rank  peak RSS (MiB)"
-  for ((r = 0; r < ranks; r++)); do
-    printf "%4d  %14.0f\n" "$r" "$(echo "$(tail -1 "logs-$shard/maxrss-$r") / 1024" | bc -l)"
-  done
+  launch_ranks "$ranks" "logs-$shard" "$osp" rl --config "rl-$shard.yaml"
   grep -h "epoch 1/1\|fully sharded\|replicated\|streamed" "logs-$shard/rank-0.log" || true
 done
