@@ -35,6 +35,14 @@ bool cpu_supports_avx512() {
 #endif
 }
 
+bool cpu_supports_avx512_bf16() {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
 // Lengths as int64 [B] on the CPU, checked against [0, limit]; all `limit` when undefined.
 at::Tensor lengths_or_full(const at::Tensor& lengths, int64_t batch, int64_t limit, const char* what) {
   if (!lengths.defined()) return at::full({batch}, limit, at::TensorOptions().dtype(at::kLong));
@@ -79,11 +87,15 @@ bool cpu_isa_available(CpuIsa isa) {
       return detail::fused_avx2_compiled() && cpu_supports_avx2();
     case CpuIsa::kAvx512:
       return detail::fused_avx512_compiled() && cpu_supports_avx512();
+    case CpuIsa::kAvx512Bf16:
+      return detail::fused_avx512_bf16_compiled() && cpu_supports_avx512() && cpu_supports_avx512_bf16();
   }
   return false;
 }
 
 CpuIsa best_cpu_isa() {
+  // Not kAvx512Bf16: where vdpbf16ps issues on one port (Sapphire Rapids) it does the float FMAs'
+  // work per cycle and the pair path is slower (docs/skiparse.md "Fused CPU kernel").
   if (cpu_isa_available(CpuIsa::kAvx512)) return CpuIsa::kAvx512;
   if (cpu_isa_available(CpuIsa::kAvx2)) return CpuIsa::kAvx2;
   return CpuIsa::kScalar;
@@ -99,6 +111,8 @@ std::string cpu_isa_name(CpuIsa isa) {
       return "avx2";
     case CpuIsa::kAvx512:
       return "avx512";
+    case CpuIsa::kAvx512Bf16:
+      return "avx512-bf16";
   }
   return "unknown";
 }
@@ -161,6 +175,9 @@ at::Tensor fused_attention(const at::Tensor& q_in, const at::Tensor& k_in, const
   p.round_bf16 = precision.reduced();
   p.out = out.data_ptr<float>();
   switch (isa) {
+    case CpuIsa::kAvx512Bf16:
+      detail::fused_run_avx512_bf16(p);
+      break;
     case CpuIsa::kAvx512:
       detail::fused_run_avx512(p);
       break;

@@ -44,5 +44,7 @@ bool fused_avx2_compiled();
 void fused_run_avx2(const FusedProblem& problem);
 bool fused_avx512_compiled();
 void fused_run_avx512(const FusedProblem& problem);
+bool fused_avx512_bf16_compiled();  // fused_cpu_avx512bf16.cpp
+void fused_run_avx512_bf16(const FusedProblem& problem);
 
 }  // namespace osp::attention::detail

@@ -1,0 +1,64 @@
+// The AVX-512 BF16 instantiation of the fused CPU attention kernel: bf16 precision through the
+// bf16 dot-product instruction (fused_cpu_pairs.h); float32 precision through the AVX-512F float
+// path of fused_cpu_kernel.h. Compiled with the default flags; only the functions defined below
+// the target pragma use these instructions, and they run only after the dispatcher checked the
+// CPU (fused_cpu.cpp).
+#include "osp/attention/fused_cpu_problem.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && (defined(__clang__) || __GNUC__ >= 10)
+#include <immintrin.h>
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bf16,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bf16,fma")
+// GCC 12 flags its own _mm512_undefined_* placeholders inside the intrinsics headers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include "osp/attention/fused_cpu_kernel.h"
+#include "osp/attention/fused_cpu_avx512_vec.h"
+#include "osp/attention/fused_cpu_pairs.h"
+
+namespace osp::attention::detail {
+namespace {
+
+struct Avx512Bf16Vec : Avx512Vec {
+  using Words = __m512i;
+  static Words load_words(const uint32_t* p) { return _mm512_loadu_si512(p); }
+  static Words broadcast_word(const uint32_t* p) { return _mm512_set1_epi32(static_cast<int>(*p)); }
+  static Reg dot_pairs(Reg acc, Words a, Words b) { return _mm512_dpbf16_ps(acc, (__m512bh)a, (__m512bh)b); }
+  // 32 floats → 32 bf16 (round to nearest even), in order: 16 words of consecutive pairs.
+  static void store_bf16_pairs(const float* src, uint32_t* dst) {
+    const __m512bh packed = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + 16), _mm512_loadu_ps(src));
+    _mm512_storeu_si512(dst, (__m512i)packed);
+  }
+};
+
+}  // namespace
+
+bool fused_avx512_bf16_compiled() { return true; }
+void fused_run_avx512_bf16(const FusedProblem& problem) {
+  if (problem.round_bf16) {
+    run_fused_pairs<Avx512Bf16Vec>(problem);
+  } else {
+    run_fused<Avx512Vec>(problem);
+  }
+}
+
+}  // namespace osp::attention::detail
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#else  // no AVX-512 BF16 build on this compiler / architecture
+
+#include "osp/core/error.h"
+
+namespace osp::attention::detail {
+bool fused_avx512_bf16_compiled() { return false; }
+void fused_run_avx512_bf16(const FusedProblem&) { fail("fused_attention: this build has no AVX-512 BF16 kernel"); }
+}  // namespace osp::attention::detail
+#endif
