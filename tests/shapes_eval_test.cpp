@@ -78,6 +78,18 @@ at::Tensor box_blur(const at::Tensor& clip) {
   return sum / 9.0;
 }
 
+// The attributes and jittered layouts of the first `count` clips of the dataset with `seed`.
+std::pair<std::vector<ShapeAttributes>, std::vector<ClipLayout>> dataset_clips(uint64_t seed, int64_t count) {
+  std::vector<ShapeAttributes> cases;
+  std::vector<ClipLayout> layouts;
+  for (int64_t i = 0; i < count; ++i) {
+    const ShapesClip clip = sample_clip(seed, i, Split::kAll);
+    cases.push_back(clip.attributes);
+    layouts.push_back(clip.layout);
+  }
+  return {cases, layouts};
+}
+
 TEST(ShapesMeasure, RecoversEveryAttributeOfEveryCanonicalRender) {
   const std::vector<ShapeAttributes> all = every_combination();
   ASSERT_EQ(all.size(), 1344u);
@@ -88,13 +100,9 @@ TEST(ShapesMeasure, RecoversEveryAttributeOfEveryCanonicalRender) {
 
 TEST(ShapesMeasure, RecoversEveryAttributeOfJitteredDatasetClips) {
   // The dataset's own clips (sample_layout), at the dataset's size and frame count.
-  std::vector<ShapeAttributes> cases;
-  std::vector<ClipLayout> layouts;
-  for (int64_t i = 0; i < 672; ++i) {
-    const ShapesClip clip = sample_clip(77, i, Split::kAll);
-    cases.push_back(clip.attributes);
-    layouts.push_back(clip.layout);
-  }
+  const auto clips = dataset_clips(77, 672);
+  const std::vector<ShapeAttributes>& cases = clips.first;
+  const std::vector<ClipLayout>& layouts = clips.second;
   const AttributeAccuracy a =
       measure_cases(cases, [&](size_t i, const ShapeAttributes& c) { return render_clip(c, 64, 17, layouts[i]); });
   expect_recovered(a, 672);
@@ -120,13 +128,9 @@ TEST(ShapesMeasure, GaussianBlurredDatasetClipsKeepTheirShape) {
   // The dataset's jittered clips (every size the dataset draws) blurred with σ = 1 and 1.5 pixels:
   // a blur widens the object's spread but leaves its shape, and so must the measurement.
   for (const double sigma : {1.0, 1.5}) {
-    std::vector<ShapeAttributes> cases;
-    std::vector<ClipLayout> layouts;
-    for (int64_t i = 0; i < 336; ++i) {
-      const ShapesClip clip = sample_clip(79, i, Split::kAll);
-      cases.push_back(clip.attributes);
-      layouts.push_back(clip.layout);
-    }
+    const auto clips = dataset_clips(79, 336);
+    const std::vector<ShapeAttributes>& cases = clips.first;
+    const std::vector<ClipLayout>& layouts = clips.second;
     const AttributeAccuracy a = measure_cases(
         cases, [&](size_t i, const ShapeAttributes& c) { return gaussian_blur(render_clip(c, 64, 17, layouts[i]), sigma); });
     std::cerr << "Gaussian blur sigma " << sigma << ": shape right on " << a.shape.correct << " of 336\n";

@@ -188,10 +188,12 @@ void pack_key_tile(const FusedProblem& p, int64_t b, int64_t n, int64_t tile, in
   }
 }
 
+// Per-thread scratch of one work item; `weights` serves the bf16 pair path (fused_cpu_pairs.h).
 struct TileScratch {
   explicit TileScratch(int64_t dp)
-      : q(kQueryTile * dp), o(kQueryTile * dp), s(kQueryTile * kKeyTile), m(kQueryTile), l(kQueryTile) {}
-  AlignedFloats q, o, s, m, l;
+      : q(kQueryTile * dp), o(kQueryTile * dp), s(kQueryTile * kKeyTile), m(kQueryTile), l(kQueryTile),
+        weights(kQueryTile * kKeyTile / 2) {}
+  AlignedFloats q, o, s, m, l, weights;
 };
 
 // One work item: query tile `qtile` of head (b, n), against that head's packed K/V.
@@ -256,39 +258,51 @@ void attend_tile(const FusedProblem& p, int64_t b, int64_t n, int64_t qtile, int
   }
 }
 
-template <class V, class T>
-void run_typed(const FusedProblem& p) {
-  constexpr int64_t C = 2 * V::kWidth;
-  static_assert(kKeyTile % C == 0 && kQueryTile % kRows == 0, "tile sizes must fit the micro-kernels");
-  const int64_t dp = round_up(p.head_dim, C);
+// The schedule both operand layouts share: heads in groups whose packed K/V (`per_head` 4-byte
+// slots each: kᵀ in the first half, v in the second) fit the pack budget; per group every key
+// tile is packed in parallel, then every query tile attended in parallel.
+// pack(head, key_tile, slots), attend(head, query_tile, slots, scratch).
+template <class Pack, class Attend>
+void run_over_heads(const FusedProblem& p, int64_t dp, int64_t per_head, Pack&& pack, Attend&& attend) {
   const int64_t heads = p.batch * p.heads;
   const int64_t key_tiles = ceil_div(p.key_len, kKeyTile), query_tiles = ceil_div(p.query_len, kQueryTile);
   if (heads == 0 || query_tiles == 0) return;
-  const int64_t per_head = 2 * std::max<int64_t>(key_tiles, 1) * kKeyTile * dp;  // floats: kᵀ and v
-  const int64_t budget_floats = p.pack_budget_bytes / int64_t{sizeof(float)};
-  const int64_t group = std::clamp<int64_t>(budget_floats / per_head, 1, heads);
+  const int64_t budget_slots = p.pack_budget_bytes / int64_t{sizeof(float)};
+  const int64_t group = std::clamp<int64_t>(budget_slots / per_head, 1, heads);
   AlignedFloats packed(group * per_head);
 
   for (int64_t h0 = 0; h0 < heads; h0 += group) {
     const int64_t count = std::min(group, heads - h0);
     float* base = packed.get();
-    const int64_t half = per_head / 2;
     at::parallel_for(0, count * key_tiles, 1, [&](int64_t begin, int64_t end) {
       for (int64_t item = begin; item < end; ++item) {
-        const int64_t g = item / key_tiles, h = h0 + g;
-        float* kt = base + g * per_head;
-        pack_key_tile<T>(p, h / p.heads, h % p.heads, item % key_tiles, dp, C, kt, kt + half);
+        const int64_t g = item / key_tiles;
+        pack(h0 + g, item % key_tiles, base + g * per_head);
       }
     });
     at::parallel_for(0, count * query_tiles, 1, [&](int64_t begin, int64_t end) {
       TileScratch scratch(dp);
       for (int64_t item = begin; item < end; ++item) {
-        const int64_t g = item / query_tiles, h = h0 + g;
-        const float* kt = base + g * per_head;
-        attend_tile<V, T>(p, h / p.heads, h % p.heads, item % query_tiles, dp, kt, kt + half, scratch);
+        const int64_t g = item / query_tiles;
+        attend(h0 + g, item % query_tiles, static_cast<const float*>(base + g * per_head), scratch);
       }
     });
   }
+}
+
+template <class V, class T>
+void run_typed(const FusedProblem& p) {
+  constexpr int64_t C = 2 * V::kWidth;
+  static_assert(kKeyTile % C == 0 && kQueryTile % kRows == 0, "tile sizes must fit the micro-kernels");
+  const int64_t dp = round_up(p.head_dim, C);
+  const int64_t per_head = 2 * std::max<int64_t>(ceil_div(p.key_len, kKeyTile), 1) * kKeyTile * dp;  // kᵀ and v
+  const int64_t half = per_head / 2;
+  run_over_heads(
+      p, dp, per_head,
+      [&](int64_t h, int64_t tile, float* kt) { pack_key_tile<T>(p, h / p.heads, h % p.heads, tile, dp, C, kt, kt + half); },
+      [&](int64_t h, int64_t qtile, const float* kt, TileScratch& scratch) {
+        attend_tile<V, T>(p, h / p.heads, h % p.heads, qtile, dp, kt, kt + half, scratch);
+      });
 }
 
 template <class V>

@@ -108,10 +108,11 @@ inline void pv_pairs_micro(const uint32_t* p, int64_t p_stride, const uint32_t* 
 }
 
 // One work item of the pair path (attend_tile's schedule). Scratch: q holds the tile's bf16 rows
-// (Dp bf16 = Dp/2 words each), s the float32 scores, then their bf16 copy in `weights`.
+// (Dp bf16 = Dp/2 words each), s the float32 scores, then their bf16 copy in weights.
 template <class V, class T>
 void attend_tile_pairs(const FusedProblem& p, int64_t b, int64_t n, int64_t qtile, int64_t dp, const uint32_t* kt,
-                       const uint32_t* vp, TileScratch& scratch, uint32_t* weights) {
+                       const uint32_t* vp, TileScratch& scratch) {
+  auto* weights = reinterpret_cast<uint32_t*>(scratch.weights.get());
   constexpr int64_t C = 2 * V::kWidth;
   const int64_t D = p.head_dim, N = p.heads, half = dp / 2;
   const int64_t i0 = qtile * kQueryTile, rows = std::min(kQueryTile, p.query_len - i0);
@@ -173,36 +174,18 @@ template <class V, class T>
 void run_typed_pairs(const FusedProblem& p) {
   constexpr int64_t C = 2 * V::kWidth;
   const int64_t dp = round_up(p.head_dim, C);
-  const int64_t heads = p.batch * p.heads;
-  const int64_t key_tiles = ceil_div(p.key_len, kKeyTile), query_tiles = ceil_div(p.query_len, kQueryTile);
-  if (heads == 0 || query_tiles == 0) return;
-  const int64_t per_head = std::max<int64_t>(key_tiles, 1) * kKeyTile * dp;  // words: kᵀ and v, dp/2 each per key
-  const int64_t budget_words = p.pack_budget_bytes / int64_t{sizeof(uint32_t)};
-  const int64_t group = std::clamp<int64_t>(budget_words / per_head, 1, heads);
-  AlignedFloats packed(group * per_head);  // 4-byte slots, used as words
-
-  for (int64_t h0 = 0; h0 < heads; h0 += group) {
-    const int64_t count = std::min(group, heads - h0);
-    auto* base = reinterpret_cast<uint32_t*>(packed.get());
-    const int64_t half = per_head / 2;
-    at::parallel_for(0, count * key_tiles, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t item = begin; item < end; ++item) {
-        const int64_t g = item / key_tiles, h = h0 + g;
-        uint32_t* kt = base + g * per_head;
-        pack_key_tile_pairs<T>(p, h / p.heads, h % p.heads, item % key_tiles, dp, C, kt, kt + half);
-      }
-    });
-    at::parallel_for(0, count * query_tiles, 1, [&](int64_t begin, int64_t end) {
-      TileScratch scratch(dp);
-      AlignedFloats weights(kQueryTile * kKeyTile / 2);
-      for (int64_t item = begin; item < end; ++item) {
-        const int64_t g = item / query_tiles, h = h0 + g;
-        const uint32_t* kt = base + g * per_head;
-        attend_tile_pairs<V, T>(p, h / p.heads, h % p.heads, item % query_tiles, dp, kt, kt + half, scratch,
-                                reinterpret_cast<uint32_t*>(weights.get()));
-      }
-    });
-  }
+  const int64_t per_head = std::max<int64_t>(ceil_div(p.key_len, kKeyTile), 1) * kKeyTile * dp;  // kᵀ and v words
+  const int64_t half = per_head / 2;
+  run_over_heads(
+      p, dp, per_head,
+      [&](int64_t h, int64_t tile, float* slots) {
+        auto* kt = reinterpret_cast<uint32_t*>(slots);
+        pack_key_tile_pairs<T>(p, h / p.heads, h % p.heads, tile, dp, C, kt, kt + half);
+      },
+      [&](int64_t h, int64_t qtile, const float* slots, TileScratch& scratch) {
+        const auto* kt = reinterpret_cast<const uint32_t*>(slots);
+        attend_tile_pairs<V, T>(p, h / p.heads, h % p.heads, qtile, dp, kt, kt + half, scratch);
+      });
 }
 
 template <class V>
