@@ -17,6 +17,7 @@
 #include "test_util.h"
 #include "osp/io/safetensors_writer.h"
 #include "osp/train/ema.h"
+#include "osp/train/latent_foreground.h"
 #include "osp/train/loss_curve.h"
 #include "osp/train/optimizer.h"
 #include "osp/train/train_config.h"
@@ -141,6 +142,77 @@ TEST(TrainConfig, UnknownFieldsAndImpossibleValuesNameTheField) {
   expect_error(parse(no_output), {"output_dir", "required"});
   expect_error(parse("model: {preset: wan2.1-t2v-1.3b}\n"), {"data", "required"});
   expect_error([] { TrainConfig::from_file("/nonexistent/run.yaml"); }, {"/nonexistent/run.yaml"});
+  expect_error(parse(micro_config("o", "latent_foreground_weight: 0\n")), {"latent_foreground_weight", "> 0"});
+  expect_error(parse(micro_config("o", "latent_foreground_distance: -1\n")), {"latent_foreground_distance", "> 0"});
+  const TrainConfig weighted = TrainConfig::from_yaml(micro_config("o", "latent_foreground_weight: 8\n"));
+  EXPECT_DOUBLE_EQ(weighted.latent_foreground_weight, 8.0);
+  EXPECT_DOUBLE_EQ(weighted.latent_foreground_distance, 1.5);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Object-weighted flow matching (latent_foreground.h)
+
+// Latents [1, 4, 2, 8, 8]: per frame a flat value per channel with a little noise, and a 2×2
+// object offset by 2 in every channel (distance 4) at a place that moves with the frame; `truth`
+// gets the object's pixels.
+at::Tensor object_latents(at::Tensor* truth) {
+  at::Tensor x = osp::test::randn({1, 4, 2, 8, 8}, 31, 0.05);
+  *truth = at::zeros({1, 1, 2, 8, 8});
+  const at::Tensor level = osp::test::randn({4, 2}, 32);
+  for (int64_t t = 0; t < 2; ++t) {
+    for (int64_t c = 0; c < 4; ++c) x[0][c][t].add_(level[c][t].item<double>());
+    x[0].select(1, t).narrow(1, 3, 2).narrow(2, 3 * t, 2).add_(2.0);
+    (*truth)[0][0][t].narrow(0, 3, 2).narrow(1, 3 * t, 2).fill_(1);
+  }
+  return x;
+}
+
+TEST(LatentForeground, MaskIsTheObjectGrownByOnePixel) {
+  at::Tensor truth;
+  const at::Tensor x = object_latents(&truth);
+  const at::Tensor mask = osp::train::latent_foreground_mask(x, 1.5);
+  // Explicit growth: a pixel is in when any pixel of its 3×3 neighbourhood (same frame) is object.
+  at::Tensor grown = at::zeros_like(truth);
+  for (int64_t t = 0; t < 2; ++t) {
+    for (int64_t y = 0; y < 8; ++y) {
+      for (int64_t xx = 0; xx < 8; ++xx) {
+        for (int64_t dy = -1; dy <= 1; ++dy) {
+          for (int64_t dx = -1; dx <= 1; ++dx) {
+            const int64_t yy = y + dy, xs = xx + dx;
+            if (yy >= 0 && yy < 8 && xs >= 0 && xs < 8 && truth[0][0][t][yy][xs].item<float>() > 0) {
+              grown[0][0][t][y][xx] = 1;
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(at::equal(mask, grown));
+  EXPECT_EQ(mask.sum().item<float>(), 4 * 4 + 3 * 4);  // the second frame's object touches the border
+  EXPECT_EQ(osp::train::latent_foreground_mask(x, 4.5).sum().item<float>(), 0.f);  // farther than the object
+}
+
+TEST(LatentForeground, WeightedSquaresMatchAnExplicitSum) {
+  at::Tensor truth;
+  const at::Tensor x0 = object_latents(&truth);
+  const at::Tensor diff = osp::test::randn({1, 4, 2, 8, 8}, 33);
+  const at::Tensor mask = osp::train::latent_foreground_mask(x0, 1.5).to(at::kDouble).contiguous();
+  const at::Tensor d = diff.to(at::kDouble).contiguous();
+  const double weight = 6.0;
+  double num = 0, den = 0;
+  for (int64_t c = 0; c < 4; ++c) {
+    for (int64_t i = 0; i < 2 * 64; ++i) {
+      const double w = mask.data_ptr<double>()[i] > 0 ? weight : 1.0;
+      num += w * d.data_ptr<double>()[c * 128 + i] * d.data_ptr<double>()[c * 128 + i];
+      den += w;
+    }
+  }
+  const auto weighted = osp::train::weighted_squares(diff, x0, weight, 1.5);
+  EXPECT_NEAR(weighted.sum.item<double>(), num, 1e-5 * num);
+  EXPECT_DOUBLE_EQ(weighted.weight, den);
+  const auto plain = osp::train::weighted_squares(diff, x0, 1.0, 1.5);
+  EXPECT_NEAR(plain.sum.item<double>() / plain.weight, diff.pow(2).mean().item<double>(), 1e-6);
+  EXPECT_GT(std::abs(num / den - plain.sum.item<double>() / plain.weight), 1e-2);  // the weights change the loss
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -258,6 +330,18 @@ TEST(TrainDataParallel, TwoRanksEqualOneRankWithDoubleBatch) {
               worst_weight);
   EXPECT_LE(worst_loss, 1e-5);
   EXPECT_LE(worst_weight, 1e-5);
+}
+
+TEST(TrainLoop, ObjectWeightingReachesTheLoss) {
+  // Same draws, same initial weights: the first step's loss differs only by the weighting.
+  const auto first_loss = [](const std::string& extra) {
+    const osp::test::ScratchDir dir;
+    Trainer trainer = make_trainer(micro_config(dir.path().string(), extra, "steps: 1\nbatch_size: 2\nprecision: fp32\n"));
+    return trainer.run().at(0).loss;
+  };
+  const double plain = first_loss(""), weighted = first_loss("latent_foreground_weight: 8\n");
+  EXPECT_TRUE(std::isfinite(weighted));
+  EXPECT_GT(std::abs(weighted - plain), 1e-4 * plain) << plain << " vs " << weighted;
 }
 
 TEST(TrainLoop, ReadsACachedManifest) {

@@ -290,6 +290,7 @@ TEST(VaeTraining, ConfigErrorsNameTheField) {
   std::string no_videos = ok;
   no_videos.replace(no_videos.find("videos"), 6, "manifest");
   expect_error(parse(no_videos), {"data.videos", "required"});
+  expect_error(parse(ok + "latent_foreground_weight: 4\n"), {"latent_foreground_weight", "vae.foreground_weight"});
 }
 
 }  // namespace

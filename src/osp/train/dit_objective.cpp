@@ -9,6 +9,7 @@
 #include "osp/io/tensor_source.h"
 #include "osp/models/dit/loader.h"
 #include "osp/models/dit/random_weights.h"
+#include "osp/train/latent_foreground.h"
 #include "osp/train/sample_random.h"
 
 namespace osp::train {
@@ -124,7 +125,7 @@ at::Tensor DiTObjective::loss(const std::vector<SampleRef>& samples) {
   }
 
   at::Tensor squares;
-  int64_t elements = 0;
+  double weight = 0;  // C·Σ w over every group: the number of elements when nothing is weighted
   for (const auto& [shape, draws] : groups) {
     std::vector<at::Tensor> x0, noise, sigma, context;
     for (const Draw& d : draws) {
@@ -134,15 +135,17 @@ at::Tensor DiTObjective::loss(const std::vector<SampleRef>& samples) {
       context.push_back(d.context);
     }
     const at::Tensor X0 = at::stack(x0), N = at::stack(noise), S = at::cat(sigma);
-    // "Training noise schedule" steps 3–4: x_σ = σ·ε + (1 − σ)·x0, timestep 1000·σ, target ε − x0, fp32 squares.
+    // "Training noise schedule" steps 3–4: x_σ = σ·ε + (1 − σ)·x0, timestep 1000·σ, target ε − x0, fp32
+    // squares (weighted on the object's latent pixels when latent_foreground_weight ≠ 1).
     const at::Tensor v = model_->forward(diffusion::interpolate(X0, N, S), diffusion::training_timesteps(S),
                                          at::stack(context), parallel_);
     const at::Tensor diff = v.to(at::kFloat) - diffusion::velocity_target(X0, N);
-    const at::Tensor sum = diff.pow(2).sum();
-    squares = squares.defined() ? squares + sum : sum;
-    elements += diff.numel();
+    const WeightedSquares group =
+        weighted_squares(diff, X0, config_.latent_foreground_weight, config_.latent_foreground_distance);
+    squares = squares.defined() ? squares + group.sum : group.sum;
+    weight += group.weight;
   }
-  return squares / static_cast<double>(elements);
+  return squares / weight;
 }
 
 }  // namespace osp::train

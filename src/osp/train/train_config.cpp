@@ -204,6 +204,21 @@ void read_optimizer(Section s, TrainConfig& c) {
   s.finish();
 }
 
+// The DiT's object weighting (latent_foreground.h); a VAE run weights pixels with vae.foreground_weight.
+void read_latent_foreground(Section& s, TrainConfig& c) {
+  for (const char* key : {"latent_foreground_weight", "latent_foreground_distance"}) {
+    if (c.trains_vae() && s.has(key)) s.fail_field(key, "weights a DiT's latents; a VAE run uses vae.foreground_weight");
+  }
+  c.latent_foreground_weight = s.get<double>("latent_foreground_weight", c.latent_foreground_weight);
+  if (!(c.latent_foreground_weight > 0)) {
+    s.fail_field("latent_foreground_weight", "must be > 0 (1: plain mean), got {}", c.latent_foreground_weight);
+  }
+  c.latent_foreground_distance = s.get<double>("latent_foreground_distance", c.latent_foreground_distance);
+  if (!(c.latent_foreground_distance > 0)) {
+    s.fail_field("latent_foreground_distance", "must be > 0, got {}", c.latent_foreground_distance);
+  }
+}
+
 void read_run(Section& s, TrainConfig& c, const std::string& base_dir) {
   const auto at_least = [&](const char* key, int64_t value, int64_t min) {
     if (value < min) s.fail_field(key, "must be at least {}, got {}", min, value);
@@ -219,6 +234,7 @@ void read_run(Section& s, TrainConfig& c, const std::string& base_dir) {
   c.ema_decay = fraction("ema_decay", s.get<double>("ema_decay", c.ema_decay));
   c.caption_dropout = fraction("caption_dropout", s.get<double>("caption_dropout", c.caption_dropout));
   c.seed = s.get<uint64_t>("seed", c.seed);
+  read_latent_foreground(s, c);
   c.checkpoint_every = at_least("checkpoint_every", s.get<int64_t>("checkpoint_every", c.checkpoint_every), 0);
   c.log_every = at_least("log_every", s.get<int64_t>("log_every", c.log_every), 1);
   c.threads = static_cast<int>(at_least("threads", s.get<int64_t>("threads", 0), 0));

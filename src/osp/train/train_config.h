@@ -23,7 +23,8 @@
 //                 sp: 1, ssp: 1 }                      # sequence parallel: Ulysses degree, skiparse_sp
 //   activation_checkpointing: false                  # true: recompute each DiT block in backward
 //   steps, batch_size (per rank), grad_accum, ema_decay, precision (bf16 | fp32),
-//   caption_dropout, seed, checkpoint_every, log_every, output_dir, threads
+//   caption_dropout, seed, checkpoint_every, log_every, output_dir, threads,
+//   latent_foreground_weight: 1, latent_foreground_distance: 1.5   # DiT (latent_foreground.h)
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -80,6 +81,8 @@ struct TrainConfig : ParallelSettings {
   double ema_decay = 0.999;  // 0: the EMA equals the weights
   Precision precision{PrecisionMode::kBf16};
   double caption_dropout = 0.1;
+  double latent_foreground_weight = 1.0;    // DiT: squared-error weight of the object's latent pixels
+  double latent_foreground_distance = 1.5;  // DiT: their distance from the frame's median latent
   uint64_t seed = 0;
   int64_t checkpoint_every = 0;  // 0: only at the end
   int64_t log_every = 1;
