@@ -149,6 +149,29 @@ TEST_F(GenerateE2E, CrossAttentionKeysAndValuesAreComputedOncePerGeneration) {
                         read_tensor(dir / "uncached.safetensors", "latents")));
 }
 
+TEST_F(GenerateE2E, StreamedBlocksGiveTheResidentVideoBitForBit) {
+  test::ScratchDir dir;
+  const GenerationParams p = small_params();
+  for (const PipelineOptions resident : {fp32(), PipelineOptions{}}) {  // float32 and bf16
+    PipelineOptions streamed = resident;
+    streamed.offload = Offload::kBlocks;
+    const std::string a = dir / "resident.safetensors", b = dir / "streamed.safetensors";
+    const auto plain = generate(bundle(), p, {job(a)}, resident);
+    const auto streaming = generate(bundle(), p, {job(b)}, streamed);
+    EXPECT_EQ(file_bytes(a), file_bytes(b)) << resident.precision.name();
+    const int64_t layers = dit::DiTConfig::from_file(dit::find_config(bundle().dit.path, bundle().dit.config)).num_layers;
+    EXPECT_EQ(streaming.streaming.blocks_read, layers * 2 * p.steps);  // both guidance branches, every step
+    EXPECT_GT(streaming.streaming.bytes_read, 0);
+    EXPECT_EQ(plain.streaming.blocks_read, 0);
+    fs::remove(a);
+    fs::remove(b);
+  }
+  PipelineOptions cuda = fp32();
+  cuda.offload = Offload::kBlocks;
+  cuda.device = c10::Device("cuda:0");
+  test::expect_error([&] { generate(bundle(), p, {job(dir / "x.safetensors")}, cuda); }, {"--offload", "CPU"});
+}
+
 TEST_F(GenerateE2E, WritesAnMp4WithTheFrameCountSizeFpsAndParameters) {
   test::ScratchDir dir;
   GenerationParams p = small_params();

@@ -36,6 +36,7 @@ struct GenerateOptions {
   std::string precision = "bf16";
   std::string device = "cpu";
   std::string quant;
+  std::string offload = "none";
   std::optional<std::string> cache;
   int64_t tile_size = 0;
   int64_t tile_overlap = 64;
@@ -108,6 +109,7 @@ void run_generate(const GenerateOptions& o, int threads_flag) {
   options.precision = Precision::parse(o.precision);
   options.device = parse_device(o.device);
   options.quant = o.quant;
+  options.offload = pipeline::parse_offload(o.offload);
   options.embedding_cache = o.cache;
   options.vae_tile_size = o.tile_size;
   options.vae_tile_overlap = o.tile_overlap;
@@ -154,6 +156,10 @@ void register_generate(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--precision", o->precision, "bf16 (official mixed precision) or fp32")->capture_default_str();
   cmd->add_option("--device", o->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   cmd->add_option("--quant", o->quant, "hif8: HiF8 fake quantization (docs/quantization.md 'Quantized layer set'); none: off (default: config)");
+  cmd->add_option("--offload", o->offload,
+                  "none: the DiT resident while it samples; blocks: its blocks read from the mapped checkpoint just "
+                  "before they run, the next one prefetched (models larger than memory, docs/memory.md)")
+      ->capture_default_str();
   cmd->add_option("--cache", o->cache, "prompt-embedding cache directory (read and filled)");
   cmd->add_option("--vae-tile-size", o->tile_size, "decode in spatial tiles of this many pixels (0: whole frames)")
       ->capture_default_str();

@@ -197,6 +197,7 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
                           const std::vector<GenerationJob>& jobs, const PipelineOptions& options) {
   check_generation(bundle, params, jobs);
   check_mesh(options, params);
+  check_offload(options.offload, options.device, options.world != nullptr);
   GenerationReport report;
   for (const GenerationJob& job : jobs) report.jobs.push_back({job.output, ""});
   mark_empty_prompts(jobs, report);
@@ -219,10 +220,13 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
 
   // Stage 3: sampling.
   StageTimer load_timer("load DiT");
-  auto model = dit::load_dit(bundle.dit.path, bundle.dit.config, options.precision, options.device,
-                             dit::quant_flag_override(options.quant));
+  SamplingDiT sampling_dit = load_sampling_dit(bundle.dit.path, bundle.dit.config,
+                                               {options.precision, options.device, options.quant, options.offload});
+  std::unique_ptr<dit::WanDiT>& model = sampling_dit.model;
   if (!loras.empty()) {
-    const adapters::LoraMode mode = adapters::apply_loras(*model, loras, options.lora_mode);
+    // Streamed blocks are read again at every use: an adapter merged into them would be lost.
+    const adapters::LoraMode wanted = sampling_dit.streamer ? adapters::LoraMode::kRuntime : options.lora_mode;
+    const adapters::LoraMode mode = adapters::apply_loras(*model, loras, wanted);
     log::info("lora: {} adapter(s), {} mode", loras.size(), adapters::lora_mode_name(mode));
   }
   report.seconds.load_dit = load_timer.done();
@@ -264,7 +268,12 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
     }
   });
   report.seconds.sampling = sampling_timer.done();
+  if (sampling_dit.streamer) {
+    report.streaming = sampling_dit.streamer->stats();
+    log::info("{}", sampling_dit.describe_streaming(report.seconds.sampling));
+  }
   distributed.reset();
+  sampling_dit.streamer.reset();
   model.reset();  // the DiT leaves memory before the VAE arrives
   if (!writes_outputs(options)) {
     report.peak_rss_bytes = peak_rss_bytes();

@@ -27,6 +27,7 @@
 #include "osp/models/t5/config.h"
 #include "osp/models/vae/config.h"
 #include "osp/pipeline/generation_params.h"
+#include "osp/pipeline/memory_policy.h"
 
 namespace osp::pipeline {
 
@@ -36,6 +37,7 @@ struct PipelineOptions {
   std::string quant;                       // --quant: "" as the DiT config says, "hif8", "none"
   std::optional<std::string> embedding_cache;
   bool reuse_text_kv = true;               // false: recompute cross-attention K/V every step
+  Offload offload = Offload::kNone;        // blocks: stream the DiT's blocks from disk (docs/memory.md)
   int64_t vae_tile_size = 0;               // 0: untiled, streamed into the writer
   int64_t vae_tile_overlap = 64;
   int crf = -1;
@@ -79,6 +81,7 @@ struct GenerationReport {
   size_t peak_rss_bytes = 0;
   int64_t text_kv_computed = 0;  // block key/value pairs computed (dit/text_context.h)
   int64_t text_kv_reused = 0;    // ... and served from the per-job cache
+  dit::StreamStats streaming;    // --offload blocks: what the DiT's blocks read and waited
   int64_t failed() const;
 };
 

@@ -110,16 +110,6 @@ int64_t count_blocks(const io::KeyMapping& mapping) {
   return count;
 }
 
-// The linear layer whose weight is the parameter `name` ("blocks.0.ffn.0.weight").
-nn::LinearWeights& linear_of(WanDiT& model, const std::string& name, const io::TensorSource& source) {
-  const std::string module = name.size() > 7 ? name.substr(0, name.size() - 7) : "";
-  for (const auto& item : model.named_modules("", /*include_self=*/false)) {
-    auto* layer = dynamic_cast<nn::LinearWeights*>(item.value().get());
-    if (item.key() == module && layer != nullptr && name == module + ".weight") return *layer;
-  }
-  fail_about(source.path(), "{} holds 8-bit codes but is not the weight of a linear layer", name);
-}
-
 // The scales belong to their 8-bit weights: not "unexpected".
 void drop_scales(std::vector<std::string>& unexpected, const quant::QuantizedTensors& quantized) {
   const std::set<std::string> scales(quantized.scale_names.begin(), quantized.scale_names.end());
@@ -140,31 +130,44 @@ io::KeyMapping checked_mapping(const io::TensorSource& source) {
 
 }  // namespace
 
-LoadReport load_weights(WanDiT& model, const io::TensorSource& source) {
-  const io::KeyMapping mapping = checked_mapping(source);
-  const auto params = model.named_parameters(/*recurse=*/true);
-  LoadReport report = plan_load(params, source, mapping);
-  const quant::QuantizedTensors quantized = quant::find_quantized_weights(source, mapping);
-  drop_scales(report.unexpected, quantized);
-  report.weights = quantized.describe();
-  raise_for_problems(report, source);
-  if (!report.unexpected.empty()) {
-    log::warn("{}: {} tensor(s) not used by the DiT: {}", source.path(), report.unexpected.size(),
-              name_list(report.unexpected));
+LoadPlan plan_weights(const torch::OrderedDict<std::string, at::Tensor>& params, const io::TensorSource& source) {
+  LoadPlan plan;
+  plan.mapping = checked_mapping(source);
+  plan.report = plan_load(params, source, plan.mapping);
+  plan.quantized = quant::find_quantized_weights(source, plan.mapping);
+  drop_scales(plan.report.unexpected, plan.quantized);
+  plan.report.weights = plan.quantized.describe();
+  raise_for_problems(plan.report, source);
+  if (!plan.report.unexpected.empty()) {
+    log::warn("{}: {} tensor(s) not used by the DiT: {}", source.path(), plan.report.unexpected.size(),
+              name_list(plan.report.unexpected));
   }
+  return plan;
+}
+
+nn::LinearWeights& linear_with_weight(WanDiT& model, const std::string& name, const io::TensorSource& source) {
+  const std::string module = name.size() > 7 ? name.substr(0, name.size() - 7) : "";
+  for (const auto& item : model.named_modules("", /*include_self=*/false)) {
+    auto* layer = dynamic_cast<nn::LinearWeights*>(item.value().get());
+    if (item.key() == module && layer != nullptr && name == module + ".weight") return *layer;
+  }
+  fail_about(source.path(), "{} holds 8-bit codes but is not the weight of a linear layer", name);
+}
+
+LoadReport load_weights(WanDiT& model, const io::TensorSource& source) {
+  const auto params = model.named_parameters(/*recurse=*/true);
+  LoadPlan plan = plan_weights(params, source);
   torch::NoGradGuard no_grad;
   for (const auto& item : params) {
     at::Tensor param = item.value();
-    const std::string& source_name = mapping.canonical_to_source.at(item.key());
-    if (const quant::QuantizedEntry* entry = quantized.find(item.key())) {
-      linear_of(model, item.key(), source).set_quantized(quant::load_quantized_weight(source, *entry));
-      ++report.loaded;
-      continue;
+    if (const quant::QuantizedEntry* entry = plan.quantized.find(item.key())) {
+      linear_with_weight(model, item.key(), source).set_quantized(quant::load_quantized_weight(source, *entry));
+    } else {
+      param.copy_(source.load(plan.mapping.canonical_to_source.at(item.key()), param.scalar_type()));
     }
-    param.copy_(source.load(source_name, param.scalar_type()));
-    ++report.loaded;
+    ++plan.report.loaded;
   }
-  return report;
+  return plan.report;
 }
 
 LoadReport for_each_checkpoint_weight(const torch::OrderedDict<std::string, at::Tensor>& params,
@@ -204,10 +207,16 @@ std::unique_ptr<WanDiT> load_dit(const std::string& weights_path, const std::opt
 }
 
 UnloadedDiT build_unloaded_dit(const std::string& weights_path, const std::optional<std::string>& config_path,
-                               Precision precision, c10::Device device) {
+                               Precision precision, c10::Device device,
+                               const std::function<void(DiTConfig&)>& adjust) {
   const ResolvedPaths paths = resolve_paths(weights_path, config_path);
+  DiTConfig config = DiTConfig::from_file(paths.config);
+  if (adjust) {
+    adjust(config);
+    config.validate();
+  }
   UnloadedDiT out;
-  out.model = std::make_unique<WanDiT>(DiTConfig::from_file(paths.config), precision, device);
+  out.model = std::make_unique<WanDiT>(config, precision, device);
   out.weights = paths.weights;
   return out;
 }

@@ -12,6 +12,7 @@
 #include "osp/io/tensor_source.h"
 #include "osp/models/dit/config.h"
 #include "osp/models/dit/model.h"
+#include "osp/quant/checkpoint.h"
 
 namespace osp::dit {
 
@@ -29,6 +30,21 @@ struct LoadReport {
   int64_t loaded = 0;  // tensors copied into the model
   std::string weights = "dense";  // or the 8-bit formats held (quant::QuantizedTensors::describe)
 };
+
+// What loading `params` from a checkpoint reads: the file's names mapped to canonical ones, its
+// 8-bit weights, and the checks' report. Every parameter is compared with the file first (missing
+// tensors and wrong shapes throw osp::Error naming them, up to 10); unexpected tensors are logged
+// as a warning and listed in the report.
+struct LoadPlan {
+  io::KeyMapping mapping;
+  quant::QuantizedTensors quantized;
+  LoadReport report;
+};
+LoadPlan plan_weights(const torch::OrderedDict<std::string, at::Tensor>& params, const io::TensorSource& source);
+
+// The linear layer of `model` whose weight is the parameter `name` ("blocks.0.ffn.0.weight");
+// osp::Error naming `source` when `name` is not a linear's weight (8-bit codes for a bias, …).
+nn::LinearWeights& linear_with_weight(WanDiT& model, const std::string& name, const io::TensorSource& source);
 
 // Copies every parameter of `model` from `source`, mapping the file's names to canonical names
 // with io::map_dit_keys and loading one tensor at a time straight into the parameter (converted
@@ -64,7 +80,8 @@ struct UnloadedDiT {
   std::string weights;
 };
 UnloadedDiT build_unloaded_dit(const std::string& weights_path, const std::optional<std::string>& config_path,
-                               Precision precision, c10::Device device);
+                               Precision precision, c10::Device device,
+                               const std::function<void(DiTConfig&)>& adjust = {});
 
 // What a checkpoint holds, judged from its tensor shapes alone (for `osp info`).
 struct ArchitectureGuess {

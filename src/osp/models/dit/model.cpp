@@ -248,6 +248,7 @@ at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, TextContext
     if (parallel) parallel->before_block(static_cast<int64_t>(n), kind);
     // Only block 0 sees a bf16 stream: after its first residual add the stream is float32 (docs/dit.md "Precision").
     const bool round_norm1 = precision_.reduced() && n == 0;
+    if (residency_) residency_->acquire(static_cast<int64_t>(n));
     if (runner_) {
       stream = runner_->run(*blocks[n], static_cast<int64_t>(n), std::move(stream),
                             BlockInputs{e0, text, tables, round_norm1, parallel, kind});
@@ -255,6 +256,7 @@ at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, TextContext
       const CrossKV& text_kv = context.block_kv(n, [&] { return blocks[n]->cross_kv(text); });
       stream = blocks[n]->forward(std::move(stream), e0, text_kv, tables.rope, round_norm1, tables.key_mask, parallel);
     }
+    if (residency_) residency_->release(static_cast<int64_t>(n));
     if (parallel) parallel->after_block(static_cast<int64_t>(n), kind);
   }
   // docs/skiparse.md "Block schedule": the last group block's output transform (F = 0: the model ends in the sparse region).

@@ -9,6 +9,7 @@
 
 #include "osp/core/precision.h"
 #include "osp/models/dit/block.h"
+#include "osp/models/dit/block_residency.h"
 #include "osp/models/dit/block_runner.h"
 #include "osp/models/dit/config.h"
 #include "osp/models/dit/parallel_hook.h"
@@ -73,6 +74,9 @@ class WanDiT : public nn::ParamModule {
   // checkpointing and fully sharded weights; the text keys/values are then computed inside each
   // block, not cached in the TextContext. The runner must outlive its use.
   void set_block_runner(BlockRunner* runner) { runner_ = runner; }
+  // Block weights come and go through `residency` from now on (nullptr: always resident); it must
+  // outlive its use. Block streaming sets one (block_streamer.h).
+  void set_block_residency(BlockResidency* residency) { residency_ = residency; }
 
   const DiTConfig& config() const { return config_; }
   const std::vector<BlockKind>& schedule() const { return schedule_; }
@@ -100,6 +104,7 @@ class WanDiT : public nn::ParamModule {
   Precision precision_;
   c10::Device device_;
   BlockRunner* runner_ = nullptr;
+  BlockResidency* residency_ = nullptr;
   // RoPE tables per token grid, built on first use (the grid is fixed over a generation).
   mutable std::mutex rope_mutex_;
   mutable std::map<std::array<int64_t, 3>, nn::RopeTable> rope_cache_;

@@ -1,0 +1,85 @@
+#pragma once
+// Block streaming (docs/memory.md "Block streaming"): a DiT whose blocks stay in the checkpoint on
+// disk. The checkpoint is mapped; block n's tensors are read (and converted to the parameters'
+// dtype, or kept as 8-bit codes) just before the block runs and dropped after it, while a
+// background thread reads block n + 1 (after the last block: block 0 of the next call). The
+// non-block parameters (embeddings, head) stay resident. Resident memory is then the small
+// parameters plus about two blocks, whatever the depth; the values are the resident model's,
+// so the outputs are bit-identical (test `BlockStreaming.*`).
+#include <cstdint>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "osp/io/tensor_source.h"
+#include "osp/models/dit/block_residency.h"
+#include "osp/models/dit/loader.h"
+#include "osp/models/dit/model.h"
+
+namespace osp::dit {
+
+struct StreamStats {
+  int64_t blocks_read = 0;
+  int64_t bytes_read = 0;     // checkpoint bytes of the tensors read
+  double read_seconds = 0;    // spent reading blocks (on the prefetch thread or inline)
+  double wait_seconds = 0;    // the forward waited for a block (inline reads included)
+};
+
+class BlockStreamer : public BlockResidency {
+ public:
+  // Checks `source` against the whole model (as load_weights does), loads the non-block
+  // parameters, empties every block's parameters and attaches itself to `model`
+  // (set_block_residency). `prefetch`: read the next block on a background thread.
+  BlockStreamer(WanDiT& model, std::shared_ptr<const io::TensorSource> source, bool prefetch = true);
+  ~BlockStreamer() override;  // detaches from the model, waits for a read in flight
+  BlockStreamer(const BlockStreamer&) = delete;
+  BlockStreamer& operator=(const BlockStreamer&) = delete;
+
+  void acquire(int64_t n) override;
+  void release(int64_t n) override;
+
+  const LoadReport& report() const { return plan_.report; }
+  const StreamStats& stats() const { return stats_; }
+  // Checkpoint bytes of block n's tensors, and of the largest block.
+  int64_t block_bytes(int64_t n) const;
+  int64_t largest_block_bytes() const;
+
+ private:
+  // One parameter of a block: where its values are in the file and where they go.
+  struct Entry {
+    std::string name;                     // canonical
+    at::Tensor param;                     // the model's parameter (shares its TensorImpl)
+    nn::LinearWeights* linear = nullptr;  // set: 8-bit codes for this linear's weight
+    const quant::QuantizedEntry* quantized = nullptr;
+    int64_t bytes = 0;
+  };
+  // Block n's values, read but not yet installed.
+  struct Staged {
+    int64_t block = -1;
+    std::vector<at::Tensor> dense;               // per entry (undefined for 8-bit entries)
+    std::vector<quant::QuantizedWeight> codes;   // per 8-bit entry, in entry order
+    double seconds = 0;
+  };
+
+  Staged read_block(int64_t n) const;  // thread-safe: reads the file only
+  void install(Staged staged);
+  void check_files_unchanged() const;
+
+  WanDiT& model_;
+  std::shared_ptr<const io::TensorSource> source_;
+  bool prefetch_;
+  LoadPlan plan_;
+  std::vector<std::vector<Entry>> blocks_;
+  struct FileStamp {
+    std::string path;
+    int64_t size = 0;
+    int64_t mtime_ns = 0;
+  };
+  std::vector<FileStamp> files_;
+  std::future<Staged> pending_;
+  int64_t pending_block_ = -1;
+  StreamStats stats_;
+};
+
+}  // namespace osp::dit

@@ -1,0 +1,59 @@
+#include "osp/pipeline/memory_policy.h"
+
+#include "osp/core/error.h"
+#include "osp/core/log.h"
+#include "osp/io/tensor_source.h"
+#include "osp/models/dit/loader.h"
+#include "osp/models/dit/quantization.h"
+
+namespace osp::pipeline {
+
+Offload parse_offload(const std::string& text, const std::string& flag) {
+  if (text == "none") return Offload::kNone;
+  if (text == "blocks") return Offload::kBlocks;
+  fail_about(flag, "expected none or blocks, got '{}'", text);
+}
+
+const char* offload_name(Offload offload) { return offload == Offload::kBlocks ? "blocks" : "none"; }
+
+void check_offload(Offload offload, c10::Device device, bool distributed) {
+  if (offload == Offload::kNone) return;
+  if (!device.is_cpu()) {
+    fail_about("--offload", "block streaming runs on the CPU for now; use --offload none on {}", device.str());
+  }
+  if (distributed) {
+    fail_about("--offload", "block streaming runs in one process; under a launcher, --shard-weights splits the "
+               "blocks between the ranks instead");
+  }
+}
+
+std::string SamplingDiT::describe_streaming(double sampling_seconds) const {
+  if (!streamer) return "";
+  const dit::StreamStats& s = streamer->stats();
+  const double gib = static_cast<double>(s.bytes_read) / (1024.0 * 1024.0 * 1024.0);
+  return fmt::format("block streaming: {} blocks read ({:.2f} GiB, {:.0f} MiB/s while reading), reading {:.2f} s, "
+                     "the forward waited {:.2f} s ({:.0f} % of sampling)",
+                     s.blocks_read, gib, s.read_seconds > 0 ? gib * 1024.0 / s.read_seconds : 0.0, s.read_seconds,
+                     s.wait_seconds, sampling_seconds > 0 ? 100.0 * s.wait_seconds / sampling_seconds : 0.0);
+}
+
+SamplingDiT load_sampling_dit(const std::string& weights, const std::optional<std::string>& config,
+                              const DiTLoadOptions& options) {
+  SamplingDiT out;
+  if (options.offload == Offload::kNone) {
+    out.model = dit::load_dit(weights, config, options.precision, options.device,
+                              dit::quant_flag_override(options.quant));
+    return out;
+  }
+  check_offload(options.offload, options.device, /*distributed=*/false);
+  dit::UnloadedDiT unloaded = dit::build_unloaded_dit(weights, config, options.precision, options.device,
+                                                      dit::quant_flag_override(options.quant));
+  out.model = std::move(unloaded.model);
+  out.streamer = std::make_unique<dit::BlockStreamer>(*out.model, io::open_tensor_source(unloaded.weights));
+  log::info("DiT {}: blocks stream from {} ({} weights, largest block {:.1f} MiB), the rest resident",
+            out.model->config().arch_name(), unloaded.weights, out.streamer->report().weights,
+            static_cast<double>(out.streamer->largest_block_bytes()) / (1024.0 * 1024.0));
+  return out;
+}
+
+}  // namespace osp::pipeline
