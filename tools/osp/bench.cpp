@@ -71,6 +71,7 @@ void register_bench(CLI::App& app, const GlobalOptions& global) {
   register_train_bench(*bench, global);
   register_lora_bench(*bench, global);
   register_rl_bench(*bench, global);
+  register_offload_bench(*bench, global);
   register_serve_bench(*bench, global);
 }
 

@@ -38,6 +38,7 @@ void register_train_bench(CLI::App& bench, const GlobalOptions& global);  // ben
 void register_lora_bench(CLI::App& bench, const GlobalOptions& global);   // bench_lora.cpp
 void register_rl_bench(CLI::App& bench, const GlobalOptions& global);     // bench_rl.cpp
 void register_serve_bench(CLI::App& bench, const GlobalOptions& global);  // bench_serve.cpp
+void register_offload_bench(CLI::App& bench, const GlobalOptions& global);  // bench_offload.cpp
 
 // Applies --threads and --log-level; each subcommand's callback calls it first.
 void apply_global_options(const GlobalOptions& global);

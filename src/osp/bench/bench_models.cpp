@@ -1,6 +1,15 @@
 #include "osp/bench/bench_models.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include "osp/core/error.h"
+#include "osp/core/progress.h"
+#include "osp/core/timer.h"
+#include "osp/io/safetensors_writer.h"
+#include "osp/io/torch_dtype.h"
 
 namespace osp::bench {
 
@@ -28,6 +37,30 @@ dit::DiTConfig bench_dit_config(const std::string& name, int64_t layers) {
   }
   c.validate();
   return c;
+}
+
+std::string ensure_random_checkpoint(const std::string& dir, const dit::DiTConfig& config, io::DType dtype) {
+  namespace fs = std::filesystem;
+  const std::string weights = dir + "/diffusion_pytorch_model.safetensors";
+  if (fs::exists(dir + "/.complete") && fs::exists(weights)) return weights;
+  fs::create_directories(dir);
+  const auto shapes = config.expected_tensor_shapes();
+  std::vector<io::TensorDecl> decls;
+  for (const auto& [name, shape] : shapes) decls.push_back({name, dtype, shape});
+  StageTimer timer(fmt::format("write random {} checkpoint", config.arch_name()));
+  io::SafetensorsWriter writer(weights, decls, {{"format", "pt"}});
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(7);
+  Progress progress("write", static_cast<int64_t>(shapes.size()));
+  for (const auto& [name, shape] : shapes) {
+    writer.append(name, at::normal(0.0, 0.02, shape, generator).to(*io::scalar_type_of(dtype)));
+    progress.step();
+  }
+  writer.finish();
+  progress.finish();
+  std::ofstream(dir + "/config.json") << config.to_json().dump(2) << "\n";
+  std::ofstream(dir + "/.complete") << "ok\n";
+  timer.done();
+  return weights;
 }
 
 }  // namespace osp::bench

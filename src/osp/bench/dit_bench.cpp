@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "osp/bench/bench_models.h"
 #include "osp/bench/table.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
@@ -102,35 +103,9 @@ void run_forward_table(const DitBenchOptions& o) {
   fmt::print("target: bf16 forward/GEMM >= 0.60\n");
 }
 
-// Writes the released 1.3B layout (config.json + one fp32 diffusion_pytorch_model.safetensors)
-// with random values, one tensor at a time. Skipped when a complete one is already there.
-std::string ensure_random_checkpoint(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::string weights = dir + "/diffusion_pytorch_model.safetensors";
-  if (fs::exists(dir + "/.complete") && fs::exists(weights)) return weights;
-  fs::create_directories(dir);
-  dit::DiTConfig config = dit::DiTConfig::preset("wan2.1-t2v-1.3b");
-  auto shapes = config.expected_tensor_shapes();
-  std::vector<io::TensorDecl> decls;
-  for (const auto& [name, shape] : shapes) decls.push_back({name, io::DType::kF32, shape});
-  StageTimer timer("write random 1.3B checkpoint");
-  io::SafetensorsWriter writer(weights, decls, {{"format", "pt"}});
-  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(7);
-  Progress progress("write", static_cast<int64_t>(shapes.size()));
-  for (const auto& [name, shape] : shapes) {
-    writer.append(name, at::normal(0.0, 0.02, shape, generator));
-    progress.step();
-  }
-  writer.finish();
-  progress.finish();
-  std::ofstream(dir + "/config.json") << config.to_json().dump(2) << "\n";
-  std::ofstream(dir + "/.complete") << "ok\n";
-  timer.done();
-  return weights;
-}
-
 void run_load_table(const DitBenchOptions& o) {
-  std::string weights = ensure_random_checkpoint(o.load_dir);
+  const std::string weights =
+      ensure_random_checkpoint(o.load_dir, dit::DiTConfig::preset("wan2.1-t2v-1.3b"), io::DType::kF32);
   double file_bytes = static_cast<double>(std::filesystem::file_size(weights));
   bool reset = reset_peak_rss();
   size_t rss_before = peak_rss_bytes();
