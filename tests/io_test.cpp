@@ -12,11 +12,15 @@
 #include "osp/core/error.h"
 #include "osp/io/float8.h"
 #include "osp/io/key_names.h"
+#include "osp/io/mapped_file.h"
 #include "osp/io/pickle.h"
+#include "osp/io/pth_writer.h"
 #include "osp/io/safetensors_file.h"
 #include "osp/io/safetensors_writer.h"
 #include "osp/io/tensor_source.h"
 #include "osp/io/torch_dtype.h"
+#include "osp/io/zip_reader.h"
+#include "scratch_dir.h"
 
 namespace osp::io {
 namespace {
@@ -258,6 +262,71 @@ TEST(IoWriter, StreamingChecksOrderShapeAndCompleteness) {
 }
 
 // ---- key names ("Key-name variants") ----
+
+// ---------------------------------------------------------------------------------------------
+// torch zip writer (pth_writer.h)
+
+std::vector<std::pair<std::string, at::Tensor>> pth_tensors() {
+  at::manual_seed(3);
+  return {{"_fsdp_wrapped_module.blocks.0.w", at::randn({3, 5})},
+          {"_fsdp_wrapped_module.emb", at::randn({4, 2}).to(at::kBFloat16)},
+          {"_fsdp_wrapped_module.count", at::arange(7, at::kLong) * (int64_t{1} << 40)},
+          {"_fsdp_wrapped_module.mask", at::rand({6}).gt(0.5)},
+          {"_fsdp_wrapped_module.half", at::randn({2, 2, 2}).to(at::kHalf)},
+          {"_fsdp_wrapped_module.scalar", at::full({}, 2.5)}};
+}
+
+TEST(IoPthWriter, OurReaderAndTorchLoadReadWhatItWrites) {
+  const osp::test::ScratchDir dir;
+  const std::string ours = (dir.path() / "model.pt").string(), theirs = (dir.path() / "resaved.pth").string();
+  PthWriter writer(ours, {"model", {{"step", int64_t{100}}, {"lr", 1e-4}}});
+  for (const auto& [name, t] : pth_tensors()) writer.append(name, t);
+  writer.finish();
+  const auto check = [](const TensorSource& source, const std::string& prefix) {
+    const auto expected = pth_tensors();
+    ASSERT_EQ(source.names().size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      const std::string name = prefix + expected[i].first;
+      EXPECT_EQ(source.names()[i], name);
+      const at::Tensor got = source.load(name);
+      EXPECT_EQ(got.scalar_type(), expected[i].second.scalar_type()) << name;
+      EXPECT_TRUE(at::equal(got, expected[i].second)) << name;
+    }
+  };
+  check(*open_tensor_source(ours), "");  // the reader finds the state dict under "model"
+  // torch.load reads the archive (values, dtypes, order, the scalars beside the state dict) and
+  // torch.save writes the state dict again, which our reader compares once more.
+  const std::string script = fmt::format(
+      "import torch, sys\n"
+      "d = torch.load('{}')\n"
+      "assert d['step'] == 100 and abs(d['lr'] - 1e-4) < 1e-15, d\n"
+      "torch.save(d['model'], '{}')\n", ours, theirs);
+  std::ofstream(dir.path() / "load.py") << script;
+  ASSERT_EQ(std::system((std::string(OSP_FIXTURE_PYTHON) + " " + (dir.path() / "load.py").string()).c_str()), 0);
+  check(*open_tensor_source(theirs), "");
+}
+
+TEST(IoPthWriter, DataStartsOn64ByteBoundariesAndBadInputIsNamed) {
+  const osp::test::ScratchDir dir;
+  const std::string path = (dir.path() / "plain.pth").string();
+  PthWriter writer(path);
+  writer.append("a", at::ones({3}));
+  writer.append("b", at::ones({5}, at::kBFloat16));
+  osp::test::expect_error([&] { writer.append("a", at::ones({1})); }, {"plain.pth", "'a'", "twice"});
+  osp::test::expect_error([&] { writer.append("c", at::ones({1}, at::kComplexFloat)); }, {"dtype"});
+  writer.finish();
+  const MappedFile file(path);
+  const ZipReader zip(file.data(), file.size(), path);
+  int data_entries = 0;
+  for (const ZipEntry& e : zip.entries()) {
+    if (e.name.find("/data/") == std::string::npos) continue;
+    ++data_entries;
+    EXPECT_EQ(e.data_offset % 64, 0u) << e.name;
+    EXPECT_TRUE(e.stored()) << e.name;
+  }
+  EXPECT_EQ(data_entries, 2);
+  EXPECT_FALSE(fs::exists(path + ".tmp." + std::to_string(::getpid())));
+}
 
 TEST(IoKeyNames, StripsWrapperPrefixes) {
   EXPECT_EQ(canonical_dit_key("model.diffusion_model.blocks.0.ffn.0.weight"), "blocks.0.ffn.0.weight");

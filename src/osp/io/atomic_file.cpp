@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 
 #include "osp/core/error.h"
@@ -21,36 +22,43 @@ void sync_parent_directory(const std::string& path) {
   ::close(fd);
 }
 
-void write_file_atomically(const std::string& path, std::string_view bytes) {
-  const std::string tmp = temporary_path(path);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail_about(path, "cannot create ({})", std::strerror(errno));
-  const auto give_up = [&](const char* what) {
-    const int error = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    fail_about(path, "{} failed ({})", what, std::strerror(error));
-  };
-  const char* p = bytes.data();
-  size_t left = bytes.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
+AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)), tmp_path_(temporary_path(path_)) {
+  fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail_about(path_, "cannot create ({})", std::strerror(errno));
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(tmp_path_.c_str());
+}
+
+void AtomicFileWriter::write(const void* data, size_t size) {
+  if (fd_ < 0) fail_about(path_, "write after commit");
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd_, p, std::min<size_t>(size, size_t{1} << 30));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) give_up("write");
+    if (n <= 0) fail_about(tmp_path_, "write failed ({})", std::strerror(errno));
     p += n;
-    left -= static_cast<size_t>(n);
+    size -= static_cast<size_t>(n);
+    written_ += static_cast<uint64_t>(n);
   }
-  if (::fsync(fd) != 0) give_up("fsync");
-  if (::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    fail_about(path, "close failed ({})", std::strerror(errno));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int error = errno;
-    ::unlink(tmp.c_str());
-    fail_about(path, "cannot rename into place ({})", std::strerror(error));
-  }
-  sync_parent_directory(path);
+}
+
+void AtomicFileWriter::commit() {
+  if (::fsync(fd_) != 0) fail_about(tmp_path_, "fsync failed ({})", std::strerror(errno));
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) fail_about(tmp_path_, "close failed ({})", std::strerror(errno));
+  if (::rename(tmp_path_.c_str(), path_.c_str()) != 0) fail_about(path_, "cannot rename into place ({})", std::strerror(errno));
+  committed_ = true;
+  sync_parent_directory(path_);  // the new name must reach the disk too
+}
+
+void write_file_atomically(const std::string& path, std::string_view bytes) {
+  AtomicFileWriter file(path);
+  file.write(bytes.data(), bytes.size());
+  file.commit();
 }
 
 }  // namespace osp::io

@@ -1,11 +1,5 @@
 #include "osp/io/safetensors_writer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "osp/core/error.h"
 #include "osp/io/atomic_file.h"
 #include "osp/io/torch_dtype.h"
@@ -31,16 +25,9 @@ at::Tensor as_stored(const at::Tensor& tensor, const TensorDecl& decl) {
 
 SafetensorsWriter::SafetensorsWriter(std::string path, const std::vector<TensorDecl>& tensors,
                                      const std::map<std::string, std::string>& metadata)
-    : path_(std::move(path)), tmp_path_(temporary_path(path_)), entries_(layout_safetensors(tensors)) {
-  fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) fail_about(path_, "cannot create ({})", std::strerror(errno));
+    : path_(std::move(path)), file_(path_), entries_(layout_safetensors(tensors)) {
   const std::string header = serialize_safetensors_header(entries_, metadata);
-  write(header.data(), header.size());
-}
-
-SafetensorsWriter::~SafetensorsWriter() {
-  if (fd_ >= 0) ::close(fd_);
-  if (!finished_) ::unlink(tmp_path_.c_str());
+  file_.write(header.data(), header.size());
 }
 
 const SafetensorsEntry& SafetensorsWriter::next(const std::string& name) {
@@ -48,17 +35,6 @@ const SafetensorsEntry& SafetensorsWriter::next(const std::string& name) {
   const SafetensorsEntry& entry = entries_[written_];
   if (entry.decl.name != name) fail_about(path_, "expected tensor '{}' next, got '{}'", entry.decl.name, name);
   return entry;
-}
-
-void SafetensorsWriter::write(const void* data, size_t size) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd_, p, std::min<size_t>(size, size_t{1} << 30));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail_about(tmp_path_, "write failed ({})", std::strerror(errno));
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
 }
 
 void SafetensorsWriter::append(const std::string& name, const at::Tensor& tensor) {
@@ -74,7 +50,7 @@ void SafetensorsWriter::append(const std::string& name, const at::Tensor& tensor
 void SafetensorsWriter::append_bytes(const std::string& name, const void* data, size_t size) {
   const SafetensorsEntry& entry = next(name);
   if (size != entry.end - entry.begin) fail_about(path_, "tensor '{}' has {} bytes, declared {}", name, size, entry.end - entry.begin);
-  write(data, size);
+  file_.write(data, size);
   ++written_;
 }
 
@@ -82,13 +58,7 @@ void SafetensorsWriter::finish() {
   if (written_ != entries_.size()) {
     fail_about(path_, "only {} of {} declared tensors were written (next: '{}')", written_, entries_.size(), entries_[written_].decl.name);
   }
-  if (::fsync(fd_) != 0) fail_about(tmp_path_, "fsync failed ({})", std::strerror(errno));
-  const int fd = fd_;
-  fd_ = -1;
-  if (::close(fd) != 0) fail_about(tmp_path_, "close failed ({})", std::strerror(errno));
-  if (::rename(tmp_path_.c_str(), path_.c_str()) != 0) fail_about(path_, "cannot rename into place ({})", std::strerror(errno));
-  finished_ = true;
-  sync_parent_directory(path_);  // the new name must reach the disk too
+  file_.commit();
 }
 
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,

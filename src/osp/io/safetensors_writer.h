@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "osp/io/atomic_file.h"
 #include "osp/io/safetensors_header.h"
 
 namespace osp::io {
@@ -19,8 +20,6 @@ class SafetensorsWriter {
   // declarations (duplicate names, negative dimensions).
   SafetensorsWriter(std::string path, const std::vector<TensorDecl>& tensors,
                     const std::map<std::string, std::string>& metadata = {});
-  // Removes the temporary file unless finish() succeeded.
-  ~SafetensorsWriter();
   SafetensorsWriter(const SafetensorsWriter&) = delete;
   SafetensorsWriter& operator=(const SafetensorsWriter&) = delete;
 
@@ -36,14 +35,11 @@ class SafetensorsWriter {
 
  private:
   const SafetensorsEntry& next(const std::string& name);
-  void write(const void* data, size_t size);
 
   std::string path_;
-  std::string tmp_path_;
+  AtomicFileWriter file_;
   std::vector<SafetensorsEntry> entries_;
   size_t written_ = 0;  // tensors appended so far
-  int fd_ = -1;
-  bool finished_ = false;
 };
 
 // Writes `tensors` in the given order, each in its own dtype.
