@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "osp/models/vae/model.h"
+#include "osp/nn/random_init.h"
 
 namespace osp::vae {
 
@@ -11,5 +12,9 @@ namespace osp::vae {
 // activations at unit scale through the RMS norms), norm gammas 1 + N(0, 0.1²), biases
 // N(0, 0.02²).
 void randomize_weights(WanVAE& model, uint64_t seed);
+// The same values for `params` (a WanVAE's named_parameters(), possibly without storage), one
+// float32 tensor at a time (release presets written streamed).
+void for_each_random_weight(const nn::NamedValues& params, uint64_t seed,
+                            const std::function<void(const std::string&, const at::Tensor&)>& visit);
 
 }  // namespace osp::vae
