@@ -160,9 +160,9 @@ TEST_F(GenerateE2E, StreamedBlocksGiveTheResidentVideoBitForBit) {
     const auto streaming = generate(bundle(), p, {job(b)}, streamed);
     EXPECT_EQ(file_bytes(a), file_bytes(b)) << resident.precision.name();
     const int64_t layers = dit::DiTConfig::from_file(dit::find_config(bundle().dit.path, bundle().dit.config)).num_layers;
-    EXPECT_EQ(streaming.streaming.blocks_read, layers * 2 * p.steps);  // both guidance branches, every step
+    EXPECT_EQ(streaming.streaming.groups_read, layers * 2 * p.steps);  // both guidance branches, every step
     EXPECT_GT(streaming.streaming.bytes_read, 0);
-    EXPECT_EQ(plain.streaming.blocks_read, 0);
+    EXPECT_EQ(plain.streaming.groups_read, 0);
     fs::remove(a);
     fs::remove(b);
   }

@@ -306,6 +306,26 @@ TEST(IoPthWriter, OurReaderAndTorchLoadReadWhatItWrites) {
   check(*open_tensor_source(theirs), "");
 }
 
+TEST(IoRows, LoadRowsEqualsIndexSelectInEveryFormat) {
+  const osp::test::ScratchDir dir;
+  at::manual_seed(5);
+  const at::Tensor table = at::randn({50, 7});
+  const std::string st = (dir.path() / "t.safetensors").string(), pth = (dir.path() / "t.pth").string();
+  write_safetensors(st, {{"emb", table}});
+  PthWriter writer(pth);
+  writer.append("emb", table);
+  writer.finish();
+  const std::vector<int64_t> rows = {3, 0, 49, 3, 17};
+  const at::Tensor expected = table.index_select(0, at::tensor(rows, at::kLong));
+  for (const std::string& file : {st, pth}) {
+    const auto source = open_tensor_source(file);
+    EXPECT_TRUE(at::equal(source->load_rows("emb", rows), expected)) << file;
+    EXPECT_TRUE(at::equal(source->load_rows("emb", rows, at::kBFloat16), expected.to(at::kBFloat16))) << file;
+    osp::test::expect_error([&] { source->load_rows("emb", {50}); }, {"emb", "row 50", "[0, 50)"});
+    osp::test::expect_error([&] { source->load_rows("emb", {-1}); }, {"emb", "row -1"});
+  }
+}
+
 TEST(IoPthWriter, DataStartsOn64ByteBoundariesAndBadInputIsNamed) {
   const osp::test::ScratchDir dir;
   const std::string path = (dir.path() / "plain.pth").string();

@@ -15,10 +15,14 @@
 #include "fixtures.h"
 #include "test_util.h"
 #include "osp/core/error.h"
+#include "osp/io/pth_writer.h"
+#include "osp/io/safetensors_writer.h"
 #include "osp/io/tensor_source.h"
+#include "scratch_dir.h"
 #include "osp/models/t5/config.h"
 #include "osp/models/t5/embedding_cache.h"
 #include "osp/models/t5/encoder.h"
+#include "osp/models/t5/layer_streamer.h"
 #include "osp/models/t5/loader.h"
 #include "osp/models/t5/neighbour_prior.h"
 #include "osp/models/t5/random_weights.h"
@@ -294,6 +298,41 @@ TEST(T5Encoder, RejectsBadInputsAndReleasedWeights) {
 
 // ---------------------------------------------------------------------------------------------
 // Checkpoint layouts (tests/fixtures/t5_fixtures.py)
+
+// Streaming (t5/layer_streamer.h): a checkpoint written as safetensors and as a Wan .pth, encoded
+// by a resident encoder and by one whose layers and embedding rows come from the mapped file.
+TEST(T5Streaming, LayersStreamedFromDiskGiveTheResidentContextBitForBit) {
+  const osp::test::ScratchDir dir;
+  const T5Config c = tiny_config();
+  T5Encoder source_model(c, osp::test::kFp32);
+  randomize_t5_weights(source_model, 41);
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (auto& [name, slot] : source_model.weights().named_slots()) tensors.emplace_back(name, *slot);
+  const std::string st = (dir.path() / "t5.safetensors").string(), pth = (dir.path() / "t5.pth").string();
+  osp::io::write_safetensors(st, tensors);
+  osp::io::PthWriter writer(pth);
+  for (const auto& [name, t] : tensors) writer.append(name, t);
+  writer.finish();
+  const Batch batch = random_batch(c, 42);
+  for (const std::string& file : {st, pth}) {
+    for (const osp::Precision precision : {osp::test::kFp32, osp::test::kBf16}) {
+      c10::InferenceMode inference;
+      const auto source = osp::io::open_tensor_source(file);
+      T5Encoder resident(c, precision);
+      load_t5_weights(resident, *source);
+      T5Encoder streamed(c, precision);
+      auto streamer = std::make_unique<osp::t5::T5LayerStreamer>(streamed, osp::io::open_tensor_source(file));
+      const osp::t5::T5LayerStreamer& stats = *streamer;
+      streamed.set_residency(std::move(streamer));
+      EXPECT_FALSE(streamed.weights().token_embedding.defined());
+      const at::Tensor expected = resident.forward(batch.ids, batch.mask);
+      EXPECT_TRUE(at::equal(streamed.forward(batch.ids, batch.mask), expected)) << file << " " << precision.name();
+      EXPECT_TRUE(at::equal(streamed.forward(batch.ids, batch.mask), expected)) << "second call";
+      EXPECT_EQ(stats.stats().groups_read, 2 * c.num_layers);
+      for (const auto& layer : streamed.weights().layers) EXPECT_FALSE(layer.q.defined()) << "a layer stayed resident";
+    }
+  }
+}
 
 TEST(T5Loader, MapsHfNamesToWanNames) {
   using osp::t5::canonical_t5_key;

@@ -104,14 +104,14 @@ Row streamed_row(const std::string& weights, const dit::DiTConfig& config, const
   dit::WanDiT model(config, Precision{PrecisionMode::kBf16});
   dit::BlockStreamer streamer(model, io::open_tensor_source(weights), prefetch);
   Row row{fmt::format("streamed, {}, {} cache", prefetch ? "prefetch" : "no prefetch", cold ? "cold" : "warm")};
-  dit::StreamStats before;
+  io::StreamStats before;
   bool first = true;
   row.seconds = time_forwards(model, in, reps, [&] {
     if (first) before = streamer.stats();  // after the warm-up
     first = false;
     if (cold) drop_page_cache(weights);
   });
-  const dit::StreamStats& after = streamer.stats();
+  const io::StreamStats& after = streamer.stats();
   row.peak_gib = static_cast<double>(peak_rss_bytes()) / kGiB;
   row.read_gib = static_cast<double>(after.bytes_read - before.bytes_read) / kGiB / reps;
   const double read_seconds = after.read_seconds - before.read_seconds;

@@ -38,6 +38,14 @@ at::Tensor PthFile::load(const std::string& name, std::optional<c10::ScalarType>
   return out;
 }
 
+at::Tensor PthFile::load_rows(const std::string& name, const std::vector<int64_t>& rows,
+                             std::optional<c10::ScalarType> dtype) const {
+  const TorchTensor& t = state_.tensors[index_of(name)];
+  if (!t.storage->stored() || !t.contiguous()) return TensorSource::load_rows(name, rows, dtype);
+  const uint64_t first = t.storage->data_offset + static_cast<uint64_t>(t.offset) * dtype_size(t.dtype);
+  return copy_rows(file_, first, t.dtype, t.shape, rows, dtype, name);
+}
+
 std::string PthFile::format() const {
   std::string out = "torch zip (.pth)";
   if (!state_.found_under.empty()) out += fmt::format(", state dict under '{}'", state_.found_under);

@@ -15,4 +15,10 @@ at::Tensor SafetensorsFile::load(const std::string& name, std::optional<c10::Sca
   return copy_releasing(file_, offset, t.decl.dtype, t.decl.shape, dtype);
 }
 
+at::Tensor SafetensorsFile::load_rows(const std::string& name, const std::vector<int64_t>& rows,
+                                     std::optional<c10::ScalarType> dtype) const {
+  const SafetensorsEntry& t = header_.tensors[index_of(name)];
+  return copy_rows(file_, header_.data_start + t.begin, t.decl.dtype, t.decl.shape, rows, dtype, name);
+}
+
 }  // namespace osp::io

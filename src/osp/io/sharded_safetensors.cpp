@@ -68,6 +68,11 @@ ShardedSafetensors::ShardedSafetensors(const std::string& index_path) : index_pa
   }
 }
 
+at::Tensor ShardedSafetensors::load_rows(const std::string& name, const std::vector<int64_t>& rows,
+                                        std::optional<c10::ScalarType> dtype) const {
+  return shards_[shard_of_[index_of(name)]]->load_rows(name, rows, dtype);
+}
+
 at::Tensor ShardedSafetensors::load(const std::string& name, std::optional<c10::ScalarType> dtype) const {
   return shards_[shard_of_[index_of(name)]]->load(name, dtype);
 }

@@ -16,6 +16,8 @@ class ShardedSafetensors final : public TensorCatalog {
   explicit ShardedSafetensors(const std::string& index_path);
 
   at::Tensor load(const std::string& name, std::optional<c10::ScalarType> dtype = std::nullopt) const override;
+  at::Tensor load_rows(const std::string& name, const std::vector<int64_t>& rows,
+                       std::optional<c10::ScalarType> dtype = std::nullopt) const override;
   std::string format() const override;
   std::string path() const override { return index_path_; }
   const std::vector<std::unique_ptr<SafetensorsFile>>& shards() const { return shards_; }

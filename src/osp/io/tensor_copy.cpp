@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "osp/core/error.h"
 #include "osp/io/float8.h"
 #include "osp/io/torch_dtype.h"
 
@@ -85,6 +86,35 @@ at::Tensor copy_releasing(const MappedFile& file, uint64_t offset, DType stored,
     file.release(slice_offset, static_cast<uint64_t>(count) * row_bytes);
   }
   return out;
+}
+
+void check_rows(at::IntArrayRef shape, const std::vector<int64_t>& rows, const std::string& subject) {
+  if (shape.empty()) fail_about(subject, "a 0-dimensional tensor has no rows");
+  for (const int64_t row : rows) {
+    if (row < 0 || row >= shape[0]) fail_about(subject, "row {} is outside [0, {})", row, shape[0]);
+  }
+}
+
+at::Tensor copy_rows(const MappedFile& file, uint64_t offset, DType stored, at::IntArrayRef shape,
+                     const std::vector<int64_t>& rows, std::optional<at::ScalarType> dtype, const std::string& subject) {
+  check_rows(shape, rows, subject);
+  const std::vector<int64_t> row_shape(shape.begin() + 1, shape.end());
+  int64_t row_numel = 1;
+  for (const int64_t n : row_shape) row_numel *= n;
+  const uint64_t row_bytes = static_cast<uint64_t>(row_numel) * dtype_size(stored);
+  std::vector<at::Tensor> out;
+  out.reserve(rows.size());
+  for (const int64_t row : rows) {
+    const uint64_t at_row = offset + static_cast<uint64_t>(row) * row_bytes;
+    out.push_back(copy_tensor(file.data() + at_row, stored, row_shape, dtype));
+    file.release(at_row, row_bytes);
+  }
+  if (out.empty()) {
+    std::vector<int64_t> empty_shape(shape.begin(), shape.end());
+    empty_shape[0] = 0;
+    return at::empty(empty_shape, at::TensorOptions(dtype ? *dtype : *scalar_type_of(stored)));
+  }
+  return at::stack(out);
 }
 
 }  // namespace osp::io

@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "osp/io/dtype.h"
 #include "osp/io/mapped_file.h"
@@ -25,5 +27,14 @@ at::Tensor copy_tensor(const uint8_t* first, DType stored, at::IntArrayRef shape
 // load must stay under 1.1× the weights, RSS included).
 at::Tensor copy_releasing(const MappedFile& file, uint64_t offset, DType stored, at::IntArrayRef shape,
                           std::optional<at::ScalarType> dtype);
+
+// Rows `rows` along dim 0 of the contiguous tensor at byte `offset` of `file` (shape `shape`), copied
+// one by one and their pages released; osp::Error about `subject` for a row out of range or a
+// 0-dimensional tensor.
+at::Tensor copy_rows(const MappedFile& file, uint64_t offset, DType stored, at::IntArrayRef shape,
+                     const std::vector<int64_t>& rows, std::optional<at::ScalarType> dtype, const std::string& subject);
+
+// The checks of copy_rows alone (for sources that cannot read rows in place).
+void check_rows(at::IntArrayRef shape, const std::vector<int64_t>& rows, const std::string& subject);
 
 }  // namespace osp::io

@@ -8,6 +8,7 @@
 #include "osp/io/pth_file.h"
 #include "osp/io/safetensors_file.h"
 #include "osp/io/sharded_safetensors.h"
+#include "osp/io/tensor_copy.h"
 
 namespace osp::io {
 namespace {
@@ -73,6 +74,12 @@ std::unique_ptr<TensorSource> open_tensor_source(const std::string& path) {
   if (ends_with(name, ".safetensors")) return std::make_unique<SafetensorsFile>(path);
   if (is_torch_zip_name(name)) return std::make_unique<PthFile>(path);
   fail_about(path, "unknown weights format (expected .safetensors, .safetensors.index.json, .pth, .pt, .bin or .ckpt)");
+}
+
+at::Tensor TensorSource::load_rows(const std::string& name, const std::vector<int64_t>& rows,
+                                  std::optional<c10::ScalarType> dtype) const {
+  check_rows(meta(name).shape, rows, name);
+  return load(name, dtype).index_select(0, at::tensor(rows, at::kLong));
 }
 
 }  // namespace osp::io

@@ -32,6 +32,11 @@ class TensorSource {
   // F8 types decode to float32 where LibTorch has no float8). Mapped pages of the input are
   // released after the copy so that loading a large file keeps at most one tensor resident twice.
   virtual at::Tensor load(const std::string& name, std::optional<c10::ScalarType> dtype = std::nullopt) const = 0;
+  // Rows `rows` along dim 0 of a tensor, equal to load(name, dtype).index_select(0, rows), reading
+  // only those rows where the file lets it (an embedding table: a prompt's few rows out of 256k).
+  // osp::Error naming the tensor for a 0-dimensional tensor or a row outside [0, rows).
+  virtual at::Tensor load_rows(const std::string& name, const std::vector<int64_t>& rows,
+                               std::optional<c10::ScalarType> dtype = std::nullopt) const;
   // "safetensors", "sharded safetensors (N files)", "torch zip (.pth)".
   virtual std::string format() const = 0;
   // The path this source was opened from.

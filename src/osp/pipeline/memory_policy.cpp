@@ -29,11 +29,11 @@ void check_offload(Offload offload, c10::Device device, bool distributed) {
 
 std::string SamplingDiT::describe_streaming(double sampling_seconds) const {
   if (!streamer) return "";
-  const dit::StreamStats& s = streamer->stats();
+  const io::StreamStats& s = streamer->stats();
   const double gib = static_cast<double>(s.bytes_read) / (1024.0 * 1024.0 * 1024.0);
   return fmt::format("block streaming: {} blocks read ({:.2f} GiB, {:.0f} MiB/s while reading), reading {:.2f} s, "
                      "the forward waited {:.2f} s ({:.0f} % of sampling)",
-                     s.blocks_read, gib, s.read_seconds > 0 ? gib * 1024.0 / s.read_seconds : 0.0, s.read_seconds,
+                     s.groups_read, gib, s.read_seconds > 0 ? gib * 1024.0 / s.read_seconds : 0.0, s.read_seconds,
                      s.wait_seconds, sampling_seconds > 0 ? 100.0 * s.wait_seconds / sampling_seconds : 0.0);
 }
 

@@ -36,7 +36,7 @@ std::map<std::string, at::Tensor> encode_prompts(const ModelBundle& bundle, cons
     if (!encoder) {
       StageTimer timer("load text encoder");
       encoder = t5::load_t5_encoder(bundle.text_encoder.path, bundle.text_encoder.config, options.precision,
-                                    options.device);
+                                    options.device, options.stream_layers);
       timer.done();
     }
     return *encoder;

@@ -18,6 +18,7 @@ struct PromptEncodingOptions {
   Precision precision{PrecisionMode::kBf16};
   c10::Device device = c10::kCPU;
   std::optional<std::string> cache_dir;  // prompt-embedding cache (t5/embedding_cache.h)
+  bool stream_layers = false;             // the encoder's layers stream from disk (t5/layer_streamer.h)
 };
 
 // text → its context float32 [1, text_len, d_model] on the CPU (rows of padding zero). The encoder

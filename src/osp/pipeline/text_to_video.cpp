@@ -215,7 +215,8 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
     if (params.guidance != 1.0) texts.push_back(negative_of(job, params));  // g = 1 never reads it ("Guidance and the negative prompt")
   }
   const std::map<std::string, at::Tensor> contexts =
-      encode_prompts(bundle, texts, {options.precision, options.device, options.embedding_cache});
+      encode_prompts(bundle, texts,
+                     {options.precision, options.device, options.embedding_cache, options.offload == Offload::kBlocks});
   report.seconds.text = text_timer.done();
 
   // Stage 3: sampling.

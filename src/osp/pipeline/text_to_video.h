@@ -81,7 +81,7 @@ struct GenerationReport {
   size_t peak_rss_bytes = 0;
   int64_t text_kv_computed = 0;  // block key/value pairs computed (dit/text_context.h)
   int64_t text_kv_reused = 0;    // ... and served from the per-job cache
-  dit::StreamStats streaming;    // --offload blocks: what the DiT's blocks read and waited
+  io::StreamStats streaming;    // --offload blocks: what the DiT's blocks read and waited
   int64_t failed() const;
 };
 

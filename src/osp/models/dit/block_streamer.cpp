@@ -1,14 +1,8 @@
 #include "osp/models/dit/block_streamer.h"
 
-#include <c10/core/InferenceMode.h>
-#include <sys/stat.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
-#include <chrono>
-#include <set>
-
 #include "osp/core/error.h"
-#include "osp/core/timer.h"
 
 namespace osp::dit {
 namespace {
@@ -20,24 +14,13 @@ int64_t block_of(const std::string& name) {
   return std::stoll(name.substr(prefix.size(), name.find('.', prefix.size()) - prefix.size()));
 }
 
-struct Stamp {
-  int64_t size = 0, mtime_ns = 0;
-};
-
-Stamp stamp_of(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return {-1, -1};
-  return {static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
-}
-
 }  // namespace
 
 BlockStreamer::BlockStreamer(WanDiT& model, std::shared_ptr<const io::TensorSource> source, bool prefetch)
-    : model_(model), source_(std::move(source)), prefetch_(prefetch) {
+    : model_(model), source_(std::move(source)) {
   const auto params = model_.named_parameters(/*recurse=*/true);
   plan_ = plan_weights(params, *source_);
   blocks_.resize(model_.blocks.size());
-  std::set<std::string> files;
   torch::NoGradGuard no_grad;
   for (const auto& item : params) {
     const std::string& name = item.key();
@@ -46,7 +29,6 @@ BlockStreamer::BlockStreamer(WanDiT& model, std::shared_ptr<const io::TensorSour
     Entry entry{name, item.value()};
     entry.quantized = plan_.quantized.find(name);
     const io::TensorMeta& meta = source_->meta(file_name);
-    files.insert(meta.file);
     entry.bytes = meta.numel() * static_cast<int64_t>(io::dtype_size(meta.dtype));
     if (entry.quantized) {
       entry.linear = &linear_with_weight(model_, name, *source_);
@@ -65,17 +47,12 @@ BlockStreamer::BlockStreamer(WanDiT& model, std::shared_ptr<const io::TensorSour
     entry.param.set_();  // streamed: no storage until the block runs
     blocks_.at(static_cast<size_t>(n)).push_back(std::move(entry));
   }
-  for (const std::string& file : files) {
-    const Stamp s = stamp_of(file);
-    files_.push_back({file, s.size, s.mtime_ns});
-  }
+  groups_ = std::make_unique<io::StreamedGroups<Staged>>(*source_, static_cast<int64_t>(blocks_.size()), prefetch,
+                                                          [this](int64_t n) { return read_block(n); });
   model_.set_block_residency(this);
 }
 
-BlockStreamer::~BlockStreamer() {
-  model_.set_block_residency(nullptr);
-  if (pending_.valid()) pending_.wait();
-}
+BlockStreamer::~BlockStreamer() { model_.set_block_residency(nullptr); }
 
 int64_t BlockStreamer::block_bytes(int64_t n) const {
   int64_t bytes = 0;
@@ -89,23 +66,8 @@ int64_t BlockStreamer::largest_block_bytes() const {
   return largest;
 }
 
-void BlockStreamer::check_files_unchanged() const {
-  for (const FileStamp& f : files_) {
-    const Stamp now = stamp_of(f.path);
-    if (now.size != f.size || now.mtime_ns != f.mtime_ns) {
-      fail_about(f.path, "the checkpoint changed on disk while its blocks were being streamed (size {} → {}, "
-                 "modification time changed: {}); load the model again", f.size, now.size,
-                 now.mtime_ns != f.mtime_ns ? "yes" : "no");
-    }
-  }
-}
-
 BlockStreamer::Staged BlockStreamer::read_block(int64_t n) const {
-  // Plain tensors, whatever the calling thread's mode: they become the parameters' storage.
-  c10::InferenceMode normal_tensors(false);
-  StageTimer timer("");
   Staged staged;
-  staged.block = n;
   for (const Entry& e : blocks_.at(static_cast<size_t>(n))) {
     if (e.quantized) {
       staged.dense.emplace_back();
@@ -114,13 +76,12 @@ BlockStreamer::Staged BlockStreamer::read_block(int64_t n) const {
       staged.dense.push_back(source_->load(plan_.mapping.canonical_to_source.at(e.name), e.param.scalar_type()));
     }
   }
-  staged.seconds = timer.seconds();
   return staged;
 }
 
-void BlockStreamer::install(Staged staged) {
+void BlockStreamer::install(int64_t n, Staged staged) {
   torch::NoGradGuard no_grad;
-  std::vector<Entry>& entries = blocks_.at(static_cast<size_t>(staged.block));
+  std::vector<Entry>& entries = blocks_.at(static_cast<size_t>(n));
   size_t code = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     Entry& e = entries[i];
@@ -130,27 +91,12 @@ void BlockStreamer::install(Staged staged) {
       e.param.set_(staged.dense[i]);
     }
   }
-  ++stats_.blocks_read;
-  stats_.bytes_read += block_bytes(staged.block);
-  stats_.read_seconds += staged.seconds;
+  groups_->stats().bytes_read += block_bytes(n);
 }
 
 void BlockStreamer::acquire(int64_t n) {
   if (n < 0 || n >= static_cast<int64_t>(blocks_.size())) fail("block {} of {} does not exist", n, blocks_.size());
-  StageTimer waited("");
-  check_files_unchanged();
-  Staged staged;
-  if (pending_.valid()) {
-    Staged ready = pending_.get();  // rethrows a read error of the prefetch thread
-    if (ready.block == n) staged = std::move(ready);
-  }
-  if (staged.block != n) staged = read_block(n);
-  install(std::move(staged));
-  stats_.wait_seconds += waited.seconds();
-  if (prefetch_) {
-    const int64_t next = (n + 1) % static_cast<int64_t>(blocks_.size());
-    pending_ = std::async(std::launch::async, [this, next] { return read_block(next); });
-  }
+  install(n, groups_->take(n));
 }
 
 void BlockStreamer::release(int64_t n) {

@@ -7,24 +7,17 @@
 // parameters plus about two blocks, whatever the depth; the values are the resident model's,
 // so the outputs are bit-identical (test `BlockStreaming.*`).
 #include <cstdint>
-#include <future>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "osp/io/streamed_groups.h"
 #include "osp/io/tensor_source.h"
 #include "osp/models/dit/block_residency.h"
 #include "osp/models/dit/loader.h"
 #include "osp/models/dit/model.h"
 
 namespace osp::dit {
-
-struct StreamStats {
-  int64_t blocks_read = 0;
-  int64_t bytes_read = 0;     // checkpoint bytes of the tensors read
-  double read_seconds = 0;    // spent reading blocks (on the prefetch thread or inline)
-  double wait_seconds = 0;    // the forward waited for a block (inline reads included)
-};
 
 class BlockStreamer : public BlockResidency {
  public:
@@ -40,7 +33,7 @@ class BlockStreamer : public BlockResidency {
   void release(int64_t n) override;
 
   const LoadReport& report() const { return plan_.report; }
-  const StreamStats& stats() const { return stats_; }
+  const io::StreamStats& stats() const { return groups_->stats(); }
   // Checkpoint bytes of block n's tensors, and of the largest block.
   int64_t block_bytes(int64_t n) const;
   int64_t largest_block_bytes() const;
@@ -56,30 +49,18 @@ class BlockStreamer : public BlockResidency {
   };
   // Block n's values, read but not yet installed.
   struct Staged {
-    int64_t block = -1;
     std::vector<at::Tensor> dense;               // per entry (undefined for 8-bit entries)
     std::vector<quant::QuantizedWeight> codes;   // per 8-bit entry, in entry order
-    double seconds = 0;
   };
 
   Staged read_block(int64_t n) const;  // thread-safe: reads the file only
-  void install(Staged staged);
-  void check_files_unchanged() const;
+  void install(int64_t n, Staged staged);
 
   WanDiT& model_;
   std::shared_ptr<const io::TensorSource> source_;
-  bool prefetch_;
   LoadPlan plan_;
   std::vector<std::vector<Entry>> blocks_;
-  struct FileStamp {
-    std::string path;
-    int64_t size = 0;
-    int64_t mtime_ns = 0;
-  };
-  std::vector<FileStamp> files_;
-  std::future<Staged> pending_;
-  int64_t pending_block_ = -1;
-  StreamStats stats_;
+  std::unique_ptr<io::StreamedGroups<Staged>> groups_;
 };
 
 }  // namespace osp::dit

@@ -17,7 +17,10 @@ T5Encoder::T5Encoder(T5Config config, Precision precision, c10::Device device)
   config_.validate();
 }
 
-void T5Encoder::release_weights() { weights_ = T5Weights(config_); }
+void T5Encoder::release_weights() {
+  residency_.reset();
+  weights_ = T5Weights(config_);
+}
 
 void T5Encoder::validate_inputs(const at::Tensor& ids, const at::Tensor& mask) const {
   if (!has_weights()) fail("T5 encoder: weights not loaded (or already released)");
@@ -48,15 +51,20 @@ at::Tensor T5Encoder::forward(const at::Tensor& ids_in, const at::Tensor& mask_i
   const int64_t B = ids.size(0), L = ids.size(1);
 
   // docs/text-encoder.md "Encoder" step 1: embedding rows, no scaling (bf16 values in bf16 mode).
-  at::Tensor x = weights_.token_embedding.index_select(0, ids.reshape({-1})).to(at::kFloat).view({B, L, -1});
+  const at::Tensor flat_ids = ids.reshape({-1});
+  const at::Tensor rows = residency_ ? residency_->embedding_rows(flat_ids) : weights_.token_embedding.index_select(0, flat_ids);
+  at::Tensor x = rows.to(at::kFloat).view({B, L, -1});
   const at::Tensor buckets = relative_position_buckets(L, config_.num_buckets, config_.max_distance);
-  for (const T5LayerWeights& layer : weights_.layers) {
+  for (size_t i = 0; i < weights_.layers.size(); ++i) {
+    if (residency_) residency_->acquire(static_cast<int64_t>(i));
+    const T5LayerWeights& layer = weights_.layers[i];
     // step 2: pre-norm blocks with the layer's own position bias (shared_pos = False).
     const at::Tensor bias = position_bias(layer.position_bias, buckets);  // [N, L, L]
     residual_add_(x, self_attention(t5_norm(x, layer.norm1, config_.eps, precision_), layer, bias, valid, config_,
                                     precision_),
                   precision_);
     residual_add_(x, gated_gelu_ffn(t5_norm(x, layer.norm2, config_.eps, precision_), layer, precision_), precision_);
+    if (residency_) residency_->release(static_cast<int64_t>(i));
   }
   // step 3: final norm; "Rows the DiT receives": padded rows are zero (the DiT re-pads with zero rows).
   at::Tensor out = t5_norm(x, weights_.norm, config_.eps, precision_);

@@ -3,8 +3,11 @@
 // per-layer relative position bias and a gated-GELU FFN, final T5 RMS norm.
 #include <c10/core/Device.h>
 
+#include <memory>
+
 #include "osp/core/precision.h"
 #include "osp/models/t5/config.h"
+#include "osp/models/t5/residency.h"
 #include "osp/models/t5/weights.h"
 
 namespace osp::t5 {
@@ -25,7 +28,11 @@ class T5Encoder {
 
   // Drops the weights (the memory returns at once); forward afterwards is an error.
   void release_weights();
-  bool has_weights() const { return weights_.token_embedding.defined(); }
+  bool has_weights() const { return residency_ || weights_.token_embedding.defined(); }
+
+  // The weights come and go through `residency` from now on (layer_streamer.h); the encoder owns it.
+  void set_residency(std::unique_ptr<T5Residency> residency) { residency_ = std::move(residency); }
+  const T5Residency* residency() const { return residency_.get(); }
 
   const T5Config& config() const { return config_; }
   Precision precision() const { return precision_; }
@@ -43,6 +50,7 @@ class T5Encoder {
   Precision precision_;
   c10::Device device_;
   T5Weights weights_;
+  std::unique_ptr<T5Residency> residency_;  // after weights_: destroyed first
 };
 
 }  // namespace osp::t5

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "osp/core/error.h"
+#include "osp/models/t5/layer_streamer.h"
 #include "osp/core/log.h"
 #include "osp/core/progress.h"
 #include "osp/core/shape.h"
@@ -129,13 +130,18 @@ T5KeyMapping map_t5_keys(const std::vector<std::string>& source_names) {
   return mapping;
 }
 
-std::string load_t5_weights(T5Encoder& encoder, const io::TensorSource& source) {
-  const T5KeyMapping mapping = map_t5_keys(source.names());
-  check_against_config(encoder.config(), source, mapping);
+T5KeyMapping checked_t5_mapping(const T5Config& config, const io::TensorSource& source) {
+  T5KeyMapping mapping = map_t5_keys(source.names());
+  check_against_config(config, source, mapping);
   if (!mapping.unexpected.empty()) {
     log::warn("{}: {} tensor(s) not used by the T5 encoder: {}", source.path(), mapping.unexpected.size(),
               name_list(mapping.unexpected));
   }
+  return mapping;
+}
+
+std::string load_t5_weights(T5Encoder& encoder, const io::TensorSource& source) {
+  const T5KeyMapping mapping = checked_t5_mapping(encoder.config(), source);
   auto slots = encoder.weights().named_slots();
   Progress progress("load T5", static_cast<int64_t>(slots.size()));
   for (auto& [name, slot] : slots) {
@@ -169,11 +175,20 @@ T5Paths resolve_t5_paths(const std::string& path, const std::optional<std::strin
 }
 
 std::unique_ptr<T5Encoder> load_t5_encoder(const std::string& path, const std::optional<std::string>& config_path,
-                                           Precision precision, c10::Device device) {
+                                           Precision precision, c10::Device device, bool stream_layers) {
   const T5Paths paths = resolve_t5_paths(path, config_path);
   const T5Config config = paths.config ? T5Config::from_file(*paths.config) : T5Config::umt5_xxl();
-  const std::unique_ptr<io::TensorSource> source = io::open_tensor_source(paths.weights);
+  std::shared_ptr<const io::TensorSource> source = io::open_tensor_source(paths.weights);
   auto encoder = std::make_unique<T5Encoder>(config, precision, device);
+  if (stream_layers) {
+    auto streamer = std::make_unique<T5LayerStreamer>(*encoder, source);
+    const std::string layout = streamer->layout();
+    encoder->set_residency(std::move(streamer));
+    log::info("T5 encoder: {} layers, d_model {}, streamed layer by layer from {} ({}, {} names); the token "
+              "embedding's rows are read per prompt", config.num_layers, config.d_model, source->path(),
+              source->format(), layout);
+    return encoder;
+  }
   const std::string layout = load_t5_weights(*encoder, *source);
   log::info("T5 encoder: {} layers, d_model {}, {} tensors from {} ({}, {} names), config {}, {} precision, {:.2f} GiB",
             config.num_layers, config.d_model, config.expected_tensor_shapes().size(), source->path(), source->format(),

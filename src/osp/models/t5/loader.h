@@ -29,6 +29,10 @@ struct T5KeyMapping {
 };
 T5KeyMapping map_t5_keys(const std::vector<std::string>& source_names);
 
+// The key mapping of `source` checked against `config` (every name and shape; errors name the file
+// and tensors); unexpected tensors are logged as a warning.
+T5KeyMapping checked_t5_mapping(const T5Config& config, const io::TensorSource& source);
+
 // Assigns every weight of `encoder` from `source`, one tensor at a time straight into its final
 // storage (converted to the encoder's weight dtype while copied out of the file: no second copy
 // of the model). All names and shapes are checked first; errors name the file and tensors.
@@ -47,8 +51,10 @@ struct T5Paths {
 T5Paths resolve_t5_paths(const std::string& path, const std::optional<std::string>& config_path);
 
 // Resolves, reads the config (umt5-xxl when there is none), builds and loads the encoder.
+// `stream_layers`: the weights stay in the mapped file and stream layer by layer (layer_streamer.h).
 std::unique_ptr<T5Encoder> load_t5_encoder(const std::string& path, const std::optional<std::string>& config_path,
-                                           Precision precision, c10::Device device = c10::kCPU);
+                                           Precision precision, c10::Device device = c10::kCPU,
+                                           bool stream_layers = false);
 
 // Identity of the weights behind `path` for the embedding cache: the resolved files' canonical
 // paths, sizes and modification times (no hashing of gigabytes), as a printable string.
