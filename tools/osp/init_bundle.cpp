@@ -43,7 +43,8 @@ pipeline::TrainedComponent checkpoint_component(const std::string& folder, const
 
 void log_files(const std::vector<pipeline::WrittenFile>& files, int64_t* total) {
   for (const auto& file : files) {
-    log::info("  {:<48} {:>12.1f} MiB", file.path, file.bytes / (1024.0 * 1024.0));
+    const bool large = file.bytes >= (int64_t{64} << 20);  // a release preset's gigabytes in MiB, a tiny bundle in KiB
+    log::info("  {:<48} {:>12.1f} {}", file.path, file.bytes / (large ? 1024.0 * 1024.0 : 1024.0), large ? "MiB" : "KiB");
     *total += file.bytes;
   }
 }
