@@ -133,4 +133,10 @@ KeyMapping map_dit_keys(const std::vector<std::string>& source_names) {
   return mapping;
 }
 
+int64_t block_number(const std::string& canonical_name) {
+  const std::string prefix = "blocks.";
+  if (canonical_name.compare(0, prefix.size(), prefix) != 0) return -1;
+  return std::stoll(canonical_name.substr(prefix.size(), canonical_name.find('.', prefix.size()) - prefix.size()));
+}
+
 }  // namespace osp::io

@@ -3,6 +3,7 @@
 // (docs/dit.md "Checkpoint keys", "Key-name variants"): diffusers WanTransformer3DModel names (with the norm2/norm3 swap),
 // the ComfyUI prefix `model.diffusion_model.`, and training wrappers (`module.`, `_orig_mod.`,
 // FSDP `_fsdp_wrapped_module.`, a leading `model.`).
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@ struct KeyMapping {
 
 // Canonical name of one source key (prefixes stripped, diffusers names translated).
 std::string canonical_dit_key(const std::string& source_name);
+
+// The block (DiT) or layer (umT5) a canonical name belongs to: "blocks.12.ffn.0.weight" → 12; −1
+// for names outside the numbered blocks.
+int64_t block_number(const std::string& canonical_name);
 
 // Maps a whole file's names; detects the layout from the names it sees.
 KeyMapping map_dit_keys(const std::vector<std::string>& source_names);

@@ -3,18 +3,9 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "osp/core/error.h"
+#include "osp/io/key_names.h"
 
 namespace osp::dit {
-namespace {
-
-// "blocks.12.ffn.0.weight" → 12; −1 for the parameters outside the blocks.
-int64_t block_of(const std::string& name) {
-  const std::string prefix = "blocks.";
-  if (name.compare(0, prefix.size(), prefix) != 0) return -1;
-  return std::stoll(name.substr(prefix.size(), name.find('.', prefix.size()) - prefix.size()));
-}
-
-}  // namespace
 
 BlockStreamer::BlockStreamer(WanDiT& model, std::shared_ptr<const io::TensorSource> source, bool prefetch)
     : model_(model), source_(std::move(source)) {
@@ -25,7 +16,7 @@ BlockStreamer::BlockStreamer(WanDiT& model, std::shared_ptr<const io::TensorSour
   for (const auto& item : params) {
     const std::string& name = item.key();
     const std::string& file_name = plan_.mapping.canonical_to_source.at(name);
-    const int64_t n = block_of(name);
+    const int64_t n = io::block_number(name);
     Entry entry{name, item.value()};
     entry.quantized = plan_.quantized.find(name);
     const io::TensorMeta& meta = source_->meta(file_name);

@@ -1,25 +1,16 @@
 #include "osp/models/t5/layer_streamer.h"
 
 #include "osp/core/error.h"
+#include "osp/io/key_names.h"
 
 namespace osp::t5 {
-namespace {
-
-// "blocks.3.attn.q.weight" → 3; −1 outside the layers.
-int64_t layer_of(const std::string& name) {
-  const std::string prefix = "blocks.";
-  if (name.compare(0, prefix.size(), prefix) != 0) return -1;
-  return std::stoll(name.substr(prefix.size(), name.find('.', prefix.size()) - prefix.size()));
-}
-
-}  // namespace
 
 T5LayerStreamer::T5LayerStreamer(T5Encoder& encoder, std::shared_ptr<const io::TensorSource> source, bool prefetch)
     : encoder_(encoder), source_(std::move(source)), mapping_(checked_t5_mapping(encoder.config(), *source_)) {
   layers_.resize(static_cast<size_t>(encoder_.config().num_layers));
   for (auto& [name, slot] : encoder_.weights().named_slots()) {
     const std::string& file_name = mapping_.canonical_to_source.at(name);
-    const int64_t layer = layer_of(name);
+    const int64_t layer = io::block_number(name);
     if (name == "token_embedding.weight") {
       embedding_ = file_name;
     } else if (layer < 0) {
