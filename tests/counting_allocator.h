@@ -7,21 +7,30 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <unordered_map>
 
 namespace osp::test {
 
 class CountingCpuAllocator : public c10::Allocator {
  public:
+  // The context is the data pointer itself (LibTorch's raw_allocate, used by some GEMM paths,
+  // requires that); the bookkeeping lives in a table keyed by it.
   c10::DataPtr allocate(size_t n) const override {
-    auto* block = new Block{base_->allocate(n), n, this};
+    c10::DataPtr inner = base_->allocate(n);
+    void* data = inner.get();
+    if (data == nullptr) return inner;  // zero bytes: nothing to count
+    {
+      std::lock_guard<std::mutex> lock(table_mutex());
+      table().emplace(data, Block{std::move(inner), n, this});
+    }
     const int64_t now = live_ += static_cast<int64_t>(n);
     int64_t peak = peak_.load();
     while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
     }
-    void* data = block->inner.get();
-    return {data, block, &Block::release, c10::Device(c10::kCPU)};
+    return {data, data, &release, c10::Device(c10::kCPU)};
   }
-  c10::DeleterFnPtr raw_deleter() const override { return nullptr; }
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
 
   int64_t live() const { return live_; }
   int64_t peak() const { return peak_; }
@@ -51,12 +60,25 @@ class CountingCpuAllocator : public c10::Allocator {
     c10::DataPtr inner;
     size_t bytes;
     const CountingCpuAllocator* owner;
-    static void release(void* ctx) {
-      auto* b = static_cast<Block*>(ctx);
-      b->owner->live_ -= static_cast<int64_t>(b->bytes);
-      delete b;
-    }
   };
+  static std::mutex& table_mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static std::unordered_map<void*, Block>& table() {
+    static auto* t = new std::unordered_map<void*, Block>();  // outlives every tensor
+    return *t;
+  }
+  static void release(void* data) {
+    Block block;
+    {
+      std::lock_guard<std::mutex> lock(table_mutex());
+      auto it = table().find(data);
+      block = std::move(it->second);
+      table().erase(it);
+    }
+    block.owner->live_ -= static_cast<int64_t>(block.bytes);
+  }
   c10::Allocator* base_ = nullptr;
   mutable std::atomic<int64_t> live_{0}, peak_{0};
 };

@@ -152,20 +152,31 @@ TEST_F(GenerateE2E, CrossAttentionKeysAndValuesAreComputedOncePerGeneration) {
 TEST_F(GenerateE2E, StreamedBlocksGiveTheResidentVideoBitForBit) {
   test::ScratchDir dir;
   const GenerationParams p = small_params();
-  for (const PipelineOptions resident : {fp32(), PipelineOptions{}}) {  // float32 and bf16
+  const int64_t layers = dit::DiTConfig::from_file(dit::find_config(bundle().dit.path, bundle().dit.config)).num_layers;
+  for (PipelineOptions resident : {fp32(), PipelineOptions{}}) {  // float32 and bf16
+    // Streaming batches the two guidance branches by default (--cfg-batch auto): one read of each
+    // block per step. The resident run batches them too, so the two compute the same thing.
+    resident.cfg_batch = CfgBatch::kOn;
     PipelineOptions streamed = resident;
     streamed.offload = Offload::kBlocks;
+    streamed.cfg_batch = CfgBatch::kAuto;
     const std::string a = dir / "resident.safetensors", b = dir / "streamed.safetensors";
     const auto plain = generate(bundle(), p, {job(a)}, resident);
     const auto streaming = generate(bundle(), p, {job(b)}, streamed);
     EXPECT_EQ(file_bytes(a), file_bytes(b)) << resident.precision.name();
-    const int64_t layers = dit::DiTConfig::from_file(dit::find_config(bundle().dit.path, bundle().dit.config)).num_layers;
-    EXPECT_EQ(streaming.streaming.groups_read, layers * 2 * p.steps);  // both guidance branches, every step
+    EXPECT_EQ(streaming.streaming.groups_read, layers * p.steps);  // both guidance branches in one read per step
     EXPECT_GT(streaming.streaming.bytes_read, 0);
     EXPECT_EQ(plain.streaming.groups_read, 0);
     fs::remove(a);
     fs::remove(b);
   }
+  PipelineOptions unbatched = fp32();  // --cfg-batch off: each branch reads every block
+  unbatched.offload = Offload::kBlocks;
+  unbatched.cfg_batch = CfgBatch::kOff;
+  const std::string a = dir / "resident.safetensors", b = dir / "streamed.safetensors";
+  generate(bundle(), p, {job(a)}, fp32());
+  EXPECT_EQ(generate(bundle(), p, {job(b)}, unbatched).streaming.groups_read, layers * 2 * p.steps);
+  EXPECT_EQ(file_bytes(a), file_bytes(b));
   PipelineOptions cuda = fp32();
   cuda.offload = Offload::kBlocks;
   cuda.device = c10::Device("cuda:0");

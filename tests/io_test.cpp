@@ -348,6 +348,22 @@ TEST(IoPthWriter, DataStartsOn64ByteBoundariesAndBadInputIsNamed) {
   EXPECT_FALSE(fs::exists(path + ".tmp." + std::to_string(::getpid())));
 }
 
+TEST(IoMappedFile, ReadsRangesAndNamesATruncatedFile) {
+  const osp::test::ScratchDir dir;
+  const std::string path = (dir.path() / "bytes.bin").string();
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (int i = 0; i < 1000; ++i) out.put(static_cast<char>(i % 251));
+  }
+  const MappedFile file(path);
+  std::vector<uint8_t> got(300);
+  file.read(500, 300, got.data());
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(got[static_cast<size_t>(i)], file.data()[500 + i]) << i;
+  osp::test::expect_error([&] { file.read(900, 200, got.data()); }, {"bytes.bin", "past the end"});
+  fs::resize_file(path, 600);  // truncated while open: the read stops short instead of returning garbage
+  osp::test::expect_error([&] { file.read(500, 300, got.data()); }, {"bytes.bin", "truncated"});
+}
+
 TEST(IoKeyNames, StripsWrapperPrefixes) {
   EXPECT_EQ(canonical_dit_key("model.diffusion_model.blocks.0.ffn.0.weight"), "blocks.0.ffn.0.weight");
   EXPECT_EQ(canonical_dit_key("module._orig_mod.head.head.bias"), "head.head.bias");

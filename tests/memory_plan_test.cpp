@@ -13,6 +13,7 @@
 #include "test_util.h"
 #include "training_bytes.h"
 #include "osp/core/runtime.h"
+#include "osp/core/memory_size.h"
 #include "osp/models/dit/model.h"
 #include "osp/train/memory_plan.h"
 #include "osp/train/trainer.h"
@@ -163,12 +164,12 @@ TEST(MemoryPlan, BadInputIsNamed) {
   expect_error(with([](TrainShape& s) { s.ranks = 6, s.ssp = 4; }), {"--ranks", "not divisible"});
   expect_error(with([](TrainShape& s) { s.ranks = 3, s.ssp = 3; }), {"--ssp", "P²"});
   expect_error(with([](TrainShape& s) { s.lora_rank = -1; }), {"--lora"});
-  EXPECT_EQ(osp::train::parse_memory_size("80G", "--device-memory"), int64_t{80} << 30);
-  EXPECT_EQ(osp::train::parse_memory_size("1.5GiB", "--device-memory"), int64_t{3} << 29);
-  EXPECT_EQ(osp::train::parse_memory_size("512m", "--device-memory"), int64_t{512} << 20);
-  expect_error([] { osp::train::parse_memory_size("lots", "--device-memory"); }, {"--device-memory", "lots"});
-  expect_error([] { osp::train::parse_memory_size("8Q", "--device-memory"); }, {"unknown unit"});
-  expect_error([] { osp::train::parse_memory_size("-3G", "--device-memory"); }, {"positive"});
+  EXPECT_EQ(osp::parse_memory_size("80G", "--device-memory"), int64_t{80} << 30);
+  EXPECT_EQ(osp::parse_memory_size("1.5GiB", "--device-memory"), int64_t{3} << 29);
+  EXPECT_EQ(osp::parse_memory_size("512m", "--device-memory"), int64_t{512} << 20);
+  expect_error([] { osp::parse_memory_size("lots", "--device-memory"); }, {"--device-memory", "lots"});
+  expect_error([] { osp::parse_memory_size("8Q", "--device-memory"); }, {"unknown unit"});
+  expect_error([] { osp::parse_memory_size("-3G", "--device-memory"); }, {"positive"});
 }
 
 TEST(MemoryPlanCli, PrintsThePlanAndRejectsBadInput) {

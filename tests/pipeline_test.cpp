@@ -280,5 +280,28 @@ TEST(DiTVelocity, SamplingDrivesTheGuidedDiTAtTheGridTimesteps) {
   expect_contains(error_of([&] { dit_velocity(model, test::randn({5, c.text_dim}, 25)); }), {"context", "[5, 24]"});
 }
 
+TEST(DiTVelocity, BatchedGuidanceEqualsTheTwoForwards) {
+  // Contexts of different lengths: the batch pads both to text_len, as each forward alone does.
+  const dit::DiTConfig c = test::tiny_config(32, 2);
+  dit::WanDiT model(c, test::kFp32);
+  test::randomize(model, 31);
+  const at::Tensor noise = test::randn({c.in_dim, 2, 4, 4}, 32);
+  const at::Tensor context = test::randn({1, 5, c.text_dim}, 33), negative = test::randn({1, 7, c.text_dim}, 34);
+  diffusion::SampleOptions options;
+  options.steps = 3;
+  const at::Tensor two = diffusion::sample(noise, guided_dit_velocity(model, context, negative, 4.0), options);
+  std::vector<std::shared_ptr<dit::TextContext>> texts;
+  const at::Tensor one = diffusion::sample(noise, batched_guided_dit_velocity(model, context, negative, 4.0, true, &texts), options);
+  EXPECT_LT(test::rel_error(one, two), 1e-5);
+  ASSERT_EQ(texts.size(), 1u);  // one context of two rows, its keys/values computed once per block
+  EXPECT_EQ(texts[0]->context().size(0), 2);
+  EXPECT_EQ(texts[0]->kv_computed(), c.num_layers);
+  // Guidance 1 runs the conditional branch alone, as the unbatched velocity does.
+  EXPECT_TRUE(diffusion::sample(noise, batched_guided_dit_velocity(model, context, at::Tensor(), 1.0), options)
+                  .equal(diffusion::sample(noise, dit_velocity(model, context), options)));
+  expect_contains(error_of([&] { batched_guided_dit_velocity(model, context, test::randn({7, c.text_dim}, 35), 4.0); }),
+                  {"context", "[7, 24]"});
+}
+
 }  // namespace
 }  // namespace osp::pipeline

@@ -11,6 +11,7 @@
 #include "sampling_flags.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
+#include "osp/core/memory_size.h"
 #include "osp/core/runtime.h"
 #include "osp/models/t5/text_encoding.h"
 #include "osp/parallel/join_launcher.h"
@@ -37,9 +38,11 @@ struct GenerateOptions {
   std::string device = "cpu";
   std::string quant;
   std::string offload = "none";
+  std::string cfg_batch = "auto";
   std::optional<std::string> cache;
-  int64_t tile_size = 0;
+  std::string tile_size = "0";
   int64_t tile_overlap = 64;
+  std::string max_memory;
   int crf = -1;
   parallel::ParallelOptions parallel;
   std::vector<std::string> loras;  // FILE[:SCALE]
@@ -110,8 +113,10 @@ void run_generate(const GenerateOptions& o, int threads_flag) {
   options.device = parse_device(o.device);
   options.quant = o.quant;
   options.offload = pipeline::parse_offload(o.offload);
+  options.cfg_batch = pipeline::parse_cfg_batch(o.cfg_batch);
   options.embedding_cache = o.cache;
-  options.vae_tile_size = o.tile_size;
+  options.vae_tile_size = pipeline::parse_vae_tile_size(o.tile_size);
+  if (!o.max_memory.empty()) options.max_memory = parse_memory_size(o.max_memory, "--max-memory");
   options.vae_tile_overlap = o.tile_overlap;
   options.crf = o.crf;
   options.world = world.get();
@@ -158,11 +163,21 @@ void register_generate(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--quant", o->quant, "hif8: HiF8 fake quantization (docs/quantization.md 'Quantized layer set'); none: off (default: config)");
   cmd->add_option("--offload", o->offload,
                   "none: the DiT resident while it samples; blocks: its blocks read from the mapped checkpoint just "
-                  "before they run, the next one prefetched (models larger than memory, docs/memory.md)")
+                  "before they run, the next one prefetched (models larger than memory, docs/memory.md); auto: "
+                  "per component, resident when its stage fits --max-memory, else streamed")
+      ->capture_default_str();
+  cmd->add_option("--cfg-batch", o->cfg_batch,
+                  "run both guidance branches as one batch-2 forward: auto (when blocks stream: each block is read "
+                  "once per step instead of twice), on, off")
       ->capture_default_str();
   cmd->add_option("--cache", o->cache, "prompt-embedding cache directory (read and filled)");
-  cmd->add_option("--vae-tile-size", o->tile_size, "decode in spatial tiles of this many pixels (0: whole frames)")
+  cmd->add_option("--vae-tile-size", o->tile_size,
+                  "decode in spatial tiles of this many pixels (0: whole frames; auto: the largest that fits "
+                  "--max-memory, docs/memory.md)")
       ->capture_default_str();
+  cmd->add_option("--max-memory", o->max_memory,
+                  "memory budget (24G, 6GiB, 512M) for --offload auto and --vae-tile-size auto; checked against the "
+                  "planned peak before anything loads (default: the machine's available memory)");
   cmd->add_option("--vae-tile-overlap", o->tile_overlap, "overlap of the VAE tiles in pixels")->capture_default_str();
   cmd->add_option("--crf", o->crf, "video quality, lower is better (H.264 0-51, VP9 0-63; default: the encoder's)");
   cmd->add_option("--lora", o->loras,

@@ -5,9 +5,13 @@
 #include <fmt/ranges.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <map>
+#include <optional>
 
 #include "commands.h"
+#include "osp/core/error.h"
+#include "osp/core/memory_size.h"
 #include "osp/core/shape.h"
 #include "osp/io/input_tensors.h"
 #include "osp/io/key_names.h"
@@ -15,6 +19,8 @@
 #include "osp/io/lora_summary.h"
 #include "osp/io/tensor_source.h"
 #include "osp/models/dit/inspect.h"
+#include "osp/pipeline/bundle.h"
+#include "osp/pipeline/generation_memory_plan.h"
 
 namespace osp::cli {
 
@@ -110,7 +116,43 @@ void print_architecture(const io::TensorSource& source, const InfoOptions& o) {
     fmt::print("architecture: unknown (no Wan DiT keys found)\n");
 }
 
+// For a model directory (bundle, Wan release, diffusers pipeline): its components and the memory
+// their weights take resident and streamed (docs/memory.md "Planning a generation").
+std::optional<pipeline::ModelBundle> model_directory(const std::string& path) {
+  if (!std::filesystem::is_directory(path)) return std::nullopt;
+  try {
+    return pipeline::resolve_bundle(path);
+  } catch (const Error&) {
+    return std::nullopt;  // a weights directory, described below as before
+  }
+}
+
+void print_model_memory(const pipeline::ModelBundle& bundle) {
+  fmt::print("model:        {} ({})\n", bundle.root, bundle.layout);
+  for (const auto& [name, ref] : {std::pair<const char*, const pipeline::ComponentRef&>{"dit", bundle.dit},
+                                  {"text encoder", bundle.text_encoder}, {"tokenizer", bundle.tokenizer},
+                                  {"vae", bundle.vae}}) {
+    fmt::print("  {:<12}{}\n", name, ref.path);
+  }
+  const pipeline::GenerationFootprint f = pipeline::read_footprint(bundle, Precision{PrecisionMode::kBf16}, "");
+  fmt::print("memory (bf16 compute; weights only, `osp plan generate` adds activations):\n");
+  fmt::print("  DiT          resident {}, streamed {} ({} blocks, the largest {}; {})\n",
+             format_bytes(f.dit_weights.held(false)), format_bytes(f.dit_weights.held(true)), f.dit_weights.groups,
+             format_bytes(f.dit_weights.largest), f.dit_storage);
+  fmt::print("  text encoder resident {}, streamed {} ({} layers, the largest {})\n",
+             format_bytes(f.text_weights.held(false)), format_bytes(f.text_weights.held(true)), f.text_weights.groups,
+             format_bytes(f.text_weights.largest));
+  fmt::print("  VAE          {} (float32)\n\n", format_bytes(f.vae_weights));
+}
+
 void run_info(const InfoOptions& o) {
+  if (const auto bundle = model_directory(o.path)) {
+    print_model_memory(*bundle);
+    InfoOptions dit = o;
+    dit.path = bundle->dit.path;
+    if (dit.config.empty() && bundle->dit.config) dit.config = *bundle->dit.config;
+    return run_info(dit);
+  }
   auto source = io::open_tensor_source(o.path);
   print_tensor_summary(*source);
   if (io::detect_lora_format(source->names()))

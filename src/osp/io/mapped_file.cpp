@@ -14,11 +14,16 @@
 namespace osp::io {
 namespace {
 
-// Closes the descriptor on every path out of the constructor; the map outlives it.
+// Closes the descriptor on the error paths out of the constructor; a successful one keeps it.
 struct FileDescriptor {
   int fd;
   ~FileDescriptor() {
     if (fd >= 0) ::close(fd);
+  }
+  int keep() {
+    const int out = fd;
+    fd = -1;
+    return out;
   }
 };
 
@@ -31,14 +36,35 @@ MappedFile::MappedFile(std::string path) : path_(std::move(path)) {
   if (::fstat(file.fd, &st) != 0) fail_about(path_, "cannot stat ({})", std::strerror(errno));
   if (!S_ISREG(st.st_mode)) fail_about(path_, "is not a regular file");
   size_ = static_cast<size_t>(st.st_size);
-  if (size_ == 0) return;  // mmap refuses empty maps; an empty file has no bytes to read anyway
-  void* map = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, file.fd, 0);
-  if (map == MAP_FAILED) fail_about(path_, "cannot map {} bytes ({})", size_, std::strerror(errno));
-  data_ = static_cast<const uint8_t*>(map);
+  if (size_ > 0) {  // mmap refuses empty maps; an empty file has no bytes to read anyway
+    void* map = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, file.fd, 0);
+    if (map == MAP_FAILED) fail_about(path_, "cannot map {} bytes ({})", size_, std::strerror(errno));
+    data_ = static_cast<const uint8_t*>(map);
+  }
+  // Checkpoints are read front to back: ask for the kernel's larger sequential readahead.
+  ::posix_fadvise(file.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  fd_ = file.keep();
 }
 
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void MappedFile::read(uint64_t offset, uint64_t length, void* out) const {
+  if (offset > size_ || length > size_ - offset) {
+    fail_about(path_, "bytes [{}, {}) lie past the end of the file ({} bytes)", offset, offset + length, size_);
+  }
+  auto* dst = static_cast<uint8_t*>(out);
+  while (length > 0) {
+    const ssize_t got = ::pread(fd_, dst, length, static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) fail_about(path_, "read error at byte {} ({})", offset, std::strerror(errno));
+    if (got == 0) fail_about(path_, "ends at byte {}: the file was truncated after it was opened", offset);
+    dst += got;
+    offset += static_cast<uint64_t>(got);
+    length -= static_cast<uint64_t>(got);
+  }
 }
 
 void MappedFile::release(uint64_t offset, uint64_t length) const {

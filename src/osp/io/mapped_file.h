@@ -1,7 +1,9 @@
 #pragma once
 // A read-only memory map of a whole file. Checkpoints are mapped rather than read so that loading
 // touches each byte once; pages of a tensor are released after it has been copied out (release),
-// which keeps the resident set near one tensor even for files larger than memory.
+// which keeps the resident set near one tensor even for files larger than memory. A tensor whose
+// bytes are copied unchanged is read with pread instead (read): one copy from the page cache, no
+// page faults on the map, and the kernel's sequential readahead (docs/memory.md "Block streaming").
 #include <cstdint>
 #include <string>
 
@@ -23,8 +25,13 @@ class MappedFile {
   // the pages are simply re-read from the file if touched again. Rounded out to whole pages.
   void release(uint64_t offset, uint64_t length) const;
 
+  // Copies [offset, offset + length) into `out` with pread; osp::Error naming the file on a read
+  // error or when the range passes the end (a file truncated since it was opened).
+  void read(uint64_t offset, uint64_t length, void* out) const;
+
  private:
   std::string path_;
+  int fd_ = -1;  // kept open for read
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };

@@ -66,6 +66,13 @@ at::Tensor copy_releasing(const MappedFile& file, uint64_t offset, DType stored,
   int64_t numel = 1;
   for (const int64_t n : shape) numel *= n;
   const uint64_t bytes = static_cast<uint64_t>(numel) * dtype_size(stored);
+  const auto type = scalar_type_of(stored);
+  if (type && (!dtype || *dtype == *type)) {
+    // The bytes as they are: read straight into the result, without touching the map.
+    at::Tensor out = at::empty(shape, at::TensorOptions().dtype(*type));
+    file.read(offset, bytes, out.data_ptr());
+    return out;
+  }
   if (shape.empty() || shape[0] <= 1 || bytes <= kSliceBytes) {
     at::Tensor out = copy_tensor(file.data() + offset, stored, shape, dtype);
     file.release(offset, bytes);

@@ -21,10 +21,11 @@ at::Tensor copy_tensor(const uint8_t* first, DType stored, at::IntArrayRef shape
 // The same for a contiguous view.
 at::Tensor copy_tensor(const uint8_t* first, DType stored, at::IntArrayRef shape, std::optional<at::ScalarType> dtype);
 
-// The contiguous copy of the contiguous view at byte `offset` of `file`, made in slices of about
-// 64 MiB along dim 0 whose file pages are released as soon as they are copied: a 2 GiB embedding
-// table then never has more than one slice of mapped pages resident beside its copy (the
-// load must stay under 1.1× the weights, RSS included).
+// The contiguous copy of the contiguous view at byte `offset` of `file`. Without a dtype change it
+// is read with pread straight into the result (no mapped pages at all); with one it is made in
+// slices of about 64 MiB along dim 0 whose file pages are released as soon as they are copied: a
+// 2 GiB embedding table then never has more than one slice of mapped pages resident beside its
+// copy (the load must stay under 1.1× the weights, RSS included).
 at::Tensor copy_releasing(const MappedFile& file, uint64_t offset, DType stored, at::IntArrayRef shape,
                           std::optional<at::ScalarType> dtype);
 

@@ -26,6 +26,12 @@ std::pair<at::Tensor, at::Tensor> model_inputs(const at::Tensor& x, const diffus
           at::full({1}, step.timestep, at::TensorOptions().dtype(at::kDouble).device(device))};
 }
 
+// [1, Lc, D] → [1, text_len, D] with zero rows, as WanDiT::forward pads a shorter context.
+at::Tensor padded_context(const at::Tensor& context, int64_t text_len) {
+  const int64_t missing = text_len - context.size(1);
+  return missing > 0 ? at::constant_pad_nd(context, {0, 0, 0, missing}, 0) : context;
+}
+
 }  // namespace
 
 diffusion::VelocityFn dit_velocity(const dit::WanDiT& model, at::Tensor context, bool reuse_text,
@@ -51,6 +57,23 @@ diffusion::VelocityFn guided_dit_velocity(const dit::WanDiT& model, at::Tensor c
   return diffusion::classifier_free_guidance(std::move(conditional), std::move(unconditional), guidance);
 }
 
+diffusion::VelocityFn batched_guided_dit_velocity(const dit::WanDiT& model, at::Tensor context,
+                                                  at::Tensor negative_context, double guidance, bool reuse_text,
+                                                  std::vector<std::shared_ptr<dit::TextContext>>* texts) {
+  if (guidance == 1.0) return guided_dit_velocity(model, std::move(context), at::Tensor(), guidance, reuse_text, texts);
+  text_context(context, model.device(), reuse_text);  // the same checks as one branch alone
+  text_context(negative_context, model.device(), reuse_text);
+  const int64_t text_len = model.config().text_len;
+  const at::Tensor both = at::cat({padded_context(context, text_len), padded_context(negative_context, text_len)});
+  auto shared = std::make_shared<dit::TextContext>(both.to(model.device()), reuse_text);
+  if (texts != nullptr) texts->push_back(shared);
+  return [&model, shared, guidance](const at::Tensor& x, const diffusion::StepInfo& step) {
+    c10::InferenceMode inference;
+    const auto [one, t] = model_inputs(x, step, model.device());
+    const at::Tensor v = model.forward(one.expand({2, -1, -1, -1, -1}).contiguous(), t.expand({2}).contiguous(), *shared);
+    return diffusion::guide(v[0], v[1], guidance).to(x.device());
+  };
+}
 
 diffusion::VelocityFn distributed_dit_velocity(parallel::DistributedDiT& model, at::Tensor context,
                                                at::Tensor negative_context, double guidance, bool reuse_text,

@@ -28,6 +28,16 @@ diffusion::VelocityFn guided_dit_velocity(const dit::WanDiT& model, at::Tensor c
                                           double guidance, bool reuse_text = true,
                                           std::vector<std::shared_ptr<dit::TextContext>>* texts = nullptr);
 
+// The same guided velocity with both branches as the two rows of one forward (docs/memory.md
+// "Guidance in one forward"): a DiT whose blocks stream from disk then reads each block once per
+// step instead of twice. Both contexts are zero-padded to the DiT's text_len (what the forward
+// does to each alone), so the rows compute what the two forwards compute; the GEMMs see two rows
+// instead of one, so the result equals the two-forward velocity to rounding, not bit for bit.
+diffusion::VelocityFn batched_guided_dit_velocity(const dit::WanDiT& model, at::Tensor context,
+                                                  at::Tensor negative_context, double guidance,
+                                                  bool reuse_text = true,
+                                                  std::vector<std::shared_ptr<dit::TextContext>>* texts = nullptr);
+
 // The guided velocity of a DiT spread over the ranks of a launcher (parallel/distributed_dit.h):
 // every rank calls it with the same x and gets the same v. Same text-context reuse as above.
 diffusion::VelocityFn distributed_dit_velocity(parallel::DistributedDiT& model, at::Tensor context,

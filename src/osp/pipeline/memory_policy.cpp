@@ -11,13 +11,43 @@ namespace osp::pipeline {
 Offload parse_offload(const std::string& text, const std::string& flag) {
   if (text == "none") return Offload::kNone;
   if (text == "blocks") return Offload::kBlocks;
-  fail_about(flag, "expected none or blocks, got '{}'", text);
+  if (text == "auto") return Offload::kAuto;
+  fail_about(flag, "expected none, blocks or auto, got '{}'", text);
 }
 
-const char* offload_name(Offload offload) { return offload == Offload::kBlocks ? "blocks" : "none"; }
+const char* offload_name(Offload offload) {
+  switch (offload) {
+    case Offload::kBlocks: return "blocks";
+    case Offload::kAuto: return "auto";
+    case Offload::kNone: break;
+  }
+  return "none";
+}
+
+int64_t parse_vae_tile_size(const std::string& text, const std::string& flag) {
+  if (text == "auto") return kAutoTile;
+  try {
+    size_t used = 0;
+    const int64_t value = std::stoll(text, &used);
+    if (used == text.size() && value >= 0) return value;
+  } catch (const std::exception&) {
+  }
+  fail_about(flag, "expected a tile edge in pixels, 0 (whole frames) or auto, got '{}'", text);
+}
+
+CfgBatch parse_cfg_batch(const std::string& text, const std::string& flag) {
+  if (text == "auto") return CfgBatch::kAuto;
+  if (text == "on") return CfgBatch::kOn;
+  if (text == "off") return CfgBatch::kOff;
+  fail_about(flag, "expected auto, on or off, got '{}'", text);
+}
+
+bool batches_guidance(CfgBatch choice, Offload offload) {
+  return choice == CfgBatch::kOn || (choice == CfgBatch::kAuto && offload == Offload::kBlocks);
+}
 
 void check_offload(Offload offload, c10::Device device, bool distributed) {
-  if (offload == Offload::kNone) return;
+  if (offload != Offload::kBlocks) return;
   if (!device.is_cpu()) {
     fail_about("--offload", "block streaming runs on the CPU for now; use --offload none on {}", device.str());
   }

@@ -12,11 +12,25 @@
 
 namespace osp::pipeline {
 
-enum class Offload { kNone, kBlocks };
+// kAuto: the generation memory planner picks kNone or kBlocks per component for the budget
+// (generation_memory_plan.h); it never reaches the loaders.
+enum class Offload { kNone, kBlocks, kAuto };
 
-// "none" | "blocks"; osp::Error naming `flag` otherwise.
+// "none" | "blocks" | "auto"; osp::Error naming `flag` otherwise.
 Offload parse_offload(const std::string& text, const std::string& flag = "--offload");
 const char* offload_name(Offload offload);
+
+// --vae-tile-size: a tile edge in pixels, 0 (whole frames) or "auto" (kAutoTile: the generation
+// memory planner's choice for the budget); osp::Error naming `flag` otherwise.
+inline constexpr int64_t kAutoTile = -1;
+int64_t parse_vae_tile_size(const std::string& text, const std::string& flag = "--vae-tile-size");
+
+// Whether the two guidance branches run as one batch-2 forward (dit_velocity.h
+// batched_guided_dit_velocity): kAuto does so when the DiT's blocks stream, halving what they read.
+enum class CfgBatch { kAuto, kOn, kOff };
+// "auto" | "on" | "off"; osp::Error naming `flag` otherwise.
+CfgBatch parse_cfg_batch(const std::string& text, const std::string& flag = "--cfg-batch");
+bool batches_guidance(CfgBatch choice, Offload offload);
 
 // Block streaming runs on the CPU in one process for now: osp::Error naming --offload for another
 // device or under a launcher (`distributed`), before anything is loaded.

@@ -9,6 +9,7 @@
 #include "osp/adapters/apply.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
+#include "osp/core/memory_size.h"
 #include "osp/core/progress.h"
 #include "osp/core/runtime.h"
 #include "osp/core/timer.h"
@@ -70,9 +71,23 @@ double gib(size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0 
 void log_report(const GenerationReport& r) {
   const StageSeconds& s = r.seconds;
   log::info("stage times: text {:.2f} s, load DiT {:.2f} s, sampling {:.2f} s, load VAE {:.2f} s, decode {:.2f} s, "
-            "write {:.2f} s; peak memory {:.2f} GiB",
-            s.text, s.load_dit, s.sampling, s.load_vae, s.decode, s.write, gib(r.peak_rss_bytes));
+            "write {:.2f} s; peak memory {:.2f} GiB{}",
+            s.text, s.load_dit, s.sampling, s.load_vae, s.decode, s.write, gib(r.peak_rss_bytes),
+            r.planned_peak_bytes > 0 ? fmt::format(" (planned {:.2f} GiB)", gib(static_cast<size_t>(r.planned_peak_bytes)))
+                                     : "");
+  if (r.stage_peaks.decode > 0) {
+    log::info("stage peaks: text {:.2f} GiB, sampling {:.2f} GiB, decode {:.2f} GiB", gib(r.stage_peaks.text),
+              gib(r.stage_peaks.sampling), gib(r.stage_peaks.decode));
+  }
   log::info("cross-attention keys/values: {} computed, {} reused", r.text_kv_computed, r.text_kv_reused);
+}
+
+// Records a stage's peak with `record`, then starts the next stage's measurement. False where the
+// kernel does not let the high-water mark be reset (the stages' peaks are then not measured).
+template <typename Record>
+bool reset_peak_rss_after(Record&& record) {
+  record();
+  return reset_peak_rss();
 }
 
 // Runs `work` for every job still alive; an osp::Error or LibTorch error ends that job only.
@@ -178,9 +193,15 @@ void check_components_fit(const dit::DiTConfig& dit, const t5::T5Config& t5, con
   }
 }
 
+void check_model_and_params(const ModelBundle& bundle, const GenerationParams& params) {
+  validate(params);
+  const ComponentConfigs configs = read_configs(bundle);
+  check_compatible(configs);
+  check_video_fits(params, configs.dit, configs.vae);
+}
+
 void check_generation(const ModelBundle& bundle, const GenerationParams& params,
                       const std::vector<GenerationJob>& jobs) {
-  validate(params);
   if (jobs.empty()) fail_about("-p", "no prompt given");
   std::set<std::string> outputs;
   for (const GenerationJob& job : jobs) {
@@ -188,17 +209,52 @@ void check_generation(const ModelBundle& bundle, const GenerationParams& params,
     check_output_writable(job.output);
     if (!outputs.insert(job.output).second) fail_about(job.output, "two prompts would write the same file");
   }
-  const ComponentConfigs configs = read_configs(bundle);
-  check_compatible(configs);
-  check_video_fits(params, configs.dit, configs.vae);
+  check_model_and_params(bundle, params);
+}
+
+MemoryPolicy resolve_memory_policy(const ModelBundle& bundle, const GenerationParams& params,
+                                   const PipelineOptions& options, int64_t* planned_peak) {
+  if (planned_peak != nullptr) *planned_peak = 0;
+  PolicyRequest request{options.offload, options.cfg_batch, options.vae_tile_size, options.vae_tile_overlap};
+  const bool automatic = options.offload == Offload::kAuto || options.vae_tile_size == kAutoTile;
+  if (!automatic && options.max_memory == 0) {
+    return {options.offload, options.offload, batches_guidance(options.cfg_batch, options.offload),
+            options.vae_tile_size, options.vae_tile_overlap};
+  }
+  if (options.offload == Offload::kAuto && (!options.device.is_cpu() || options.world != nullptr)) {
+    log::info("memory: --offload auto keeps the weights resident (streaming runs on the CPU in one process)");
+    request.offload = Offload::kNone;
+  }
+  const GenerationFootprint footprint = read_footprint(bundle, options.precision, options.quant);
+  const GenerationShape shape{params.width, params.height, params.frames, params.guidance, options.precision};
+  const auto runtime = static_cast<int64_t>(current_rss_bytes());
+  const int64_t budget = options.max_memory > 0 ? options.max_memory : available_memory_bytes() + runtime;
+  const MemoryPolicy policy = choose_memory_policy(footprint, shape, request, budget, runtime,
+                                                   options.max_memory > 0 ? "--max-memory"
+                                                                          : "the available memory (--max-memory)");
+  const GenerationMemoryPlan plan = plan_generation_memory(footprint, shape, policy, runtime);
+  log::info("memory: {}; planned peak {} of {} ({})", policy.describe(), format_bytes(plan.peak()),
+            format_bytes(budget), options.max_memory > 0 ? "--max-memory" : "available");
+  if (planned_peak != nullptr) *planned_peak = plan.peak();
+  return policy;
 }
 
 GenerationReport generate(const ModelBundle& bundle, const GenerationParams& params,
-                          const std::vector<GenerationJob>& jobs, const PipelineOptions& options) {
+                          const std::vector<GenerationJob>& jobs, const PipelineOptions& requested) {
   check_generation(bundle, params, jobs);
-  check_mesh(options, params);
-  check_offload(options.offload, options.device, options.world != nullptr);
+  check_mesh(requested, params);
+  check_offload(requested.offload, requested.device, requested.world != nullptr);
+  if (requested.vae_tile_size < 0 && requested.vae_tile_size != kAutoTile) {
+    fail_about("--vae-tile-size", "must be a tile edge in pixels, 0 (whole frames) or auto, got {}",
+               requested.vae_tile_size);
+  }
   GenerationReport report;
+  const MemoryPolicy policy = resolve_memory_policy(bundle, params, requested, &report.planned_peak_bytes);
+  report.policy = policy.describe();
+  PipelineOptions options = requested;
+  options.offload = policy.dit;
+  options.vae_tile_size = policy.tile_size;
+  options.cfg_batch = policy.batch_guidance ? CfgBatch::kOn : CfgBatch::kOff;
   for (const GenerationJob& job : jobs) report.jobs.push_back({job.output, ""});
   mark_empty_prompts(jobs, report);
   if (report.failed() == static_cast<int64_t>(jobs.size())) fail_about("-p", "every prompt is empty");
@@ -216,8 +272,9 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
   }
   const std::map<std::string, at::Tensor> contexts =
       encode_prompts(bundle, texts,
-                     {options.precision, options.device, options.embedding_cache, options.offload == Offload::kBlocks});
+                     {options.precision, options.device, options.embedding_cache, policy.text == Offload::kBlocks});
   report.seconds.text = text_timer.done();
+  const bool stage_peaks = reset_peak_rss_after([&] { report.stage_peaks.text = peak_rss_bytes(); });
 
   // Stage 3: sampling.
   StageTimer load_timer("load DiT");
@@ -245,6 +302,8 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
       diffusion::latent_shape(params.frames, params.height, params.width, model->config().in_dim,
                               latent_strides(read_configs(bundle).vae));
   std::vector<at::Tensor> latents(jobs.size());
+  const bool batch_guidance = params.guidance != 1.0 && batches_guidance(options.cfg_batch, options.offload);
+  if (batch_guidance) log::info("guidance: both branches in one batch-2 forward (--cfg-batch)");
   StageTimer sampling_timer("sampling");
   for_each_live_job(report, [&](size_t i) {
     const GenerationJob& job = jobs[i];
@@ -255,7 +314,9 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
     const diffusion::VelocityFn velocity =
         distributed ? distributed_dit_velocity(*distributed, context, negative, params.guidance, options.reuse_text_kv,
                                                &texts_used)
-                    : guided_dit_velocity(*model, context, negative, params.guidance, options.reuse_text_kv, &texts_used);
+        : batch_guidance
+            ? batched_guided_dit_velocity(*model, context, negative, params.guidance, options.reuse_text_kv, &texts_used)
+            : guided_dit_velocity(*model, context, negative, params.guidance, options.reuse_text_kv, &texts_used);
     std::unique_ptr<Progress> progress;  // on rank 0 only
     if (writes_outputs(options)) {
       progress = std::make_unique<Progress>(
@@ -276,8 +337,9 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
   distributed.reset();
   sampling_dit.streamer.reset();
   model.reset();  // the DiT leaves memory before the VAE arrives
+  if (stage_peaks) reset_peak_rss_after([&] { report.stage_peaks.sampling = peak_rss_bytes(); });
   if (!writes_outputs(options)) {
-    report.peak_rss_bytes = peak_rss_bytes();
+    report.peak_rss_bytes = std::max({peak_rss_bytes(), report.stage_peaks.text, report.stage_peaks.sampling});
     return report;
   }
 
@@ -297,7 +359,8 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
     report.seconds.write += seconds.write;
     log::info("wrote {}", jobs[i].output);
   });
-  report.peak_rss_bytes = peak_rss_bytes();
+  if (stage_peaks) report.stage_peaks.decode = peak_rss_bytes();
+  report.peak_rss_bytes = std::max({peak_rss_bytes(), report.stage_peaks.text, report.stage_peaks.sampling});
   log_report(report);
   return report;
 }

@@ -26,6 +26,7 @@
 #include "osp/models/dit/config.h"
 #include "osp/models/t5/config.h"
 #include "osp/models/vae/config.h"
+#include "osp/pipeline/generation_memory_plan.h"
 #include "osp/pipeline/generation_params.h"
 #include "osp/pipeline/memory_policy.h"
 
@@ -37,8 +38,12 @@ struct PipelineOptions {
   std::string quant;                       // --quant: "" as the DiT config says, "hif8", "none"
   std::optional<std::string> embedding_cache;
   bool reuse_text_kv = true;               // false: recompute cross-attention K/V every step
-  Offload offload = Offload::kNone;        // blocks: stream the DiT's blocks from disk (docs/memory.md)
-  int64_t vae_tile_size = 0;               // 0: untiled, streamed into the writer
+  // blocks: stream the umT5 layers and the DiT's blocks from disk (docs/memory.md); auto: the
+  // generation memory planner chooses per component for max_memory (generation_memory_plan.h).
+  Offload offload = Offload::kNone;
+  CfgBatch cfg_batch = CfgBatch::kAuto;    // both guidance branches in one forward (auto: when streaming)
+  int64_t max_memory = 0;                  // bytes; 0: the available memory, checked only for auto choices
+  int64_t vae_tile_size = 0;               // 0: untiled, streamed into the writer; kAutoTile: planned
   int64_t vae_tile_overlap = 64;
   int crf = -1;
   // Adapters on the DiT (docs/lora.md): read and hashed before any model loads, checked against
@@ -79,9 +84,16 @@ struct GenerationReport {
   std::vector<JobOutcome> jobs;
   StageSeconds seconds;
   size_t peak_rss_bytes = 0;
+  // The resident-set high-water mark of each stage (text: from the start; sampling: from loading
+  // the DiT; decode: from loading the VAE), where the kernel lets the mark be reset; else 0.
+  struct StagePeaks {
+    size_t text = 0, sampling = 0, decode = 0;
+  } stage_peaks;
   int64_t text_kv_computed = 0;  // block key/value pairs computed (dit/text_context.h)
   int64_t text_kv_reused = 0;    // ... and served from the per-job cache
   io::StreamStats streaming;    // --offload blocks: what the DiT's blocks read and waited
+  std::string policy;           // the memory policy that ran (MemoryPolicy::describe)
+  int64_t planned_peak_bytes = 0;  // the planner's peak when it ran (auto choices, --max-memory), else 0
   int64_t failed() const;
 };
 
@@ -109,6 +121,16 @@ std::string effective_negative_prompt(const std::optional<std::string>& own, con
 // (guidance ≠ 1), and the degrees must use every rank (no data parallelism). osp::Error naming `subject`.
 void check_cfg_parallel_guidance(const parallel::ParallelOptions& mesh, double guidance, const std::string& subject);
 void check_one_video_mesh(const parallel::ParallelOptions& mesh, int ranks, const std::string& subject);
+
+// The memory policy of a generation: the explicit choices as they are; auto choices (and every
+// choice, when max_memory is set) resolved and checked by the planner against max_memory or the
+// available memory (osp::Error naming --max-memory when nothing fits). Streaming runs on the CPU in
+// one process, so elsewhere auto means resident. `planned_peak` receives the plan's peak (0: no plan).
+MemoryPolicy resolve_memory_policy(const ModelBundle& bundle, const GenerationParams& params,
+                                   const PipelineOptions& options, int64_t* planned_peak = nullptr);
+
+// The parameters, the components' compatibility and the video size, from the configs alone. Throws osp::Error.
+void check_model_and_params(const ModelBundle& bundle, const GenerationParams& params);
 
 // Checks what can be checked without loading a model (see above). Throws osp::Error.
 void check_generation(const ModelBundle& bundle, const GenerationParams& params, const std::vector<GenerationJob>& jobs);

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
 #include <cmath>
 
 #include "osp/core/error.h"
@@ -140,28 +139,6 @@ MemoryPlan plan_training_memory(const TrainShape& s) {
   const int64_t workspace = std::max(backward_workspace(full), sparse_blocks ? backward_workspace(sparse) : 0);
   if (workspace > 0) plan.lines.push_back({"backward workspace of one block (attention probabilities)", workspace});
   return plan;
-}
-
-int64_t parse_memory_size(const std::string& text, const std::string& option) {
-  size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    fail_about(option, "'{}' is not a size (for example 80G, 24GiB, 512M)", text);
-  }
-  std::string unit = text.substr(used);
-  for (char& ch : unit) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  double scale = 0;
-  if (unit.empty() || unit == "B") scale = 1;
-  else if (unit == "K" || unit == "KB" || unit == "KIB") scale = 1024.0;
-  else if (unit == "M" || unit == "MB" || unit == "MIB") scale = 1024.0 * 1024;
-  else if (unit == "G" || unit == "GB" || unit == "GIB") scale = 1024.0 * 1024 * 1024;
-  else if (unit == "T" || unit == "TB" || unit == "TIB") scale = 1024.0 * 1024 * 1024 * 1024;
-  else fail_about(option, "'{}': unknown unit '{}' (B, K, M, G, T)", text, unit);
-  const double bytes = value * scale;
-  if (!(bytes >= 1 && bytes < 9.0e18)) fail_about(option, "'{}' is not a positive size", text);
-  return static_cast<int64_t>(bytes);
 }
 
 std::string format_plan(const TrainShape& s, const MemoryPlan& plan, int64_t device_memory) {

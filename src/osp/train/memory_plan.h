@@ -66,9 +66,6 @@ MemoryPlan plan_training_memory(const TrainShape& shape);
 // LoRA values on the default targets (q, k, v, o of self- and cross-attention of every block).
 int64_t lora_parameter_count(const dit::DiTConfig& c, int64_t rank);
 
-// "80G", "24GiB", "512M", "1.5T", plain bytes; osp::Error naming `option`.
-int64_t parse_memory_size(const std::string& text, const std::string& option);
-
 // The report: the shape, the mesh, one line per item (GiB), the total, and whether it fits.
 std::string format_plan(const TrainShape& shape, const MemoryPlan& plan, int64_t device_memory);
 
