@@ -42,6 +42,7 @@ class CountingCpuAllocator : public c10::Allocator {
    public:
     explicit Scope(CountingCpuAllocator& counter) : counter_(counter) {
       counter_.base_ = c10::GetCPUAllocator();
+      if (outside_allocator() == nullptr) outside_allocator() = counter_.base_;
       c10::SetCPUAllocator(&counter_, next_priority());
       counter_.reset_peak();
     }
@@ -69,11 +70,22 @@ class CountingCpuAllocator : public c10::Allocator {
     static auto* t = new std::unordered_map<void*, Block>();  // outlives every tensor
     return *t;
   }
+  // LibTorch's raw_deallocate frees through whichever allocator is current, so memory that the
+  // default allocator handed out before a scope may come back here: it goes back to that allocator.
+  static c10::Allocator*& outside_allocator() {
+    static c10::Allocator* a = nullptr;
+    return a;
+  }
   static void release(void* data) {
     Block block;
     {
       std::lock_guard<std::mutex> lock(table_mutex());
       auto it = table().find(data);
+      if (it == table().end()) {
+        c10::Allocator* outside = outside_allocator();
+        if (outside != nullptr && outside->raw_deleter() != nullptr) outside->raw_deleter()(data);
+        return;
+      }
       block = std::move(it->second);
       table().erase(it);
     }

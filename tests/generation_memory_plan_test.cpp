@@ -112,9 +112,9 @@ TEST(GenerationMemoryPlan, TextEncoderActivationsAreThePlanned) {
 }
 
 TEST(GenerationMemoryPlan, VaeChunkBytesAreThePlanned) {
-  for (const int64_t side : {48, 96}) {
+  for (const int64_t side : {64, 128}) {
     vae::VaeConfig c = vae::VaeConfig::wan21();
-    c.base_dim = side == 48 ? 32 : 16;
+    c.base_dim = side == 64 ? 96 : 48;
     vae::WanVAE model(c);
     vae::randomize_weights(model, 9);
     const at::Tensor latents = test::randn({1, c.z_dim, 3, side / 8, side / 8}, 10);  // chunks of 1, 4, 4 frames

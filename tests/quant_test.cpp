@@ -203,6 +203,22 @@ TEST(Weight8, CodesAndScalesFollowTheConvention) {
   EXPECT_THROW(quant::parse_weight_format("int8"), osp::Error);
 }
 
+TEST(Weight8, DequantizingInRowBlocksIsTheWholeMatrixFormula) {
+  // 600 rows: three row blocks, the last one partial. Each value is table[code]·scale in float32,
+  // rounded once to the target dtype.
+  const at::Tensor w = osp::test::randn({600, 40}, 17);
+  for (const auto format : {quant::WeightFormat::kHiF8, quant::WeightFormat::kFp8E4M3}) {
+    const quant::QuantizedWeight q = quant::quantize_weight(w, format);
+    const auto& table = quant::value_table(format);
+    const at::Tensor values =
+        at::tensor(std::vector<float>(table.begin(), table.end())).index_select(0, q.codes.flatten().to(at::kLong)).view({600, 40});
+    const at::Tensor expected = values * q.scale.to(at::kFloat).unsqueeze(1);
+    for (const auto dtype : {at::kFloat, at::kBFloat16}) {
+      EXPECT_TRUE(quant::dequantize(q, dtype).equal(expected.to(dtype))) << quant::format_name(format);
+    }
+  }
+}
+
 TEST(Weight8, DequantizingMatmulMatchesTheDenseProduct) {
   // 700 output channels with 300 inputs: three tiles, the last one partial.
   const at::Tensor w = osp::test::randn({700, 300}, 41, 0.05);

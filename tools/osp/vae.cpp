@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
+#include "osp/core/memory_size.h"
 #include "osp/core/precision.h"
 #include "osp/core/runtime.h"
 #include "osp/core/shape.h"
@@ -25,6 +26,7 @@
 #include "osp/models/vae/codec.h"
 #include "osp/models/vae/latent_preview.h"
 #include "osp/models/vae/loader.h"
+#include "osp/pipeline/generation_memory_plan.h"
 #include "osp/train/manifest.h"
 
 namespace osp::cli {
@@ -47,19 +49,29 @@ struct EncodeOptions : VaeCommonOptions {
 
 struct DecodeOptions : VaeCommonOptions {
   io::VideoWriteOptions write;
+  std::string tile = "0";    // --tile-size: pixels, 0 or auto
+  std::string max_memory;    // budget of --tile-size auto (default: the available memory)
 };
 
 struct PreviewFitOptions : VaeCommonOptions {
   int64_t count = 100;  // clips of the manifest used (its first ones)
 };
 
-void add_common(CLI::App* cmd, VaeCommonOptions& o) {
+// `tile_text`: --tile-size as text that also takes "auto" (vae-decode); otherwise pixels.
+void add_common(CLI::App* cmd, VaeCommonOptions& o, std::string* tile_text = nullptr) {
   cmd->add_option("--vae", o.vae, "Wan2.1_VAE.pth, a diffusers vae/ folder, or a folder holding either")->required();
   cmd->add_option("--config", o.config, "VAE config.json (AutoencoderKLWan fields; default: Wan 2.1)");
   cmd->add_option("--precision", o.precision, "fp32 (the official VAE precision)")->capture_default_str();
   cmd->add_option("--device", o.device, "cpu, cuda, cuda:N or auto")->capture_default_str();
-  cmd->add_option("--tile-size", o.codec.tile_size, "spatial tile edge in pixels, multiple of 8 (0: no tiling)")
-      ->capture_default_str();
+  if (tile_text != nullptr) {
+    cmd->add_option("--tile-size", *tile_text,
+                    "spatial tile edge in pixels, multiple of 8 (0: no tiling; auto: the largest whose decode fits "
+                    "--max-memory)")
+        ->capture_default_str();
+  } else {
+    cmd->add_option("--tile-size", o.codec.tile_size, "spatial tile edge in pixels, multiple of 8 (0: no tiling)")
+        ->capture_default_str();
+  }
   cmd->add_option("--tile-overlap", o.codec.tile_overlap, "overlap of neighbouring tiles in pixels, multiple of 8")
       ->capture_default_str();
 }
@@ -109,11 +121,51 @@ void run_encode(const EncodeOptions& o) {
   log::info("wrote latents {} to {}", shape_string(latents.sizes()), o.out);
 }
 
-void run_decode(const DecodeOptions& o) {
+// --tile-size auto: the largest tile whose decode fits the budget (docs/memory.md "Planning a
+// generation"), checked before the VAE loads; the plan is logged beside the measured peak later.
+// --tile-size auto: the largest tile whose decode fits the budget (docs/memory.md "Planning a
+// generation"), chosen before the VAE loads. Returns the tile and sets the planned peak.
+int64_t planned_tile(const DecodeOptions& o, const io::TensorSource& inputs, int64_t* planned_peak) {
+  const int64_t tile = pipeline::parse_vae_tile_size(o.tile, "--tile-size");
+  *planned_peak = 0;
+  if (!inputs.contains("latents") || inputs.meta("latents").shape.size() != 5) {
+    return tile == pipeline::kAutoTile ? 0 : tile;  // load_input_tensor names the problem below
+  }
+  const std::vector<int64_t>& shape = inputs.meta("latents").shape;
+  const std::optional<std::string> config_path = o.config.empty() ? std::nullopt : std::optional(o.config);
+  const vae::VaePaths paths = vae::resolve_vae_paths(o.vae, config_path);
+  const vae::VaeConfig config = paths.config.empty() ? vae::VaeConfig::wan21() : vae::VaeConfig::from_file(paths.config);
+  const int64_t s = config.space_factor(), frames = config.time_factor() * (shape[2] - 1) + 1;
+  const int64_t width = shape[4] * s, height = shape[3] * s;
+  const int64_t weights = pipeline::vae_weight_bytes({o.vae, config_path});
+  const auto runtime = static_cast<int64_t>(current_rss_bytes());
+  const int64_t budget =
+      o.max_memory.empty() ? available_memory_bytes() + runtime : parse_memory_size(o.max_memory, "--max-memory");
+  const int64_t chosen = tile == pipeline::kAutoTile ? pipeline::choose_tile_size(config, weights, width, height, frames,
+                                                                                  o.codec.tile_overlap, budget, runtime)
+                                                     : tile;
+  const pipeline::StagePlan plan = pipeline::plan_decode(config, weights, width, height, frames, chosen);
+  *planned_peak = runtime + plan.total();
+  const std::string tiling = chosen > 0 ? fmt::format("{}-pixel tiles", chosen) : "whole frames";
+  if ((tile == pipeline::kAutoTile || !o.max_memory.empty()) && *planned_peak > budget) {
+    fail_about("--max-memory", "{} is less than the {} this decode needs at least ({}×{}, {} frames, {})",
+               format_bytes(budget), format_bytes(*planned_peak), width, height, frames, tiling);
+  }
+  log::info("decode plan: {}×{}, {} frames, {}: peak {} (the process {}, weights {}, one chunk {}, frames {}); budget {}",
+            width, height, frames, tiling, format_bytes(*planned_peak), format_bytes(runtime),
+            format_bytes(plan.lines[0].bytes), format_bytes(plan.lines[1].bytes), format_bytes(plan.lines[2].bytes),
+            format_bytes(budget));
+  return chosen;
+}
+
+void run_decode(const DecodeOptions& options) {
+  DecodeOptions o = options;
   const bool to_video = !is_safetensors(o.out);
   if (to_video) io::video_format_for(o.out);  // unknown output types fail before any work
-  auto model = load(o);
   auto inputs = io::open_tensor_source(o.in);
+  int64_t planned_peak = 0;
+  o.codec.tile_size = planned_tile(o, *inputs, &planned_peak);
+  auto model = load(o);
   const at::Tensor latents = io::load_input_tensor(*inputs, "latents", io::DType::kF32, 5);
   vae::check_latents(latents, model->config());
   StageTimer timer("decode");
@@ -142,8 +194,10 @@ void run_decode(const DecodeOptions& o) {
   }
   writer.finish();
   timer.done();
-  log::info("wrote {} frames {}x{} at {} fps to {}", writer.frames_written(), latents.size(4) * s,
-            latents.size(3) * s, o.write.fps, o.out);
+  log::info("wrote {} frames {}x{} at {} fps to {}; peak memory {} (planned {})", writer.frames_written(),
+            latents.size(4) * s, latents.size(3) * s, o.write.fps, o.out,
+            format_bytes(static_cast<int64_t>(peak_rss_bytes())),
+            format_bytes(planned_peak));
 }
 
 void run_preview_fit(const PreviewFitOptions& o) {
@@ -192,7 +246,9 @@ void register_vae(CLI::App& app, const GlobalOptions& global) {
 
   auto dec = std::make_shared<DecodeOptions>();
   CLI::App* d = app.add_subcommand("vae-decode", "Decode latents to a video file or a safetensors `video` tensor");
-  add_common(d, *dec);
+  add_common(d, *dec, &dec->tile);
+  d->add_option("--max-memory", dec->max_memory,
+                "budget of --tile-size auto, checked before decoding (24G, 6GiB; default: the available memory)");
   d->add_option("--in", dec->in, "safetensors with latents f32 [B,z,T',H',W'] (normalized)")->required();
   d->add_option("--out", dec->out, "OUT.safetensors (video f32 [B,3,T,H,W]) or .mp4/.webm/.gif/frames_%03d.png")
       ->required();

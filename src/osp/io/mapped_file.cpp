@@ -51,6 +51,13 @@ MappedFile::~MappedFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+void MappedFile::will_need(uint64_t offset, uint64_t length) const {
+  if (offset >= size_ || length == 0) return;
+  // Advice only: failure costs speed, not correctness.
+  ::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(std::min<uint64_t>(length, size_ - offset)),
+                  POSIX_FADV_WILLNEED);
+}
+
 void MappedFile::read(uint64_t offset, uint64_t length, void* out) const {
   if (offset > size_ || length > size_ - offset) {
     fail_about(path_, "bytes [{}, {}) lie past the end of the file ({} bytes)", offset, offset + length, size_);

@@ -25,6 +25,9 @@ class MappedFile {
   // the pages are simply re-read from the file if touched again. Rounded out to whole pages.
   void release(uint64_t offset, uint64_t length) const;
 
+  // Asks the kernel to read [offset, offset + length) into the page cache in the background.
+  void will_need(uint64_t offset, uint64_t length) const;
+
   // Copies [offset, offset + length) into `out` with pread; osp::Error naming the file on a read
   // error or when the range passes the end (a file truncated since it was opened).
   void read(uint64_t offset, uint64_t length, void* out) const;

@@ -38,6 +38,11 @@ at::Tensor PthFile::load(const std::string& name, std::optional<c10::ScalarType>
   return out;
 }
 
+void PthFile::will_need(const std::string& name) const {
+  const TorchTensor& t = state_.tensors[index_of(name)];
+  if (t.storage->stored()) file_.will_need(t.storage->data_offset, t.storage->size);
+}
+
 at::Tensor PthFile::load_rows(const std::string& name, const std::vector<int64_t>& rows,
                              std::optional<c10::ScalarType> dtype) const {
   const TorchTensor& t = state_.tensors[index_of(name)];

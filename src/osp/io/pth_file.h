@@ -15,6 +15,7 @@ class PthFile final : public TensorCatalog {
   explicit PthFile(const std::string& path);
 
   at::Tensor load(const std::string& name, std::optional<c10::ScalarType> dtype = std::nullopt) const override;
+  void will_need(const std::string& name) const override;
   at::Tensor load_rows(const std::string& name, const std::vector<int64_t>& rows,
                        std::optional<c10::ScalarType> dtype = std::nullopt) const override;
   // "torch zip (.pth)", plus where the state dict was found, e.g. "…, state dict under 'model'".

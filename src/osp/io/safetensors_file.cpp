@@ -15,6 +15,11 @@ at::Tensor SafetensorsFile::load(const std::string& name, std::optional<c10::Sca
   return copy_releasing(file_, offset, t.decl.dtype, t.decl.shape, dtype);
 }
 
+void SafetensorsFile::will_need(const std::string& name) const {
+  const SafetensorsEntry& t = header_.tensors[index_of(name)];
+  file_.will_need(header_.data_start + t.begin, t.end - t.begin);
+}
+
 at::Tensor SafetensorsFile::load_rows(const std::string& name, const std::vector<int64_t>& rows,
                                      std::optional<c10::ScalarType> dtype) const {
   const SafetensorsEntry& t = header_.tensors[index_of(name)];

@@ -15,6 +15,7 @@ class SafetensorsFile final : public TensorCatalog {
   explicit SafetensorsFile(const std::string& path);
 
   at::Tensor load(const std::string& name, std::optional<c10::ScalarType> dtype = std::nullopt) const override;
+  void will_need(const std::string& name) const override;
   at::Tensor load_rows(const std::string& name, const std::vector<int64_t>& rows,
                        std::optional<c10::ScalarType> dtype = std::nullopt) const override;
   std::string format() const override { return "safetensors"; }

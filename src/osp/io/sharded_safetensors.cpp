@@ -73,6 +73,10 @@ at::Tensor ShardedSafetensors::load_rows(const std::string& name, const std::vec
   return shards_[shard_of_[index_of(name)]]->load_rows(name, rows, dtype);
 }
 
+void ShardedSafetensors::will_need(const std::string& name) const {
+  shards_[shard_of_[index_of(name)]]->will_need(name);
+}
+
 at::Tensor ShardedSafetensors::load(const std::string& name, std::optional<c10::ScalarType> dtype) const {
   return shards_[shard_of_[index_of(name)]]->load(name, dtype);
 }

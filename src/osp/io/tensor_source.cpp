@@ -76,6 +76,8 @@ std::unique_ptr<TensorSource> open_tensor_source(const std::string& path) {
   fail_about(path, "unknown weights format (expected .safetensors, .safetensors.index.json, .pth, .pt, .bin or .ckpt)");
 }
 
+void TensorSource::will_need(const std::string&) const {}
+
 at::Tensor TensorSource::load_rows(const std::string& name, const std::vector<int64_t>& rows,
                                   std::optional<c10::ScalarType> dtype) const {
   check_rows(meta(name).shape, rows, name);

@@ -37,6 +37,10 @@ class TensorSource {
   // osp::Error naming the tensor for a 0-dimensional tensor or a row outside [0, rows).
   virtual at::Tensor load_rows(const std::string& name, const std::vector<int64_t>& rows,
                                std::optional<c10::ScalarType> dtype = std::nullopt) const;
+  // A hint that `name` will be loaded soon: the file's bytes of it are read ahead into the page
+  // cache in the background (nothing is charged to the process). Streaming calls it for the group
+  // after the one it reads, so that the disk always has a whole block queued. Default: no-op.
+  virtual void will_need(const std::string& name) const;
   // "safetensors", "sharded safetensors (N files)", "torch zip (.pth)".
   virtual std::string format() const = 0;
   // The path this source was opened from.

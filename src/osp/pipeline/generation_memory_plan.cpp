@@ -43,7 +43,7 @@ class GroupSums {
 // The DiT's parameters as the loader builds them (dtype per precision, --quant applied), sized as
 // loading this checkpoint leaves them: 8-bit weights as one byte per value plus float32 scales.
 WeightGroups dit_weight_groups(const ComponentRef& ref, Precision precision, const std::string& quant,
-                               std::string* storage) {
+                               std::string* storage, int64_t* decode) {
   const dit::UnloadedDiT unloaded =
       dit::build_unloaded_dit(ref.path, ref.config, precision, c10::kCPU, dit::quant_flag_override(quant));
   const auto source = io::open_tensor_source(unloaded.weights);
@@ -57,6 +57,9 @@ WeightGroups dit_weight_groups(const ComponentRef& ref, Precision precision, con
     int64_t bytes = p.numel() * static_cast<int64_t>(p.element_size());
     if (const quant::QuantizedEntry* q = plan.quantized.find(item.key())) {
       bytes = p.numel() + source->meta(q->scale_name).numel() * 4;
+      // Decoded for its GEMM in row blocks of 256: the dense result plus one block's float32 values twice.
+      const int64_t width = precision.reduced() ? 2 : 4;
+      *decode = std::max(*decode, p.numel() * width + 256 * p.size(-1) * 8);
     }
     sums.add(io::block_number(item.key()), bytes);
   }
@@ -76,14 +79,6 @@ WeightGroups text_weight_groups(const ComponentRef& ref, const t5::T5Config& con
     sums.add(io::block_number(canonical), bytes);
   }
   return sums.done();
-}
-
-int64_t vae_weight_bytes(const ComponentRef& ref) {
-  const vae::VaePaths paths = vae::resolve_vae_paths(ref.path, ref.config);
-  const auto source = io::open_tensor_source(paths.weights);
-  int64_t bytes = 0;
-  for (const std::string& name : source->names()) bytes += source->meta(name).numel() * 4;  // computed in float32
-  return bytes;
 }
 
 int64_t values(double count, int64_t width) { return static_cast<int64_t>(count) * width; }
@@ -132,6 +127,7 @@ StagePlan sampling_stage(const GenerationFootprint& f, const GenerationShape& s,
     stage.lines.push_back({fmt::format("DiT weights ({} blocks, {})", f.dit_weights.groups, f.dit_storage),
                            f.dit_weights.total});
   }
+  if (f.dit_decode > 0) stage.lines.push_back({"the largest 8-bit weight decoded for its GEMM", f.dit_decode});
   // Per context: the encoder's output (float32), its embedding, and every block's keys (float32
   // after their RMSNorm, as in Wan) and values (compute dtype).
   const int64_t text_bytes = c.text_len * c.text_dim * 4;
@@ -147,24 +143,7 @@ StagePlan sampling_stage(const GenerationFootprint& f, const GenerationShape& s,
 }
 
 StagePlan decode_stage(const GenerationFootprint& f, const GenerationShape& s, const MemoryPolicy& policy) {
-  StagePlan stage{"decode", {}};
-  stage.lines.push_back({"VAE weights (float32)", f.vae_weights});
-  const int64_t chunk = f.vae.time_factor();  // video frames per latent frame after the first
-  const int64_t tile_h = policy.tile_size > 0 ? std::min(policy.tile_size, s.height) : s.height;
-  const int64_t tile_w = policy.tile_size > 0 ? std::min(policy.tile_size, s.width) : s.width;
-  stage.lines.push_back({policy.tile_size > 0 ? fmt::format("feature caches and working set of one chunk of one {}×{} tile",
-                                                            tile_w, tile_h)
-                                              : "feature caches and working set of one chunk",
-                         vae_chunk_bytes(f.vae, chunk, tile_h, tile_w)});
-  const int64_t frame = 3 * s.height * s.width;
-  if (policy.tile_size > 0) {
-    // The blended video in float32, its weights, and the 8-bit frames the writer gets.
-    stage.lines.push_back({fmt::format("decoded video ({} frames, float32) and blending weights", s.frames),
-                           s.frames * frame * 4 + s.height * s.width * 4 + s.frames * frame});
-  } else {
-    stage.lines.push_back({fmt::format("one chunk of decoded frames ({} frames)", chunk), 2 * chunk * frame * 4});
-  }
-  return stage;
+  return plan_decode(f.vae, f.vae_weights, s.width, s.height, s.frames, policy.tile_size);
 }
 
 std::string line_bytes(int64_t bytes) { return format_bytes(bytes); }
@@ -188,6 +167,47 @@ int64_t vae_chunk_bytes(const vae::VaeConfig& c, int64_t frames, int64_t height,
   return values(kVaeFloatsPerPixel * c.base_dim * double(frames) * height * width, 4);
 }
 
+int64_t vae_weight_bytes(const ComponentRef& ref) {
+  const vae::VaePaths paths = vae::resolve_vae_paths(ref.path, ref.config);
+  const auto source = io::open_tensor_source(paths.weights);
+  int64_t bytes = 0;
+  for (const std::string& name : source->names()) bytes += source->meta(name).numel() * 4;  // computed in float32
+  return bytes;
+}
+
+StagePlan plan_decode(const vae::VaeConfig& config, int64_t weight_bytes, int64_t width, int64_t height,
+                      int64_t frames, int64_t tile_size) {
+  StagePlan stage{"decode", {}};
+  stage.lines.push_back({"VAE weights (float32)", weight_bytes});
+  const int64_t chunk = config.time_factor();  // video frames per latent frame after the first
+  const int64_t tile_h = tile_size > 0 ? std::min(tile_size, height) : height;
+  const int64_t tile_w = tile_size > 0 ? std::min(tile_size, width) : width;
+  stage.lines.push_back({tile_size > 0 ? fmt::format("feature caches and working set of one chunk of one {}×{} tile",
+                                                     tile_w, tile_h)
+                                       : "feature caches and working set of one chunk",
+                         vae_chunk_bytes(config, chunk, tile_h, tile_w)});
+  const int64_t frame = 3 * height * width;
+  if (tile_size > 0) {
+    // The blended video in float32, its weights, and the 8-bit frames the writer gets.
+    stage.lines.push_back({fmt::format("decoded video ({} frames, float32) and blending weights", frames),
+                           frames * frame * 4 + height * width * 4 + frames * frame});
+  } else {
+    stage.lines.push_back({fmt::format("one chunk of decoded frames ({} frames)", chunk), 2 * chunk * frame * 4});
+  }
+  return stage;
+}
+
+int64_t choose_tile_size(const vae::VaeConfig& config, int64_t weight_bytes, int64_t width, int64_t height,
+                         int64_t frames, int64_t tile_overlap, int64_t budget, int64_t runtime) {
+  int64_t chosen = 0;
+  for (const int64_t tile : {0, 1024, 768, 512, 384, 256, 192, 128}) {
+    if (tile != 0 && tile <= tile_overlap) break;
+    chosen = tile;
+    if (runtime + plan_decode(config, weight_bytes, width, height, frames, tile).total() <= budget) break;
+  }
+  return chosen;
+}
+
 GenerationFootprint read_footprint(const ModelBundle& bundle, Precision precision, const std::string& quant) {
   GenerationFootprint f;
   f.dit = dit::DiTConfig::from_file(dit::find_config(bundle.dit.path, bundle.dit.config));
@@ -196,7 +216,7 @@ GenerationFootprint read_footprint(const ModelBundle& bundle, Precision precisio
   f.t5 = t5_paths.config ? t5::T5Config::from_file(*t5_paths.config) : t5::T5Config();
   const vae::VaePaths vae_paths = vae::resolve_vae_paths(bundle.vae.path, bundle.vae.config);
   f.vae = vae_paths.config.empty() ? vae::VaeConfig::wan21() : vae::VaeConfig::from_file(vae_paths.config);
-  f.dit_weights = dit_weight_groups(bundle.dit, precision, quant, &f.dit_storage);
+  f.dit_weights = dit_weight_groups(bundle.dit, precision, quant, &f.dit_storage, &f.dit_decode);
   f.text_weights = text_weight_groups(bundle.text_encoder, f.t5, precision);
   f.vae_weights = vae_weight_bytes(bundle.vae);
   return f;
@@ -247,11 +267,8 @@ MemoryPolicy choose_memory_policy(const GenerationFootprint& footprint, const Ge
     }
   }
   if (request.tile_size == kAutoTile) {
-    for (const int64_t tile : {0, 1024, 768, 512, 384, 256, 192, 128}) {
-      if (tile != 0 && tile <= request.tile_overlap) break;
-      policy.tile_size = tile;
-      if (fits(decode_stage(footprint, shape, policy))) break;
-    }
+    policy.tile_size = choose_tile_size(footprint.vae, footprint.vae_weights, shape.width, shape.height, shape.frames,
+                                        request.tile_overlap, budget, runtime);
   }
   const GenerationMemoryPlan plan = plan_generation_memory(footprint, shape, policy, runtime);
   if (plan.peak() > budget) {

@@ -48,7 +48,7 @@ struct T5ActivationCoefficients {
 inline constexpr T5ActivationCoefficients kT5Float32{10.0, 5.5, 13.5};
 inline constexpr T5ActivationCoefficients kT5Bf16{14.0, 8.5, 17.5};
 // VAE decode: float32 values per base channel and video pixel of one chunk of one tile.
-inline constexpr double kVaeFloatsPerPixel = 38.0;
+inline constexpr double kVaeFloatsPerPixel = 14.0;
 
 // One DiT forward's activations for `rows` batch rows of `tokens` tokens.
 int64_t dit_activation_bytes(const dit::DiTConfig& config, int64_t tokens, int64_t rows, Precision precision);
@@ -76,6 +76,7 @@ struct GenerationFootprint {
   vae::VaeConfig vae;
   WeightGroups dit_weights, text_weights;
   int64_t vae_weights = 0;
+  int64_t dit_decode = 0;   // 8-bit weights: the largest one decoded to the compute dtype for its GEMM
   std::string dit_storage;  // "bf16", "float32", "hif8 (240 linears) + bf16", …
 };
 // Reads the configs and the checkpoints' tensor tables (the DiT's is checked against its config as
@@ -116,6 +117,17 @@ struct GenerationMemoryPlan {
 // The plan of one video. `runtime`: the process's resident bytes before any model (the caller measures it).
 GenerationMemoryPlan plan_generation_memory(const GenerationFootprint& footprint, const GenerationShape& shape,
                                             const MemoryPolicy& policy, int64_t runtime);
+
+// The decode stage alone (also `osp vae-decode`): the VAE's weights, one chunk of one tile, the frames.
+StagePlan plan_decode(const vae::VaeConfig& config, int64_t weight_bytes, int64_t width, int64_t height,
+                      int64_t frames, int64_t tile_size);
+// --vae-tile-size auto: 0 (whole frames) when the decode fits `budget` beside `runtime`, else the
+// largest of 1024, 768, 512, 384, 256, 192, 128 pixels (above the overlap) that fits; the smallest
+// candidate when none does (the caller's budget check then names the shortfall).
+int64_t choose_tile_size(const vae::VaeConfig& config, int64_t weight_bytes, int64_t width, int64_t height,
+                         int64_t frames, int64_t tile_overlap, int64_t budget, int64_t runtime);
+// The VAE's weights in memory (float32), from its checkpoint's tensor table.
+int64_t vae_weight_bytes(const ComponentRef& vae);
 
 // What the user asked for; unset fields are "auto".
 struct PolicyRequest {

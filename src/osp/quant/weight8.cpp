@@ -106,8 +106,21 @@ QuantizedWeight quantize_weight(const at::Tensor& weight, WeightFormat format, d
 }
 
 at::Tensor dequantize(const QuantizedWeight& w, at::ScalarType dtype) {
-  const at::Tensor values = decode_with_table(w.codes, value_table(w.format), at::kFloat);
-  return (values * w.scale.to(values.device(), at::kFloat).unsqueeze(1)).to(dtype);
+  const at::Tensor scale = w.scale.to(w.codes.device(), at::kFloat);
+  if (w.codes.dim() != 2) {
+    const at::Tensor values = decode_with_table(w.codes, value_table(w.format), at::kFloat);
+    return (values * scale.unsqueeze(1)).to(dtype);
+  }
+  // Row blocks: the float32 values and their scaled copy exist for 256 rows at a time instead of
+  // the whole matrix (a 14B FFN weight would otherwise hold 0.7 GB of temporaries beside its result).
+  constexpr int64_t kRows = 256;
+  at::Tensor out = at::empty(w.codes.sizes(), w.codes.options().dtype(dtype));
+  for (int64_t first = 0; first < w.codes.size(0); first += kRows) {
+    const int64_t rows = std::min(kRows, w.codes.size(0) - first);
+    const at::Tensor values = decode_with_table(w.codes.narrow(0, first, rows), value_table(w.format), at::kFloat);
+    out.narrow(0, first, rows).copy_(values * scale.narrow(0, first, rows).unsqueeze(1));
+  }
+  return out;
 }
 
 at::Tensor dequant_linear(const at::Tensor& x, const QuantizedWeight& w, const at::Tensor& bias, bool bf16_weight) {

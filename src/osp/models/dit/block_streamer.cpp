@@ -58,6 +58,16 @@ int64_t BlockStreamer::largest_block_bytes() const {
 }
 
 BlockStreamer::Staged BlockStreamer::read_block(int64_t n) const {
+  // The next block's bytes head for the page cache while this one is copied out, so that the disk
+  // always has a whole block queued (docs/memory.md "Block streaming").
+  for (const Entry& e : blocks_.at(static_cast<size_t>((n + 1) % static_cast<int64_t>(blocks_.size())))) {
+    if (e.quantized) {
+      source_->will_need(e.quantized->codes_name);
+      source_->will_need(e.quantized->scale_name);
+    } else {
+      source_->will_need(plan_.mapping.canonical_to_source.at(e.name));
+    }
+  }
   Staged staged;
   for (const Entry& e : blocks_.at(static_cast<size_t>(n))) {
     if (e.quantized) {

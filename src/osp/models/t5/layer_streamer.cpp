@@ -32,6 +32,9 @@ at::Tensor T5LayerStreamer::embedding_rows(const at::Tensor& ids) {
 }
 
 std::vector<at::Tensor> T5LayerStreamer::read_layer(int64_t layer) const {
+  // The next layer's bytes head for the page cache while this one is copied out.
+  const auto& next = layers_.at(static_cast<size_t>((layer + 1) % static_cast<int64_t>(layers_.size())));
+  for (const Slot& s : next) source_->will_need(s.source_name);
   std::vector<at::Tensor> out;
   for (const Slot& s : layers_.at(static_cast<size_t>(layer))) {
     out.push_back(source_->load(s.source_name, encoder_.weight_dtype()).to(encoder_.device()));
