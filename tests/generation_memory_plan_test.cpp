@@ -122,7 +122,7 @@ TEST(GenerationMemoryPlan, VaeChunkBytesAreThePlanned) {
     const int64_t counted = counted_peak([&] { vae::decode_stream(model, latents, [](const at::Tensor&) {}); });
     // One chunk's working set plus its frames handed to the sink.
     const int64_t frames = 4 * 3 * side * side * 4;
-    expect_close(vae_chunk_bytes(c, 4, side, side) + frames, counted, 0.2,
+    expect_close(vae_chunk_bytes(c, 4, side, side) + frames, counted, 0.25,
                  fmt::format("VAE base_dim {} {}×{}", c.base_dim, side, side));
   }
 }

@@ -203,7 +203,8 @@ int64_t choose_tile_size(const vae::VaeConfig& config, int64_t weight_bytes, int
   for (const int64_t tile : {0, 1024, 768, 512, 384, 256, 192, 128}) {
     if (tile != 0 && tile <= tile_overlap) break;
     chosen = tile;
-    if (runtime + plan_decode(config, weight_bytes, width, height, frames, tile).total() <= budget) break;
+    const int64_t need = runtime + plan_decode(config, weight_bytes, width, height, frames, tile).total();
+    if (static_cast<double>(need) <= kAutoBudgetShare * static_cast<double>(budget)) break;
   }
   return chosen;
 }
@@ -258,7 +259,9 @@ MemoryPolicy choose_memory_policy(const GenerationFootprint& footprint, const Ge
   policy.text = policy.dit = request.offload == Offload::kAuto ? Offload::kNone : request.offload;
   policy.batch_guidance = batches_guidance(request.cfg_batch, policy.dit);
   policy.tile_size = request.tile_size == kAutoTile ? 0 : request.tile_size;
-  const auto fits = [&](const StagePlan& stage) { return runtime + stage.total() <= budget; };
+  const auto fits = [&](const StagePlan& stage) {
+    return static_cast<double>(runtime + stage.total()) <= kAutoBudgetShare * static_cast<double>(budget);
+  };
   if (request.offload == Offload::kAuto) {
     if (!fits(text_stage(footprint, shape, policy))) policy.text = Offload::kBlocks;
     if (!fits(sampling_stage(footprint, shape, policy))) {

@@ -48,7 +48,10 @@ struct T5ActivationCoefficients {
 inline constexpr T5ActivationCoefficients kT5Float32{10.0, 5.5, 13.5};
 inline constexpr T5ActivationCoefficients kT5Bf16{14.0, 8.5, 17.5};
 // VAE decode: float32 values per base channel and video pixel of one chunk of one tile.
-inline constexpr double kVaeFloatsPerPixel = 14.0;
+inline constexpr double kVaeFloatsPerPixel = 15.0;
+// Auto choices keep this share of the budget back for what the plan does not count (allocator
+// slack, pages of the file being read, the libraries' own buffers).
+inline constexpr double kAutoBudgetShare = 0.9;
 
 // One DiT forward's activations for `rows` batch rows of `tokens` tokens.
 int64_t dit_activation_bytes(const dit::DiTConfig& config, int64_t tokens, int64_t rows, Precision precision);
@@ -121,8 +124,8 @@ GenerationMemoryPlan plan_generation_memory(const GenerationFootprint& footprint
 // The decode stage alone (also `osp vae-decode`): the VAE's weights, one chunk of one tile, the frames.
 StagePlan plan_decode(const vae::VaeConfig& config, int64_t weight_bytes, int64_t width, int64_t height,
                       int64_t frames, int64_t tile_size);
-// --vae-tile-size auto: 0 (whole frames) when the decode fits `budget` beside `runtime`, else the
-// largest of 1024, 768, 512, 384, 256, 192, 128 pixels (above the overlap) that fits; the smallest
+// --vae-tile-size auto: 0 (whole frames) when the decode fits kAutoBudgetShare of `budget` beside
+// `runtime`, else the largest of 1024, 768, 512, 384, 256, 192, 128 pixels (above the overlap) that does; the smallest
 // candidate when none does (the caller's budget check then names the shortfall).
 int64_t choose_tile_size(const vae::VaeConfig& config, int64_t weight_bytes, int64_t width, int64_t height,
                          int64_t frames, int64_t tile_overlap, int64_t budget, int64_t runtime);
@@ -137,7 +140,7 @@ struct PolicyRequest {
   int64_t tile_overlap = 64;
 };
 
-// Resolves the auto choices for `budget` bytes, preferring speed: resident weights over streamed
+// Resolves the auto choices for kAutoBudgetShare of `budget` bytes, preferring speed: resident weights over streamed
 // ones, whole frames over tiles, the largest tile that fits. The explicit choices stay. When even
 // the leanest choices exceed the budget, osp::Error naming `budget_flag` and the bytes needed.
 MemoryPolicy choose_memory_policy(const GenerationFootprint& footprint, const GenerationShape& shape,
