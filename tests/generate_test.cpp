@@ -12,6 +12,7 @@
 #include "expect_error.h"
 #include "osp/diffusion/noise.h"
 #include "osp/diffusion/sample.h"
+#include "osp/io/safetensors_writer.h"
 #include "osp/io/tensor_source.h"
 #include "osp/io/video_reader.h"
 #include "osp/models/dit/loader.h"
@@ -181,6 +182,52 @@ TEST_F(GenerateE2E, StreamedBlocksGiveTheResidentVideoBitForBit) {
   cuda.offload = Offload::kBlocks;
   cuda.device = c10::Device("cuda:0");
   test::expect_error([&] { generate(bundle(), p, {job(dir / "x.safetensors")}, cuda); }, {"--offload", "CPU"});
+}
+
+TEST_F(GenerateE2E, AFloat32CheckpointStreamsInBf16FromItsCacheWrittenOnce) {
+  // The bundle's DiT saved in float32, as Wan releases its weights.
+  test::ScratchDir dir;
+  const fs::path cache = dir.path() / "cache";
+  const std::string config = dit::find_config(bundle().dit.path, bundle().dit.config);
+  const std::string wide = dir / "dit-float32.safetensors";
+  {
+    const auto model = dit::load_dit(bundle().dit.path, bundle().dit.config, Precision{PrecisionMode::kFp32}, c10::kCPU);
+    std::vector<std::pair<std::string, at::Tensor>> tensors;
+    for (const auto& item : model->named_parameters()) tensors.emplace_back(item.key(), item.value().detach());
+    io::write_safetensors(wide, tensors);
+  }
+  ComponentOverrides overrides;
+  overrides.dit = wide;
+  overrides.dit_config = config;
+  const ModelBundle widened = resolve_bundle(root_->string(), overrides);
+  const GenerationParams p = small_params();
+  PipelineOptions resident;  // bf16
+  resident.cfg_batch = CfgBatch::kOn;
+  PipelineOptions streamed = resident;
+  streamed.offload = Offload::kBlocks;
+  streamed.streaming_cache = cache.string();
+  const std::string a = dir / "resident.safetensors", b = dir / "streamed.safetensors", c = dir / "again.safetensors";
+  generate(widened, p, {job(a)}, resident);
+  const GenerationReport first = generate(widened, p, {job(b)}, streamed);
+  EXPECT_EQ(file_bytes(a), file_bytes(b));
+  const std::vector<fs::path> files{fs::directory_iterator(cache), fs::directory_iterator()};
+  ASSERT_EQ(files.size(), 1u);
+  const auto written = fs::last_write_time(files[0]);
+  const GenerationReport second = generate(widened, p, {job(c)}, streamed);  // reuses the cache
+  EXPECT_EQ(file_bytes(a), file_bytes(c));
+  EXPECT_EQ(fs::last_write_time(files[0]), written);
+  EXPECT_EQ(std::distance(fs::directory_iterator(cache), fs::directory_iterator()), 1);
+  // Read in place: the bf16 blocks of the cache, half the float32 checkpoint's bytes.
+  EXPECT_EQ(second.streaming.bytes_read, first.streaming.bytes_read);  // both read the cache
+  EXPECT_LT(static_cast<double>(second.streaming.bytes_read), 0.6 * static_cast<double>(fs::file_size(wide)) *
+                                                                  static_cast<double>(p.steps));
+  // A bf16 checkpoint run in bf16, and any checkpoint in float32, stream from the checkpoint itself.
+  fs::remove_all(cache);
+  generate(bundle(), p, {job(dir / "bf16.safetensors")}, streamed);
+  PipelineOptions wide_run = streamed;
+  wide_run.precision = Precision{PrecisionMode::kFp32};
+  generate(widened, p, {job(dir / "fp32.safetensors")}, wide_run);
+  EXPECT_FALSE(fs::exists(cache));
 }
 
 TEST_F(GenerateE2E, WritesAnMp4WithTheFrameCountSizeFpsAndParameters) {

@@ -18,6 +18,7 @@
 #include "osp/parallel/world.h"
 #include "osp/pipeline/bundle.h"
 #include "osp/pipeline/output_path.h"
+#include "osp/pipeline/streaming_cache.h"
 #include "osp/pipeline/text_to_video.h"
 
 namespace osp::cli {
@@ -39,6 +40,7 @@ struct GenerateOptions {
   std::string quant;
   std::string offload = "none";
   std::string cfg_batch = "auto";
+  std::string streaming_cache = pipeline::default_streaming_cache_dir();
   std::optional<std::string> cache;
   std::string tile_size = "0";
   int64_t tile_overlap = 64;
@@ -114,6 +116,7 @@ void run_generate(const GenerateOptions& o, int threads_flag) {
   options.quant = o.quant;
   options.offload = pipeline::parse_offload(o.offload);
   options.cfg_batch = pipeline::parse_cfg_batch(o.cfg_batch);
+  options.streaming_cache = o.streaming_cache == "none" ? "" : o.streaming_cache;
   options.embedding_cache = o.cache;
   options.vae_tile_size = pipeline::parse_vae_tile_size(o.tile_size);
   if (!o.max_memory.empty()) options.max_memory = parse_memory_size(o.max_memory, "--max-memory");
@@ -165,6 +168,11 @@ void register_generate(CLI::App& app, const GlobalOptions& global) {
                   "none: the DiT resident while it samples; blocks: its blocks read from the mapped checkpoint just "
                   "before they run, the next one prefetched (models larger than memory, docs/memory.md); auto: "
                   "per component, resident when its stage fits --max-memory, else streamed")
+      ->capture_default_str();
+  cmd->add_option("--streaming-cache", o->streaming_cache,
+                  "with streamed blocks, a checkpoint stored in another dtype than the run's (float32 weights run "
+                  "in bf16) is converted once into this directory and streamed from there; none: convert at every "
+                  "read")
       ->capture_default_str();
   cmd->add_option("--cfg-batch", o->cfg_batch,
                   "run both guidance branches as one batch-2 forward: auto (when blocks stream: each block is read "

@@ -50,6 +50,13 @@ std::string sha256_files(const std::vector<std::string>& paths) {
 
 std::string sha256_file(const std::string& path) { return sha256_files({path}); }
 
+std::string sha256_text(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned size = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha256(), nullptr) != 1) fail("sha256: digest failed");
+  return hex(digest, size);
+}
+
 std::vector<std::string> weight_files(const std::string& path) {
   const auto source = open_tensor_source(path);
   std::vector<std::string> files;

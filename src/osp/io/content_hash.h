@@ -12,6 +12,9 @@ std::string sha256_file(const std::string& path);
 // One SHA-256 over several files in the given order (a sharded checkpoint, or a folder's weights).
 std::string sha256_files(const std::vector<std::string>& paths);
 
+// SHA-256 of a string (cache keys made of file identities).
+std::string sha256_text(const std::string& text);
+
 // The weight files behind a weights path: the file itself, the shards of an index
 // (*.safetensors.index.json, in the index's order), or the weights a directory holds (as
 // open_tensor_source chooses them). osp::Error when there are none.

@@ -5,6 +5,7 @@
 #include "osp/io/tensor_source.h"
 #include "osp/models/dit/loader.h"
 #include "osp/models/dit/quantization.h"
+#include "osp/pipeline/streaming_cache.h"
 
 namespace osp::pipeline {
 
@@ -79,9 +80,10 @@ SamplingDiT load_sampling_dit(const std::string& weights, const std::optional<st
   dit::UnloadedDiT unloaded = dit::build_unloaded_dit(weights, config, options.precision, options.device,
                                                       dit::quant_flag_override(options.quant));
   out.model = std::move(unloaded.model);
-  out.streamer = std::make_unique<dit::BlockStreamer>(*out.model, io::open_tensor_source(unloaded.weights));
+  const std::string source = streaming_source(unloaded.weights, *out.model, options.streaming_cache);
+  out.streamer = std::make_unique<dit::BlockStreamer>(*out.model, io::open_tensor_source(source));
   log::info("DiT {}: blocks stream from {} ({} weights, largest block {:.1f} MiB), the rest resident",
-            out.model->config().arch_name(), unloaded.weights, out.streamer->report().weights,
+            out.model->config().arch_name(), source, out.streamer->report().weights,
             static_cast<double>(out.streamer->largest_block_bytes()) / (1024.0 * 1024.0));
   return out;
 }

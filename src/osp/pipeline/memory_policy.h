@@ -49,6 +49,7 @@ struct DiTLoadOptions {
   c10::Device device = c10::kCPU;
   std::string quant;  // --quant
   Offload offload = Offload::kNone;
+  std::string streaming_cache;  // directory of the streaming cache (streaming_cache.h); empty: none
 };
 
 // Loads the DiT of `weights` / `config` resident, or builds it with empty blocks and a streamer

@@ -279,7 +279,8 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
   // Stage 3: sampling.
   StageTimer load_timer("load DiT");
   SamplingDiT sampling_dit = load_sampling_dit(bundle.dit.path, bundle.dit.config,
-                                               {options.precision, options.device, options.quant, options.offload});
+                                               {options.precision, options.device, options.quant, options.offload,
+                                                options.streaming_cache});
   std::unique_ptr<dit::WanDiT>& model = sampling_dit.model;
   if (!loras.empty()) {
     // Streamed blocks are read again at every use: an adapter merged into them would be lost.

@@ -42,6 +42,9 @@ struct PipelineOptions {
   // generation memory planner chooses per component for max_memory (generation_memory_plan.h).
   Offload offload = Offload::kNone;
   CfgBatch cfg_batch = CfgBatch::kAuto;    // both guidance branches in one forward (auto: when streaming)
+  // Where a streamed checkpoint stored in another dtype is converted once (streaming_cache.h); empty:
+  // no cache, every read converts. The CLI defaults it to default_streaming_cache_dir().
+  std::string streaming_cache;
   int64_t max_memory = 0;                  // bytes; 0: the available memory, checked only for auto choices
   int64_t vae_tile_size = 0;               // 0: untiled, streamed into the writer; kAutoTile: planned
   int64_t vae_tile_overlap = 64;
