@@ -3,6 +3,10 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <fstream>
 #include <string>
 #include <thread>
@@ -54,6 +58,12 @@ size_t status_kib_field(const std::string& field) {
 size_t peak_rss_bytes() { return status_kib_field("VmHWM:"); }
 
 size_t current_rss_bytes() { return status_kib_field("VmRSS:"); }
+
+void release_free_memory() {
+#ifdef __GLIBC__
+  ::malloc_trim(0);
+#endif
+}
 
 bool reset_peak_rss() {
   std::ofstream clear_refs("/proc/self/clear_refs");

@@ -19,6 +19,11 @@ size_t peak_rss_bytes();
 // Current resident set of this process in bytes (VmRSS), 0 where unknown.
 size_t current_rss_bytes();
 
+// Hands the allocator's free heap pages back to the kernel (glibc malloc_trim; a no-op
+// elsewhere). Between the stages of a generation, the freed model's and activations' small
+// allocations otherwise stay resident as free heap chunks and add to the next stage's peak.
+void release_free_memory();
+
 // Resets the high-water mark to the current RSS (Linux: "5" to /proc/self/clear_refs), so that a
 // measurement covers one stage only. Returns false where the kernel refuses.
 bool reset_peak_rss();

@@ -274,6 +274,7 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
       encode_prompts(bundle, texts,
                      {options.precision, options.device, options.embedding_cache, policy.text == Offload::kBlocks});
   report.seconds.text = text_timer.done();
+  release_free_memory();  // the encoder is gone: its heap pages should not count against the DiT
   const bool stage_peaks = reset_peak_rss_after([&] { report.stage_peaks.text = peak_rss_bytes(); });
 
   // Stage 3: sampling.
@@ -338,6 +339,7 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
   distributed.reset();
   sampling_dit.streamer.reset();
   model.reset();  // the DiT leaves memory before the VAE arrives
+  release_free_memory();
   if (stage_peaks) reset_peak_rss_after([&] { report.stage_peaks.sampling = peak_rss_bytes(); });
   if (!writes_outputs(options)) {
     report.peak_rss_bytes = std::max({peak_rss_bytes(), report.stage_peaks.text, report.stage_peaks.sampling});
