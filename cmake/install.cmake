@@ -12,6 +12,10 @@ install(TARGETS osp_api ospnext osp_parsers EXPORT OSPNextTargets
 # Loaded at run time by the tokenizer (models/t5/spm_library.cpp looks here).
 install(TARGETS osp_spm LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/osp-next)
 install(TARGETS osp RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(OSP_TORCH_WHEEL_LIBDIR)
+  # A pip wheel's LibTorch is on no loader path: the installed CLI keeps it on its run path.
+  set_target_properties(osp PROPERTIES INSTALL_RPATH "${OSP_TORCH_WHEEL_LIBDIR}")
+endif()
 install(DIRECTORY include/osp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 # The one library header the public API includes (osp::Error).
 install(FILES src/osp/core/error.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/osp/core)
@@ -25,8 +29,17 @@ install(FILES ${CMAKE_BINARY_DIR}/OSPNextConfig.cmake ${CMAKE_BINARY_DIR}/OSPNex
         DESTINATION ${OSP_CMAKE_DIR})
 
 # pkg-config: the libraries in link order and LibTorch's; for Makefiles and other build systems.
-set(OSP_TORCH_LIBDIR "")
+# The system libstdc++ goes ahead of LibTorch (a pip wheel's libtorch exports broken std::filesystem
+# functions: cmake/torch_wheel.cmake); a CUDA build adds LibTorch's CUDA libraries (NCCL groups).
+set(OSP_TORCH_CUDA_LIBS "")
+if(OSP_CUDA)
+  set(OSP_TORCH_CUDA_LIBS "-ltorch_cuda -lc10_cuda ")
+endif()
+set(OSP_TORCH_LIBDIR "${OSP_TORCH_WHEEL_LIBDIR}")
 foreach(lib IN LISTS TORCH_LIBRARIES)
+  if(OSP_TORCH_LIBDIR)
+    break()
+  endif()
   if(IS_ABSOLUTE "${lib}")
     get_filename_component(OSP_TORCH_LIBDIR "${lib}" DIRECTORY)
     break()

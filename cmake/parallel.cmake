@@ -1,4 +1,4 @@
-# c10d process groups for multi-process inference (src/osp/parallel/, issue 7).
+# c10d process groups for multi-process inference and training (src/osp/parallel/).
 #
 # Debian's LibTorch 1.13 (and the 2.x wheels) export c10d::TCPStore, HashStore, PrefixStore and
 # ProcessGroupGloo from libtorch_cpu.so, which itself links libgloo: nothing extra to link. What is

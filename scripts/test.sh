@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Installs, builds and runs every test (GoogleTest through CTest; parser tests under ASan+UBSan).
+#   scripts/test.sh                   Debian's LibTorch 1.13 (CPU), in build/
+#   scripts/test.sh --libtorch pip    LibTorch 2.x with CUDA from PyPI (scripts/libtorch-pip.sh), in
+#                                     build-pip/; the tests run on its CPU device
 set -euo pipefail
 cd "$(dirname "$0")/.."
+libtorch=debian
+if [ "${1:-}" = "--libtorch" ]; then libtorch="${2:?--libtorch needs debian or pip}"; fi
 bash scripts/install-deps.sh
-OSP_BUILD_TARGETS=all bash scripts/build.sh
-ctest --test-dir build --output-on-failure -j "$(nproc)"
+OSP_BUILD_TARGETS=all bash scripts/build.sh --libtorch "$libtorch"
+build_dir=build
+[ "$libtorch" = pip ] && build_dir="${OSP_BUILD_DIR:-build-pip}"
+[ "$libtorch" = debian ] && build_dir="${OSP_BUILD_DIR:-build}"
+ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"

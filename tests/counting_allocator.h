@@ -10,13 +10,15 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "osp/core/torch_compat.h"
+
 namespace osp::test {
 
 class CountingCpuAllocator : public c10::Allocator {
  public:
   // The context is the data pointer itself (LibTorch's raw_allocate, used by some GEMM paths,
   // requires that); the bookkeeping lives in a table keyed by it.
-  c10::DataPtr allocate(size_t n) const override {
+  c10::DataPtr allocate(size_t n) OSP_ALLOCATE_CONST override {
     c10::DataPtr inner = base_->allocate(n);
     void* data = inner.get();
     if (data == nullptr) return inner;  // zero bytes: nothing to count
@@ -31,6 +33,7 @@ class CountingCpuAllocator : public c10::Allocator {
     return {data, data, &release, c10::Device(c10::kCPU)};
   }
   c10::DeleterFnPtr raw_deleter() const override { return &release; }
+  OSP_ALLOCATOR_COPY_DATA
 
   int64_t live() const { return live_; }
   int64_t peak() const { return peak_; }

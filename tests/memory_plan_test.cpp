@@ -89,8 +89,10 @@ TEST(MemoryPlan, ActivationsAndGradientsMatchCountedBytes) {
                   static_cast<long long>(k.dim), static_cast<long long>(k.ffn), static_cast<long long>(k.heads),
                   static_cast<long long>(k.layers), static_cast<long long>(plan.tokens),
                   checkpointed ? ", checkpointed" : "", predicted / 1048576.0, counted / 1048576.0, 100 * error);
-      // Checkpointed runs free the recomputed block as its backward goes: more room above.
-      EXPECT_LT(error, checkpointed ? 0.35 : 0.15);
+      // Checkpointed runs free the recomputed block as its backward goes: more room above. The
+      // coefficients were fitted on LibTorch 1.13's math attention; LibTorch 2.x's fused attention
+      // also keeps fewer of its other intermediates (up to 23 % below the plan at 8 heads).
+      EXPECT_LT(error, checkpointed ? 0.35 : (shape.attention_keeps_probabilities ? 0.15 : 0.25));
       EXPECT_GT(error, -0.15);
     }
   }

@@ -166,16 +166,18 @@ TEST_F(ParallelCli, BadMeshIsAnErrorOnEveryRank) {
 }
 
 TEST_F(ParallelCli, RunsUnderTorchrun) {
-  if (!fs::exists("/usr/bin/torchrun")) GTEST_SKIP() << "no /usr/bin/torchrun";
+  // OSP_TORCHRUN: the pip LibTorch environment's torchrun, else Debian's (tests/CMakeLists.txt).
+  const std::string torchrun = OSP_TORCHRUN;
+  if (torchrun.empty() || !fs::exists(torchrun)) GTEST_SKIP() << "no torchrun found at configure time";
   // Debian's torchrun 1.13 under Python 3.11 fails before starting any process (AttributeError in
   // elastic's to_map); skip where even a trivial run fails.
-  if (std::system("/usr/bin/torchrun --standalone --nproc_per_node 1 --no_python /bin/true > /dev/null 2>&1") != 0) {
-    GTEST_SKIP() << "torchrun cannot start /bin/true on this machine";
+  if (std::system((torchrun + " --standalone --nproc_per_node 1 --no_python /bin/true > /dev/null 2>&1").c_str()) != 0) {
+    GTEST_SKIP() << torchrun << " cannot start /bin/true on this machine";
   }
   const at::Tensor expected = single_process();
   const std::string out = path("torchrun.safetensors");
-  // torchrun 1.13 spells its flags with underscores; --no_python runs the binary directly.
-  const std::string command = "OMP_NUM_THREADS=1 /usr/bin/torchrun --standalone --nproc_per_node 2 --no_python " +
+  // --nproc_per_node / --no_python: the underscore spellings, which torchrun 1.13 and 2.x both accept.
+  const std::string command = "OMP_NUM_THREADS=1 " + torchrun + " --standalone --nproc_per_node 2 --no_python " +
                               std::string(OSP_BINARY) + " --log-level warn " + forward_args(out, "--ssp 2") +
                               " > " + path("torchrun.log") + " 2>&1";
   ASSERT_EQ(std::system(command.c_str()), 0) << read_text(dir_ / "torchrun.log");

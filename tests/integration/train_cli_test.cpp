@@ -76,7 +76,10 @@ TEST(TrainCli, TwoLaunchedProcessesEqualOneWithTheDoubleBatch) {
     ASSERT_EQ(checkpoint.model.size(), expected->names().size());
     for (const auto& [name, a] : checkpoint.model) {
       const at::Tensor e = expected->load(name);
-      EXPECT_LT((a - e).abs().max().item<double>(), 1e-5 * (1 + e.abs().max().item<double>())) << shard << " " << name;
+      // Up to summation order: AdamW's first steps divide by the gradient's own magnitude, which
+      // lifts order differences of near-zero gradients (cross-attention q, k at random init) to
+      // ~2e-5 where LibTorch 2.x's fused attention sums a batch of 2 differently from 2 of 1.
+      EXPECT_LT((a - e).abs().max().item<double>(), 5e-5 * (1 + e.abs().max().item<double>())) << shard << " " << name;
     }
   }
 }

@@ -14,6 +14,7 @@
 #include "osp/attention/fused_cpu.h"
 #include "osp/bench/table.h"
 #include "osp/core/runtime.h"
+#include "osp/core/torch_compat.h"
 
 namespace osp::bench {
 
@@ -50,6 +51,11 @@ std::vector<AttentionBenchRow> time_attention_kernels(const AttentionBenchOption
     add("fused scalar", flops, attention_out,
         [&] { attention::fused_attention(q, k, v, scale, o.precision, {}, {}, attention::CpuIsa::kScalar); });
   if (o.math) add("math", flops, attention_out, [&] { attention::math_attention(q, k, v, scale, o.precision); });
+  // LibTorch 2.x's own CPU attention (scaled_dot_product_attention): the baseline our fused kernel
+  // has to beat in that build; absent from LibTorch 1.13 builds.
+  if (o.math && compat::kHasSdpa)
+    add(fmt::format("sdpa (LibTorch {})", compat::torch_version()), flops, attention_out,
+        [&] { attention::attention(q, k, v, scale, o.precision, attention::DenseKernel::kSdpa); });
   if (o.gemm) {
     const int64_t M = std::min<int64_t>(L, 4096);
     const at::Tensor a = at::normal(0.0, 1.0, {M, D}, g, options), bt = at::normal(0.0, 1.0, {D, L}, g, options);

@@ -4,7 +4,7 @@ namespace osp::compat {
 
 at::Tensor sdpa_or_undefined(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                              const at::Tensor& attn_mask) {
-#if OSP_TORCH_AT_LEAST(2, 1)
+#if OSP_TORCH_AT_LEAST(2, 1)  // kHasSdpa
   if (attn_mask.defined()) return at::scaled_dot_product_attention(q, k, v, attn_mask, 0.0, false, scale);
   return at::scaled_dot_product_attention(q, k, v, {}, 0.0, false, scale);
 #else

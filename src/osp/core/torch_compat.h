@@ -7,10 +7,25 @@
 #define OSP_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
+// LibTorch 2.3 made c10::Allocator::allocate non-const and added the pure virtual copy_data. An
+// allocator written for both declares `allocate(size_t) OSP_ALLOCATE_CONST override` and puts
+// OSP_ALLOCATOR_COPY_DATA in its class body.
+#if OSP_TORCH_AT_LEAST(2, 3)
+#define OSP_ALLOCATE_CONST
+#define OSP_ALLOCATOR_COPY_DATA                                                    \
+  void copy_data(void* dest, const void* src, std::size_t count) const override { \
+    default_copy_data(dest, src, count);                                           \
+  }
+#else
+#define OSP_ALLOCATE_CONST const
+#define OSP_ALLOCATOR_COPY_DATA
+#endif
+
 namespace osp::compat {
 
-// LibTorch 2.0 added at::scaled_dot_product_attention (flash / memory-efficient kernels on CUDA).
-constexpr bool kHasSdpa = OSP_TORCH_AT_LEAST(2, 0);
+// at::scaled_dot_product_attention (flash / memory-efficient kernels on CUDA, a fused kernel on
+// the CPU) came in LibTorch 2.0; its `scale` argument, which we need, in 2.1.
+constexpr bool kHasSdpa = OSP_TORCH_AT_LEAST(2, 1);
 // LibTorch 2.1 added the float8 scalar types (e4m3fn, e5m2).
 constexpr bool kHasFloat8 = OSP_TORCH_AT_LEAST(2, 1);
 

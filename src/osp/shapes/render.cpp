@@ -45,15 +45,15 @@ ClipLayout sample_layout(ShapesRandom& rng, Motion motion) {
   if (is_translation(motion)) {
     int dx = 0, dy = 0;
     motion_direction(motion, dx, dy);
-    const double along = 0.5 + rng.uniform(-0.06, 0.06), across = 0.5 + rng.uniform(-0.15, 0.15);
+    const double along = 0.5 + rng.uniform(-0.04, 0.04), across = 0.5 + rng.uniform(-0.12, 0.12);
     layout.center_x = dx != 0 ? along : across;
     layout.center_y = dx != 0 ? across : along;
-    layout.radius = rng.uniform(0.10, 0.15);
-    layout.travel = rng.uniform(0.30, 0.40);
+    layout.radius = rng.uniform(0.13, 0.18);
+    layout.travel = rng.uniform(0.28, 0.36);
   } else {
     layout.center_x = 0.5 + rng.uniform(-0.08, 0.08);
     layout.center_y = 0.5 + rng.uniform(-0.08, 0.08);
-    layout.start_radius = rng.uniform(0.08, 0.11);
+    layout.start_radius = rng.uniform(0.10, 0.12);
     layout.end_radius = 2.2 * layout.start_radius;
     if (motion == Motion::kShrinking) std::swap(layout.start_radius, layout.end_radius);
     layout.radius = 0.5 * (layout.start_radius + layout.end_radius);

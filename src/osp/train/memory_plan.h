@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "osp/core/precision.h"
+#include "osp/core/torch_compat.h"
 #include "osp/models/dit/config.h"
 
 namespace osp::train {
@@ -41,8 +42,8 @@ struct TrainShape {
   Precision precision{PrecisionMode::kBf16};
   // Attention that keeps its probabilities for backward (LibTorch 1.13's math path: heads × L²
   // values per attention) or a fused kernel that recomputes them (scaled-dot-product attention of
-  // LibTorch 2.x, FlashAttention on GPUs: O(L) memory).
-  bool attention_keeps_probabilities = true;
+  // LibTorch 2.x, FlashAttention on GPUs: O(L) memory). Default: what training runs in this build.
+  bool attention_keeps_probabilities = !compat::kHasSdpa;
 };
 
 struct PlanLine {
