@@ -4,21 +4,24 @@
 # 0. TorchConfig.cmake looks for libtorch and libc10 with find_library, which searches the system
 #    folders before the wheel's: with Debian's LibTorch also installed it picked /usr/lib's. The
 #    wheel's lib/ (beside share/cmake on the prefix path) goes first on CMAKE_LIBRARY_PATH.
-set(OSP_TORCH_WHEEL_LIBDIR "")
 foreach(_prefix IN LISTS CMAKE_PREFIX_PATH)
   if(EXISTS "${_prefix}/../../lib/libtorch_cpu.so" AND EXISTS "${_prefix}/../../__init__.py")
-    get_filename_component(OSP_TORCH_WHEEL_LIBDIR "${_prefix}/../../lib" ABSOLUTE)
-    list(PREPEND CMAKE_LIBRARY_PATH "${OSP_TORCH_WHEEL_LIBDIR}")
+    get_filename_component(_osp_wheel_lib "${_prefix}/../../lib" ABSOLUTE)
+    list(PREPEND CMAKE_LIBRARY_PATH "${_osp_wheel_lib}")
     break()
   endif()
 endforeach()
 
+# After find_package(Torch): OSP_TORCH_WHEEL_LIBDIR is the wheel's lib/ when LibTorch came from one
+# (empty otherwise); the installed package and CLI use it (cmake/install.cmake).
 macro(osp_torch_wheel_fixes)
+set(OSP_TORCH_WHEEL_LIBDIR "")
 # 1. libtorch*.so export std::filesystem functions of a statically linked libstdc++, some of which
 #    jump to address 0 (std::filesystem::remove_all crashed every test that cleans a folder). The
 #    dynamic linker takes a symbol from the first library in load order that defines it, so every
 #    target links the system libstdc++ first, ahead of LibTorch.
 if(EXISTS "${TORCH_INSTALL_PREFIX}/__init__.py")
+  set(OSP_TORCH_WHEEL_LIBDIR "${TORCH_INSTALL_PREFIX}/lib")
   link_libraries(stdc++)
 endif()
 

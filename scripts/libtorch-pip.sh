@@ -2,7 +2,7 @@
 # Installs the pinned LibTorch 2.x (PyPI's `torch` wheel, CUDA 13 build) into the project-local
 # virtual environment .venv-torch/ — never into the system Python — and prints the CMake prefix
 # path of its LibTorch. The wheels are downloaded once into a cache (OSP_WHEEL_CACHE, default
-# ~/.cache/osp/wheels, about 3.3 GB) and installed from there, so a clean clone on the same machine
+# ~/.cache/osp/wheels, about 2.6 GB) and installed from there, so a clean clone on the same machine
 # downloads nothing. Idempotent: with the pinned version present it only prints the path.
 #   OSP_TORCH_VERSION   the pinned torch version (default 2.11.0, the PyTorch of the GPU machines)
 #   OSP_VENV            the virtual environment (default .venv-torch in the repository root)

@@ -9,7 +9,6 @@ libtorch=debian
 if [ "${1:-}" = "--libtorch" ]; then libtorch="${2:?--libtorch needs debian or pip}"; fi
 bash scripts/install-deps.sh
 OSP_BUILD_TARGETS=all bash scripts/build.sh --libtorch "$libtorch"
-build_dir=build
-[ "$libtorch" = pip ] && build_dir="${OSP_BUILD_DIR:-build-pip}"
-[ "$libtorch" = debian ] && build_dir="${OSP_BUILD_DIR:-build}"
-ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)"
+default_dir=build
+[ "$libtorch" = pip ] && default_dir=build-pip  # scripts/build.sh's folder for each LibTorch
+ctest --test-dir "${OSP_BUILD_DIR:-$default_dir}" --output-on-failure -j "$(nproc)"

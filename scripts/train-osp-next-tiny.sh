@@ -21,7 +21,6 @@ OSP=${OSP:-build/osp}
 "$OSP" train --config configs/train/tiny-vae.yaml
 "$OSP" train --config configs/train/tiny-vae-17.yaml
 VAE=runs/tiny-vae-17/checkpoints/step-00001000
-ENC=$VAE
 "$OSP" eval vae --vae "$VAE/model.safetensors" --vae-config "$VAE/config.json" --manifest data/shapes-vae-val/manifest.jsonl --out runs/eval-vae-val
 "$OSP" eval vae --vae "$VAE/model.safetensors" --vae-config "$VAE/config.json" --manifest data/shapes-vae-sel/manifest.jsonl --out runs/eval-vae-sel
 "$OSP" eval vae --vae "$VAE/model.safetensors" --vae-config "$VAE/config.json" --manifest data/shapes-vae-heldout/manifest.jsonl --out runs/eval-vae-heldout
@@ -30,7 +29,7 @@ ENC=$VAE
 # tokenizer: the same files the final bundle holds, so the cached embeddings are the ones
 # generation computes.
 "$OSP" init-bundle --out runs/tiny-init --captions shapes --seed 0 --force
-"$OSP" data cache --manifest data/shapes/manifest.jsonl --vae "$ENC/model.safetensors" --vae-config "$ENC/config.json" \
+"$OSP" data cache --manifest data/shapes/manifest.jsonl --vae "$VAE/model.safetensors" --vae-config "$VAE/config.json" \
   --text-encoder runs/tiny-init/text_encoder --tokenizer runs/tiny-init/tokenizer --out data/tiny-cache --size 64 \
   --frames 17 --buckets 1:1
 
