@@ -111,4 +111,22 @@ TEST(DenseAttentionKernels, EveryKernelHonoursScatteredMasksAndSharedKeyRows) {
   EXPECT_LE(rel_error(osp::attention::attention(q, k, v, scale, kFp32, DenseKernel::kAuto), unmasked), 1e-5);
 }
 
+// bf16 through the kernel each build picks (the fused kernel; SDPA under LibTorch ≥ 2.1 on a CPU
+// with bf16 dot products): within one bf16 rounding of the output of the float64 attention of the
+// bf16-rounded operands, the bound of the fused kernel's own bf16 test, at a length where SDPA
+// uses its blocked (flash) kernel.
+TEST(DenseAttentionKernels, AutoBf16MatchesTheFloat64ReferenceOfRoundedOperands) {
+  const at::Tensor q = randn({1, 300, 2, 64}, 21), k = randn({1, 300, 2, 64}, 22), v = randn({1, 300, 2, 64}, 23);
+  const double scale = 1.0 / std::sqrt(64.0);
+  const auto rounded = [](const at::Tensor& x) { return osp::nn::rounded_to_bf16(x); };
+  const at::Tensor expected = reference_attention(rounded(q), rounded(k), rounded(v), scale);
+  const at::Tensor out = osp::attention::attention(q, k, v, scale, kBf16, DenseKernel::kAuto);
+  EXPECT_LE(rel_error(out, expected), 4e-3);
+  EXPECT_TRUE(at::equal(out, out.to(at::kBFloat16).to(at::kFloat)));  // bf16 values
+  // Shared K/V rows (the Skiparse layout) take the same route.
+  const at::Tensor q2 = randn({2, 300, 2, 64}, 24);
+  const at::Tensor shared = osp::attention::attention(q2, k, v, scale, kBf16, DenseKernel::kAuto);
+  EXPECT_LE(rel_error(shared[1], reference_attention(rounded(q2[1].unsqueeze(0)), rounded(k), rounded(v), scale)[0]), 4e-3);
+}
+
 }  // namespace

@@ -2,8 +2,13 @@
 // model, and what `osp generate` runs without --model — drawing what the README's prompt asks for.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "run_osp.h"
 #include "../scratch_dir.h"
@@ -68,8 +73,74 @@ TEST(ShippedModel, GeneratesTheReadmePromptWithoutAModelFlag) {
   EXPECT_EQ(m.background, osp::shapes::Color::kBlack);
   ASSERT_TRUE(m.object.has_value());
   EXPECT_EQ(*m.object, osp::shapes::Color::kRed);
+  ASSERT_TRUE(m.shape.has_value());
+  EXPECT_EQ(*m.shape, osp::shapes::Shape::kCircle);
   ASSERT_TRUE(m.motion.has_value());
   EXPECT_EQ(*m.motion, osp::shapes::Motion::kRight);
+}
+
+// One row of the card's check table: what the evaluator measured for one held-out prompt.
+struct CardRow {
+  int line = 0;
+  std::string prompt, color, shape, background, motion;
+};
+
+std::string trimmed(const std::string& text) {
+  const size_t begin = text.find_first_not_of(' ');
+  if (begin == std::string::npos) return "";
+  return text.substr(begin, text.find_last_not_of(' ') - begin + 1);
+}
+
+std::vector<std::string> table_cells(const std::string& row) {
+  std::vector<std::string> cells;
+  std::stringstream in(row.substr(1));  // after the leading '|'
+  std::string cell;
+  while (std::getline(in, cell, '|')) cells.push_back(trimmed(cell));
+  return cells;
+}
+
+// The rows of the card's table headed `| line | prompt | colour | shape | background | motion |`.
+std::vector<CardRow> card_check_rows() {
+  std::ifstream card(kModel / "README.md");
+  const std::string header = "| line | prompt | colour | shape | background | motion |";
+  std::string text;
+  while (std::getline(card, text) && text != header) {
+  }
+  std::vector<CardRow> rows;
+  std::getline(card, text);  // |---|...
+  while (std::getline(card, text) && text.rfind('|', 0) == 0) {
+    const std::vector<std::string> cells = table_cells(text);
+    if (cells.size() < 6) break;
+    rows.push_back({std::stoi(cells[0]), cells[1], cells[2], cells[3], cells[4], cells[5]});
+  }
+  return rows;
+}
+
+// The card's figures come from the evaluator: for its fixed subset (the first held-out prompts,
+// with the seeds of the full held-out run), `osp eval shapes` measures today exactly what the card
+// records, attribute by attribute — so the card cannot drift from the shipped weights.
+TEST(ShippedModel, CardCheckTableIsWhatTheEvaluatorMeasures) {
+  REQUIRE_SHIPPED();
+  const std::vector<CardRow> rows = card_check_rows();
+  ASSERT_GE(rows.size(), 4u) << "the card has no check table";
+  const osp::test::ScratchDir dir;
+  const fs::path prompts = fs::path(OSP_SOURCE_DIR) / "configs" / "eval" / "shapes-heldout.txt";
+  const auto r = run_osp("eval shapes --model " + kModel.string() + " --prompts " + prompts.string() + " --limit " +
+                         std::to_string(rows.size()) + " --out " + dir / "eval");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream results(dir.path() / "eval" / "results.jsonl");
+  std::string text;
+  for (const CardRow& row : rows) {
+    ASSERT_TRUE(std::getline(results, text)) << "the evaluator wrote fewer results than the card's " << rows.size();
+    const auto result = nlohmann::json::parse(text);
+    const auto& measured = result.at("measured");
+    EXPECT_EQ(result.at("line").get<int>(), row.line);
+    EXPECT_EQ(result.at("caption").get<std::string>(), row.prompt);
+    EXPECT_EQ(measured.at("color").get<std::string>(), row.color) << row.prompt;
+    EXPECT_EQ(measured.at("shape").get<std::string>(), row.shape) << row.prompt;
+    EXPECT_EQ(measured.at("background").get<std::string>(), row.background) << row.prompt;
+    EXPECT_EQ(measured.at("motion").get<std::string>(), row.motion) << row.prompt;
+  }
 }
 
 }  // namespace

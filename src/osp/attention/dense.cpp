@@ -134,6 +134,14 @@ at::Tensor run_fused(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
   return fused_attention(q, kb, vb, scale, precision);
 }
 
+// kAuto on the CPU: LibTorch ≥ 2.1's SDPA for unmasked bf16 where the CPU has bf16 dot products
+// (its flash kernel runs them on the bf16 units: 2.7× our fused kernel at L = 2048, docs/building.md
+// "LibTorch 2.x against 1.13"); our fused kernel otherwise — fp32 (level with SDPA), masked rows
+// (the varlen form), and LibTorch 1.13.
+bool cpu_auto_prefers_sdpa(Precision precision, const at::Tensor& key_mask) {
+  return compat::kHasSdpa && precision.reduced() && !key_mask.defined() && nn::native_bf16_gemm(c10::Device(c10::kCPU));
+}
+
 }  // namespace
 
 at::Tensor autograd_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
@@ -173,6 +181,10 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
                      DenseKernel kernel, const at::Tensor& key_mask) {
   if (nn::records_graph(q, k, v)) return autograd_attention(q, k, v, scale, precision, key_mask);
   check_inputs(q, k, v, key_mask);
+  if (q.is_cpu() && kernel == DenseKernel::kAuto && cpu_auto_prefers_sdpa(precision, key_mask)) {
+    at::Tensor out = sdpa_attention(q, k, v, scale, precision, key_mask);
+    if (out.defined()) return out;
+  }
   if (q.is_cpu() && (kernel == DenseKernel::kFused || kernel == DenseKernel::kAuto))
     return run_fused(q, k, v, scale, precision, key_mask);
   if ((kernel == DenseKernel::kSdpa || kernel == DenseKernel::kAuto) && compat::kHasSdpa) {

@@ -22,7 +22,9 @@ namespace osp::attention {
 
 enum class DenseKernel {
   kAuto,   // CPU: the fused kernel (1.8× the math path per core at L = 16384, d = 128, and no
-           // [rows, Lk] score blocks); other devices: SDPA where LibTorch has it (≥ 2.1), else math.
+           // [rows, Lk] score blocks), except unmasked bf16 on a CPU with bf16 dot products under
+           // LibTorch ≥ 2.1, which goes to SDPA (its bf16 kernel is faster there); other devices:
+           // SDPA where LibTorch has it (≥ 2.1), else math.
   kMath,   // chunked math path (any LibTorch)
   kSdpa,   // at::scaled_dot_product_attention; falls back to kMath where unavailable
   kFused,  // attention::fused_attention (fused_cpu.h) on CPU; elsewhere as kAuto
