@@ -13,6 +13,7 @@
 
 #include "expect_error.h"
 #include "fixtures.h"
+#include "t5_tiny.h"
 #include "test_util.h"
 #include "osp/core/error.h"
 #include "osp/io/pth_writer.h"
@@ -39,6 +40,7 @@ using osp::test::kFp32;
 using osp::test::rel_error;
 
 using osp::test::expect_error;
+using namespace osp::test::t5_tiny;  // tiny_config, Batch, random_batch, random_encoder
 
 // ---------------------------------------------------------------------------------------------
 // Independent float64 formulation ("Encoder", "Relative position buckets")
@@ -103,41 +105,6 @@ at::Tensor reference_forward(const T5Encoder& encoder, const at::Tensor& ids, co
     x = x + at::matmul(hidden, d(layer.fc2).t());
   }
   return ref_norm(x, d(w.norm), c.eps) * mask.unsqueeze(-1).to(at::kDouble);
-}
-
-// A tiny config with umT5's bucket geometry; inner width (heads·d_kv = 24) ≠ d_model on purpose.
-T5Config tiny_config() {
-  T5Config c;
-  c.vocab_size = 64;
-  c.d_model = 32;
-  c.d_kv = 6;
-  c.num_heads = 4;
-  c.d_ff = 48;
-  c.num_layers = 2;
-  c.text_len = 120;  // longer than 91: every bucket of "Relative position buckets" occurs
-  c.validate();
-  return c;
-}
-
-struct Batch {
-  at::Tensor ids, mask;
-};
-
-// Two rows: full length, and 37 real tokens followed by padding (with random pad ids, which must
-// not matter).
-Batch random_batch(const T5Config& c, uint64_t seed) {
-  at::Generator g = at::detail::createCPUGenerator(seed);
-  Batch batch;
-  batch.ids = at::randint(0, c.vocab_size, {2, c.text_len}, g, at::kLong);
-  batch.mask = at::ones({2, c.text_len}, at::kLong);
-  batch.mask[1].slice(0, 37).zero_();
-  return batch;
-}
-
-std::unique_ptr<T5Encoder> random_encoder(const T5Config& c, Precision precision, uint64_t seed = 7) {
-  auto encoder = std::make_unique<T5Encoder>(c, precision);
-  osp::t5::randomize_t5_weights(*encoder, seed, 0.2);
-  return encoder;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,54 +20,18 @@
 #include "osp/models/vae/tiling.h"
 #include "test_util.h"
 #include "vae_reference.h"
+#include "vae_tiny.h"
 
 namespace {
 
 using osp::test::rel_error;
 using namespace osp::vae;
-
-struct TinyCase {
-  const char* name;
-  int64_t base_dim, z_dim;
-  std::vector<int64_t> dim_mult;
-  int64_t num_res_blocks;
-  std::vector<bool> temporal;
-  int64_t height, width;  // video pixels
-};
-
-VaeConfig tiny_config(const TinyCase& c, uint64_t seed) {
-  VaeConfig cfg;
-  cfg.base_dim = c.base_dim;
-  cfg.z_dim = c.z_dim;
-  cfg.dim_mult = c.dim_mult;
-  cfg.num_res_blocks = c.num_res_blocks;
-  cfg.temperal_downsample = c.temporal;
-  at::Tensor mean = osp::test::randn({c.z_dim}, seed), std = at::rand({c.z_dim}) + 0.5;
-  for (int64_t i = 0; i < c.z_dim; ++i) {
-    cfg.latents_mean.push_back(mean[i].item<double>());
-    cfg.latents_std.push_back(std[i].item<double>());
-  }
-  return cfg;
-}
+using namespace osp::test::vae_tiny;  // TinyCase, tiny_config, tiny_cases
 
 osp::test::vae_ref::Params params_of(const WanVAE& model) {
   osp::test::vae_ref::Params p;
   for (const auto& item : model.named_parameters(true)) p[item.key()] = item.value().to(at::kDouble);
   return p;
-}
-
-const std::vector<TinyCase>& tiny_cases() {
-  static const std::vector<TinyCase> cases = {
-      // The Wan 2.1 layout at width 4: 8× space, 4× time ([false, true, true]).
-      {"wan_layout", 4, 4, {1, 2, 4, 4}, 2, {false, true, true}, 16, 24},
-      // Temporal downsampling first, one residual block, 3 levels: 4× space, 4× time.
-      {"time_first", 6, 3, {1, 2, 2}, 1, {true, true}, 12, 8},
-      // 8× in time (three temporal levels), odd z.
-      {"time_8x", 4, 5, {1, 1, 2, 2}, 1, {true, true, true}, 8, 16},
-      // Spatial only: one frame per chunk.
-      {"space_only", 4, 4, {1, 2}, 1, {false}, 6, 10},
-  };
-  return cases;
 }
 
 class VaeParity : public ::testing::TestWithParam<TinyCase> {};

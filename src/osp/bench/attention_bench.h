@@ -1,6 +1,9 @@
 #pragma once
 // Attention kernel timings for `osp bench attention`: the fused CPU kernel against the
-// chunked math path and against LibTorch GEMMs of the shapes attention multiplies.
+// chunked math path and against LibTorch GEMMs of the shapes attention multiplies; on a CUDA device
+// the engine's attention against PyTorch's own SDPA kernel called directly.
+#include <c10/core/Device.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,18 +23,22 @@ struct AttentionBenchOptions {
   bool math = true;            // time attention::math_attention
   bool gemm = true;            // time the two GEMM shapes
   uint64_t seed = 0;
+  c10::Device device = c10::kCPU;  // CUDA: the engine's attention and the SDPA reference (no CPU kernels)
 };
 
 struct AttentionBenchRow {
   std::string kernel;  // e.g. "fused avx2", "math", "gemm [L,D]x[D,L]"
   double seconds = 0;  // mean per call
   double gflops = 0;   // attention FLOPs (4·B·N·L²·D) per second; for GEMM rows that GEMM's own FLOPs
-  double peak_extra_bytes = 0;  // RSS high-water mark during the runs above the inputs' RSS, output excluded
+  double peak_extra_bytes = 0;  // RSS high-water mark during the runs above the inputs' RSS, output excluded (CPU)
 };
 
 // Times each kernel on random [B, L, N, D] inputs. GEMM rows: float32 at::matmul of one head's
 // QKᵀ ([L, D]·[D, L]) and PV ([L, L]·[L, D]) shapes (the LibTorch rate the fused kernel competes with),
-// with L capped at 4096 query rows so that the GEMM operands stay small at long lengths.
+// with L capped at 4096 query rows so that the GEMM operands stay small at long lengths. On a CUDA
+// device: the engine's attention (attention::attention, kAuto), PyTorch's SDPA on [B, N, L, D]
+// operands already in the compute dtype (the reference: no layout change or cast around it;
+// LibTorch ≥ 2.1), and the GEMMs in the compute dtype.
 std::vector<AttentionBenchRow> time_attention_kernels(const AttentionBenchOptions& options);
 
 // `osp bench attention`: prints the rows above for each precision, plus the fused kernel on the

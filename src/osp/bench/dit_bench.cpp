@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "osp/attention/skiparse.h"
 #include "osp/bench/bench_models.h"
 #include "osp/bench/table.h"
 #include "osp/core/error.h"
@@ -22,7 +23,6 @@
 #include "osp/models/dit/loader.h"
 #include "osp/models/dit/model.h"
 #include "osp/models/dit/random_weights.h"
-#include "osp/models/dit/schedule.h"
 #include "osp/nn/gemm.h"
 
 namespace osp::bench {
@@ -44,63 +44,108 @@ struct GemmRates {
   double native = 0;  // LibTorch's at::matmul in the same dtype
 };
 
-// Rate of the [tokens × D]·[D × D] GEMM in `precision`, timed through the engine's path and
-// through LibTorch's own matmul in that dtype.
-GemmRates measure_gemm(int64_t tokens, int64_t dim, Precision precision) {
-  at::Tensor a = at::randn({tokens, dim});
-  at::Tensor b = at::randn({dim, dim});
+// Mean seconds of `reps` calls of `fn` on `device` after one warm-up, each call waited for
+// (compat::synchronize: CUDA work is asynchronous).
+template <typename Fn>
+double time_on_device(const c10::Device& device, int reps, Fn&& fn) {
+  return time_mean_seconds(reps, [&] {
+    fn();
+    compat::synchronize(device);
+  });
+}
+
+// Rate of the [tokens × D]·[D × D] GEMM in `precision` on `device`, timed through the engine's path
+// and through LibTorch's own matmul in that dtype.
+GemmRates measure_gemm(int64_t tokens, int64_t dim, Precision precision, const c10::Device& device) {
+  at::Tensor a = at::randn({tokens, dim}).to(device);
+  at::Tensor b = at::randn({dim, dim}).to(device);
   double flops = 2.0 * static_cast<double>(tokens) * dim * dim;
   GemmRates rates;
-  rates.engine = flops / time_mean_seconds(3, [&] { nn::matmul(a, b, precision); }) / 1e9;
+  rates.engine = flops / time_on_device(device, 3, [&] { nn::matmul(a, b, precision); }) / 1e9;
   at::Tensor an = a.to(precision.compute()), bn = b.to(precision.compute());
-  rates.native = flops / time_mean_seconds(1, [&] { at::matmul(an, bn); }) / 1e9;
+  rates.native = flops / time_on_device(device, 1, [&] { at::matmul(an, bn); }) / 1e9;
   return rates;
 }
 
-dit::DiTConfig bench_config(const DitBenchOptions& o) {
-  dit::DiTConfig config = dit::DiTConfig::preset("wan2.1-t2v-1.3b");
+dit::DiTConfig bench_config(const DitBenchOptions& o, const std::string& schedule) {
+  dit::DiTConfig config = dit::DiTConfig::preset(o.model == "14b" ? "wan2.1-t2v-14b" : "wan2.1-t2v-1.3b");
   config.num_layers = o.layers;
-  if (o.schedule != "full") {
+  if (schedule != "full") {
     // Every block sparse (F = 0) at the released stride, to compare with the all-full stack.
-    config.skiparse_model_type = o.schedule;
+    config.skiparse_model_type = schedule;
     config.sparse_ratio = 2;
     config.num_full_blocks = 0;
-    config.validate();
   }
+  config.validate();
   return config;
 }
 
+std::string device_description(const c10::Device& device) {
+  if (device.is_cpu()) return fmt::format("{}, {} threads", cpu_model(), at::get_num_threads());
+  return fmt::format("{} (host: {}, {} threads)", device.str(), cpu_model(), at::get_num_threads());
+}
+
+struct ForwardRow {
+  std::string precision, schedule;
+  int64_t tokens = 0;  // tokens a block holds: the Skiparse layouts' padded N for a sparse schedule
+  double seconds = 0, flops = 0;
+  GemmRates gemm;
+};
+
 void run_forward_table(const DitBenchOptions& o) {
   require(o.height % 16 == 0 && o.width % 16 == 0, "--height and --width must be multiples of 16 (VAE 8 x patch 2)");
-  dit::DiTConfig config = bench_config(o);
-  int64_t lh = o.height / 8, lw = o.width / 8;
-  int64_t tokens = o.latent_frames * (lh / 2) * (lw / 2);
-  double flops = dit::forward_flops(config, std::array<int64_t, 3>{o.latent_frames, lh / 2, lw / 2});
-  fmt::print("osp bench dit: Wan2.1 1.3B width, {} layers ({}), latent {}x{}x{} ({} tokens), text {} rows\n",
-             o.layers, dit::describe_schedule(config), o.latent_frames, lh, lw, tokens, config.text_len);
-  fmt::print("machine: {}, {} threads, LibTorch {}, native bf16 GEMM: {}\n\n", cpu_model(), at::get_num_threads(),
-             compat::torch_version(), nn::cpu_has_native_bf16() ? "yes" : "no (bf16 operands, fp32 GEMM)");
+  const c10::Device device = parse_device(o.device);
+  const int64_t lh = o.height / 8, lw = o.width / 8;
+  const std::array<int64_t, 3> grid{o.latent_frames, lh / 2, lw / 2};
+  const int64_t tokens = grid[0] * grid[1] * grid[2];
+  const dit::DiTConfig width = bench_config(o, "full");
+  fmt::print("osp bench dit: Wan2.1 {} width (dim {}, {} heads, ffn {}), {} layers, {} video frames {}x{} = latent "
+             "{}x{}x{} ({} tokens), text {} rows\n",
+             o.model == "14b" ? "14B" : "1.3B", width.dim, width.num_heads, width.ffn_dim, o.layers,
+             (o.latent_frames - 1) * 4 + 1, o.width, o.height, o.latent_frames, lh, lw, tokens, width.text_len);
+  fmt::print("machine: {}, LibTorch {}, native bf16 GEMM: {}\n\n", device_description(device), compat::torch_version(),
+             nn::native_bf16_gemm(device) ? "yes" : "no (bf16 operands, fp32 GEMM)");
 
-  Table table({"precision", "forward s", "GFLOP", "GFLOP/s", "GEMM GFLOP/s", "forward/GEMM",
-               "at::matmul GFLOP/s"});
+  std::vector<ForwardRow> rows;
   c10::InferenceMode inference;
   for (const auto& name : o.precisions) {
-    Precision precision = Precision::parse(name, "--precision");
-    dit::WanDiT model(config, precision);
-    dit::randomize_weights(model, 1234);
-    at::Tensor x = at::randn({1, config.in_dim, o.latent_frames, lh, lw});
-    at::Tensor t = at::full({1}, 500.0);
-    at::Tensor context = at::randn({1, config.text_len, config.text_dim});
-    log::info("bench dit: {} forward ({} timed)", precision.name(), o.reps);
-    double seconds = time_mean_seconds(o.reps, [&] { model.forward(x, t, context); });
-    double rate = flops / seconds / 1e9;
-    GemmRates gemm = measure_gemm(tokens, config.dim, precision);
-    table.add_row({precision.name(), fmt::format("{:.2f}", seconds), fmt::format("{:.1f}", flops / 1e9),
-                   fmt::format("{:.1f}", rate), fmt::format("{:.1f}", gemm.engine),
-                   fmt::format("{:.2f}", rate / gemm.engine), fmt::format("{:.1f}", gemm.native)});
+    const Precision precision = Precision::parse(name, "--precision");
+    const GemmRates gemm = measure_gemm(tokens, width.dim, precision, device);
+    for (const auto& schedule : o.schedules) {
+      const dit::DiTConfig config = bench_config(o, schedule);
+      ForwardRow row{precision.name(), schedule, tokens, 0, dit::forward_flops(config, grid), gemm};
+      if (config.is_sparse()) {
+        row.schedule = fmt::format("{} P={}", schedule, config.sparse_ratio);
+        row.tokens = attention::SkiparseGeometry::make(grid, config.sparse_ratio).padded_tokens();
+      }
+      dit::WanDiT model(config, precision, device);
+      dit::randomize_weights(model, 1234);
+      const at::Tensor x = at::randn({1, config.in_dim, o.latent_frames, lh, lw}).to(device);
+      const at::Tensor t = at::full({1}, 500.0).to(device);
+      const at::Tensor context = at::randn({1, config.text_len, config.text_dim}).to(device);
+      log::info("bench dit: {} {} forward on {} ({} timed)", precision.name(), schedule, device.str(), o.reps);
+      row.seconds = time_on_device(device, o.reps, [&] { model.forward(x, t, context); });
+      log::info("bench dit: {} {}: {:.3f} s per forward", precision.name(), row.schedule, row.seconds);
+      rows.push_back(row);
+    }
+  }
+
+  // The baselines: the same-run GEMM rate, and the all-full stack of the same precision.
+  Table table({"precision", "schedule", "tokens", "forward s", "s/block", "GFLOP", "GFLOP/s", "GEMM GFLOP/s",
+               "forward/GEMM", "at::matmul GFLOP/s", "speedup vs full"});
+  for (const ForwardRow& row : rows) {
+    const double rate = row.flops / row.seconds / 1e9;
+    std::string speedup = "-";
+    for (const ForwardRow& full : rows)
+      if (full.precision == row.precision && full.schedule == "full") speedup = fmt::format("{:.2f}", full.seconds / row.seconds);
+    table.add_row({row.precision, row.schedule, fmt::format("{}", row.tokens), fmt::format("{:.3f}", row.seconds),
+                   fmt::format("{:.3f}", row.seconds / static_cast<double>(o.layers)),
+                   fmt::format("{:.1f}", row.flops / 1e9), fmt::format("{:.1f}", rate),
+                   fmt::format("{:.1f}", row.gemm.engine), fmt::format("{:.2f}", rate / row.gemm.engine),
+                   fmt::format("{:.1f}", row.gemm.native), speedup});
   }
   table.print();
-  fmt::print("target: bf16 forward/GEMM >= 0.60\n");
+  fmt::print("GFLOP: useful work (Skiparse padding excluded, docs/skiparse.md \"Cost\"); target: bf16 forward/GEMM >= 0.60\n");
 }
 
 void run_load_table(const DitBenchOptions& o) {

@@ -1,5 +1,7 @@
 #include "osp/core/torch_compat.h"
 
+#include <torch/cuda.h>
+
 namespace osp::compat {
 
 at::Tensor sdpa_or_undefined(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
@@ -14,5 +16,9 @@ at::Tensor sdpa_or_undefined(const at::Tensor& q, const at::Tensor& k, const at:
 }
 
 const char* torch_version() { return TORCH_VERSION; }
+
+void synchronize(const c10::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.has_index() ? device.index() : -1);
+}
 
 }  // namespace osp::compat

@@ -38,4 +38,9 @@ at::Tensor sdpa_or_undefined(const at::Tensor& q, const at::Tensor& k, const at:
 // Human-readable LibTorch version, e.g. "1.13.1".
 const char* torch_version();
 
+// Waits until the work queued on `device` has finished: CUDA kernels run asynchronously, so a
+// timer reads its clock only after this. A no-op on the CPU. (torch::cuda::synchronize, in every
+// LibTorch we build against; it needs no CUDA headers and throws where CUDA is missing.)
+void synchronize(const c10::Device& device);
+
 }  // namespace osp::compat
