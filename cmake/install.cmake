@@ -9,6 +9,12 @@ set(OSP_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/OSPNext)
 install(TARGETS osp_api ospnext osp_parsers EXPORT OSPNextTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(OSP_SHARED)
+  # libosp.so, and the Python binding beside it: lib/osp-next/python/osp finds ../../../libosp.so.
+  install(TARGETS osp_shared EXPORT OSPNextTargets LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  install(DIRECTORY python/osp DESTINATION ${CMAKE_INSTALL_LIBDIR}/osp-next/python
+          FILES_MATCHING PATTERN "*.py" PATTERN "__pycache__" EXCLUDE)
+endif()
 # Loaded at run time by the tokenizer (models/t5/spm_library.cpp looks here).
 install(TARGETS osp_spm LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/osp-next)
 install(TARGETS osp RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -56,5 +62,11 @@ foreach(dir IN LISTS TORCH_INCLUDE_DIRS)
     string(APPEND OSP_TORCH_CFLAGS " -I${dir}")
   endif()
 endforeach()
+# The libraries a pkg-config user links: libosp.so alone, or the static ones in link order.
+if(OSP_SHARED)
+  set(OSP_PC_LIBS "-Wl,-rpath,\${libdir} -losp")
+else()
+  set(OSP_PC_LIBS "-losp_api -lospnext -losp_parsers")
+endif()
 configure_file(cmake/osp-next.pc.in ${CMAKE_BINARY_DIR}/osp-next.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/osp-next.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -17,6 +17,7 @@ packages=(
   chromium                                 # the web page test of `osp serve` (headless)
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   python3-torch                            # test fixtures in torch.save format (Debian's /usr/bin/python3)
+  python3-numpy                            # the Python binding's frames as arrays (its CTest)
 )
 
 missing=()

@@ -69,10 +69,7 @@ class CudaParity : public ::testing::Test {
 TEST_F(CudaParity, DitForwardMatchesTheCpu) {
   DiTConfig sparse = tiny_config(64, 4);
   sparse.num_layers = 4;
-  sparse.skiparse_model_type = "dual_end";
-  sparse.sparse_ratio = 2;
-  sparse.num_full_blocks = 0;
-  sparse.validate();
+  sparse = all_sparse(sparse);
   const Inputs in = random_inputs(sparse, 2, 3, 6, 10, 7, 101);
   for (const DiTConfig& config : {tiny_config(64, 4), sparse}) {
     for (const Precision precision : {kFp32, kBf16}) {

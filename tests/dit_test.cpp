@@ -183,6 +183,7 @@ using osp::test::Inputs;
 using osp::test::random_inputs;
 using osp::test::randomize;
 using osp::test::Reference;
+using osp::test::all_sparse;
 using osp::test::tiny_config;
 
 struct ParityCase {
@@ -248,10 +249,7 @@ TEST(WanDiT, NamedParametersAreTheCanonicalKeys) {
 TEST(WanDiT, SparseScheduleIsAccepted) {
   DiTConfig c = tiny_config(32, 2);
   c.num_layers = 4;
-  c.skiparse_model_type = "dual_end";
-  c.sparse_ratio = 2;
-  c.num_full_blocks = 0;
-  WanDiT model(c, kFp32, c10::kCPU);
+  WanDiT model(all_sparse(c), kFp32, c10::kCPU);
   using osp::dit::BlockKind;
   EXPECT_EQ(model.schedule(),
             (std::vector<BlockKind>{BlockKind::kToken, BlockKind::kGroup, BlockKind::kToken, BlockKind::kGroup}));

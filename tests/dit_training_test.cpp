@@ -32,15 +32,9 @@ struct TrainCase {
 
 DiTConfig case_config(const TrainCase& tc) {
   DiTConfig c = osp::test::tiny_config(32, 2);
-  if (tc.sparse) {
-    // dual_end, P = 2, no full blocks: block 0 token, block 1 group (entry, switch and exit
-    // transforms all run); the 3×5 token grid pads to 4×6, so the layouts' key masks take part.
-    c.skiparse_model_type = "dual_end";
-    c.sparse_ratio = 2;
-    c.num_full_blocks = 0;
-    c.validate();
-  }
-  return c;
+  // Sparse: block 0 token, block 1 group; the 3×5 token grid pads to 4×6, so the layouts' key
+  // masks take part.
+  return tc.sparse ? osp::test::all_sparse(c) : c;
 }
 
 // Dense [L, L] self-attention masks equivalent to the dual_end Skiparse blocks

@@ -39,6 +39,16 @@ inline DiTConfig tiny_config(int64_t dim, int64_t heads) {
   return c;
 }
 
+// `c` with every block sparse: Skiparse dual_end at P = 2 and no full blocks, so the blocks
+// alternate token, group (the entry, switch and exit transforms all run).
+inline DiTConfig all_sparse(DiTConfig c) {
+  c.skiparse_model_type = "dual_end";
+  c.sparse_ratio = 2;
+  c.num_full_blocks = 0;
+  c.validate();
+  return c;
+}
+
 // Random weights of the given scales into every parameter (rounded by the parameter's dtype).
 inline void randomize(WanDiT& model, uint64_t seed) {
   at::Generator g = at::detail::createCPUGenerator(seed);

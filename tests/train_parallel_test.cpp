@@ -75,17 +75,9 @@ std::map<std::string, at::Tensor> gradients(WanDiT& model, const osp::test::Inpu
   return out;
 }
 
-DiTConfig skiparse(DiTConfig c) {
-  c.skiparse_model_type = "dual_end";
-  c.sparse_ratio = 2;
-  c.num_full_blocks = 0;
-  c.validate();
-  return c;
-}
-
 TEST(ActivationCheckpointing, ChangesNoGradient) {
   for (const bool sparse : {false, true}) {
-    const DiTConfig c = sparse ? skiparse(osp::test::tiny_config(32, 2)) : osp::test::tiny_config(32, 2);
+    const DiTConfig c = sparse ? osp::test::all_sparse(osp::test::tiny_config(32, 2)) : osp::test::tiny_config(32, 2);
     const osp::test::Inputs in = osp::test::random_inputs(c, 2, 2, 6, 10, 5, 31);
     WanDiT model(c, osp::test::kFp32);
     osp::test::randomize(model, 30);

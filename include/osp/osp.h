@@ -93,6 +93,11 @@ int64_t osp_video_frames(const osp_video* video);
 int64_t osp_video_height(const osp_video* video);
 int64_t osp_video_width(const osp_video* video);
 double osp_video_fps(const osp_video* video);
+/* The request's effective parameters and stage timings as a JSON object:
+ * {"prompt", "seed", "parameters": {"width", "height", "frames", "steps", "fps", "shift", "guidance",
+ * "sampler", "negative_prompt"}, "seconds": {"load", "text", "sampling", "decode"}}; "" for NULL. Valid
+ * until osp_video_free. */
+const char* osp_video_info_json(const osp_video* video);
 /* mp4, webm, gif, a png pattern or safetensors by extension, written atomically. */
 osp_status osp_video_write(const osp_video* video, const char* path);
 void osp_video_free(osp_video* video);

@@ -105,6 +105,10 @@ int main(int argc, char** argv) {
     fprintf(stderr, "FAIL video: steps %d, frames %lld\n", steps_seen, (long long)osp_video_frames(video));
     ++failures;
   }
+  if (strstr(osp_video_info_json(video), "\"steps\":4") == NULL || strcmp(osp_video_info_json(NULL), "") != 0) {
+    fprintf(stderr, "FAIL info: '%s'\n", osp_video_info_json(video));
+    ++failures;
+  }
   snprintf(path, sizeof path, "%s/c_api.mp4", argv[2]);
   expect_status(osp_video_write(video, path), OSP_OK, NULL, "write mp4");
   snprintf(path, sizeof path, "%s/c_api.bmp", argv[2]);

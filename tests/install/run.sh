@@ -23,6 +23,18 @@ export PKG_CONFIG_PATH=$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH
 g++ -std=c++17 -O1 "$source/examples/generate.cpp" -o "$work/pc_cpp" $(pkg-config --cflags --libs osp-next)
 "$work/pc_cpp" "$model" "$work/pc_" > "$work/run_pc.log"
 
+# A -DOSP_SHARED=ON install: the programs above link libosp.so, and the installed Python binding
+# finds it from its own folder.
+if [ -e "$prefix/lib/libosp.so" ]; then
+  for program in "$work/cmake/consumer_c" "$work/pc_cpp"; do
+    ldd "$program" | grep "libosp\.so.* => $prefix/" > /dev/null || { echo "install test: $program does not load libosp.so from $prefix" >&2; exit 1; }
+  done
+  env -u OSP_LIBRARY PYTHONPATH="$prefix/lib/osp-next/python" /usr/bin/python3 -c \
+    "import osp, sys; assert osp._capi.lib._name.startswith(sys.argv[1]), osp._capi.lib._name; print('python', osp.version())" "$prefix/lib/"
+  env -u OSP_LIBRARY PYTHONPATH="$prefix/lib/osp-next/python" /usr/bin/python3 "$source/examples/generate.py" "$model" "$work/py.mp4" > "$work/run_py.log"
+  test -s "$work/py.mp4"
+fi
+
 # The installed CLI finds its SentencePiece bridge under the prefix.
 "$prefix/bin/osp" --log-level warn generate --model "$model" --prompt "a red circle" -o "$work/cli.mp4" --steps 2
 test -s "$work/cli.mp4"

@@ -8,6 +8,8 @@
 #include <new>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "osp/api/error_category.h"
 #include "osp/pipeline.h"
 
@@ -17,6 +19,7 @@ struct osp_pipeline {
 
 struct osp_video {
   osp::Video video;
+  std::string info_json;  // osp_video_info_json's text
 };
 
 struct osp_cancel {
@@ -91,6 +94,20 @@ osp::Request request_of(const osp_request& r) {
     request.loras.push_back({r.lora_paths[i], r.lora_scales != nullptr ? r.lora_scales[i] : 1.0});
   }
   return request;
+}
+
+std::string info_json_of(const osp::Video& video) {
+  const osp::Parameters& p = video.parameters;
+  const osp::StageSeconds& s = video.seconds;
+  const nlohmann::json info = {
+      {"prompt", video.prompt},
+      {"seed", video.seed},
+      {"parameters", {{"width", p.width}, {"height", p.height}, {"frames", p.frames}, {"steps", p.steps},
+                      {"fps", p.fps}, {"shift", p.shift}, {"guidance", p.guidance}, {"sampler", p.sampler},
+                      {"negative_prompt", p.negative_prompt}}},
+      {"seconds", {{"load", s.load}, {"text", s.text}, {"sampling", s.sampling}, {"decode", s.decode}}}};
+  // Prompts are checked UTF-8 before generation; `replace` keeps the dump from ever throwing anyway.
+  return info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -175,6 +192,7 @@ osp_status osp_generate(osp_pipeline* pipeline, const osp_request* request, osp_
     video->video = pipeline->pipeline->generate(request_of(*request), callbacks,
                                                 cancel != nullptr ? &cancel->token : nullptr);
     video->video.frames = video->video.frames.contiguous();
+    video->info_json = info_json_of(video->video);
     *out = video.release();
   });
 }
@@ -186,6 +204,8 @@ int64_t osp_video_frames(const osp_video* video) { return video != nullptr ? vid
 int64_t osp_video_height(const osp_video* video) { return video != nullptr ? video->video.frames.size(1) : 0; }
 int64_t osp_video_width(const osp_video* video) { return video != nullptr ? video->video.frames.size(2) : 0; }
 double osp_video_fps(const osp_video* video) { return video != nullptr ? video->video.fps : 0; }
+
+const char* osp_video_info_json(const osp_video* video) { return video != nullptr ? video->info_json.c_str() : ""; }
 
 osp_status osp_video_write(const osp_video* video, const char* path) {
   return guarded([&] {

@@ -29,6 +29,16 @@ std::string executable_directory() {
   return ec ? std::string() : exe.parent_path().string();
 }
 
+// The folder of the file that holds this code: the executable for a static link, libosp.so when a
+// program (Python through ctypes, say) loaded the engine as a shared library.
+std::string module_directory() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<const void*>(&module_directory), &info) == 0 || info.dli_fname == nullptr) return {};
+  std::error_code ec;
+  const fs::path file = fs::canonical(info.dli_fname, ec);
+  return ec ? std::string() : file.parent_path().string();
+}
+
 template <typename Fn>
 void resolve(void* handle, const std::string& path, const char* symbol, Fn& out) {
   void* address = dlsym(handle, symbol);
@@ -80,6 +90,10 @@ std::vector<std::string> spm_bridge_candidates() {
   if (!exe_dir.empty()) {
     out.push_back((fs::path(exe_dir) / kLibraryName).string());
     out.push_back((fs::path(exe_dir).parent_path() / "lib" / "osp-next" / kLibraryName).string());  // an installed tree
+  }
+  const std::string module_dir = module_directory();
+  if (!module_dir.empty() && module_dir != exe_dir) {
+    out.push_back((fs::path(module_dir) / "osp-next" / kLibraryName).string());  // beside an installed libosp.so
   }
   out.push_back(kSpmBridgeInstallPath);
   out.push_back(kSpmBridgeBuildPath);

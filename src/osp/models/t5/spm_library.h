@@ -25,7 +25,9 @@ struct SpmLibrary {
 };
 
 // Where the bridge is looked for, in order: $OSP_SPM_BRIDGE (when set, only there), libosp_spm.so
-// next to the running executable, the build output path compiled in by cmake/tokenizer.cmake.
+// next to the running executable, ../lib/osp-next/ from it (an installed bin/osp), osp-next/ beside
+// the shared library holding the engine (an installed libosp.so loaded by another program), the
+// configured install path, and the build output path compiled in by cmake/tokenizer.cmake.
 std::vector<std::string> spm_bridge_candidates();
 
 // Opens the bridge on first use (thread-safe) and returns its entry points. Throws osp::Error
