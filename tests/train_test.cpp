@@ -6,6 +6,7 @@
 
 #include <torch/optim/adamw.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -60,11 +61,39 @@ TEST(TrainOptimizer, AdamWMatchesTorchAdamW) {
   EXPECT_GE(rel_error(mine.detach(), init), 1e-2);  // it moved
 }
 
-TEST(TrainOptimizer, WarmupAndClipping) {
-  EXPECT_DOUBLE_EQ(osp::train::warmup_lr(1e-3, 0, 4), 2.5e-4);
-  EXPECT_DOUBLE_EQ(osp::train::warmup_lr(1e-3, 3, 4), 1e-3);
-  EXPECT_DOUBLE_EQ(osp::train::warmup_lr(1e-3, 9, 4), 1e-3);
-  EXPECT_DOUBLE_EQ(osp::train::warmup_lr(1e-3, 0, 0), 1e-3);
+// The schedule against its definition written out per case (docs/training.md "Learning-rate
+// schedule"): warm-up, hold, then the decay reaching min_lr exactly at the last step.
+TEST(TrainOptimizer, LearningRateScheduleFollowsItsDefinition) {
+  using osp::train::LrDecay;
+  using osp::train::scheduled_lr;
+  osp::train::LrSchedule s;
+  s.lr = 1e-3;
+  s.warmup_steps = 4;
+  s.total_steps = 25;
+  EXPECT_DOUBLE_EQ(scheduled_lr(s, 0), 2.5e-4);
+  EXPECT_DOUBLE_EQ(scheduled_lr(s, 3), 1e-3);
+  EXPECT_DOUBLE_EQ(scheduled_lr(s, 24), 1e-3);  // constant
+  s.decay_start = 14;  // decays over steps 14 … 24: progress (step − 14)/10
+  s.min_lr = 1e-4;
+  s.decay = LrDecay::kLinear;
+  EXPECT_DOUBLE_EQ(scheduled_lr(s, 1), 5e-4);  // the warm-up is unchanged
+  EXPECT_DOUBLE_EQ(scheduled_lr(s, 14), 1e-3);
+  EXPECT_NEAR(scheduled_lr(s, 19), 1e-4 + 9e-4 * 0.5, 1e-15);
+  EXPECT_NEAR(scheduled_lr(s, 24), 1e-4, 1e-15);
+  EXPECT_NEAR(scheduled_lr(s, 30), 1e-4, 1e-15);  // past the end (a run extended by resuming)
+  s.decay = LrDecay::kCosine;
+  for (int64_t step = 14; step <= 24; ++step) {
+    const long double p = (step - 14) / 10.0L;
+    const long double expected = 1e-4L + 9e-4L * 0.5L * (1.0L + std::cos(3.14159265358979323846L * p));
+    EXPECT_NEAR(scheduled_lr(s, step), static_cast<double>(expected), 1e-15) << step;
+  }
+  EXPECT_LT(scheduled_lr(s, 16), scheduled_lr(s, 15));
+  s.warmup_steps = 0;
+  s.decay_start = 0;
+  EXPECT_DOUBLE_EQ(scheduled_lr(s, 0), 1e-3);  // no warm-up: the peak at step 0
+}
+
+TEST(TrainOptimizer, Clipping) {
   at::Tensor a = at::zeros({3}).requires_grad_(true), b = at::zeros({2}).requires_grad_(true);
   a.mutable_grad() = at::tensor({3.0f, 0.0f, 4.0f});
   b.mutable_grad() = at::tensor({0.0f, 12.0f});  // norm √(9 + 16 + 144) = 13
@@ -144,6 +173,21 @@ TEST(TrainConfig, UnknownFieldsAndImpossibleValuesNameTheField) {
   expect_error([] { TrainConfig::from_file("/nonexistent/run.yaml"); }, {"/nonexistent/run.yaml"});
   expect_error(parse(micro_config("o", "latent_foreground_weight: 0\n")), {"latent_foreground_weight", "> 0"});
   expect_error(parse(micro_config("o", "latent_foreground_distance: -1\n")), {"latent_foreground_distance", "> 0"});
+  const std::string decaying = "optimizer: {lr: 2.0e-3, warmup_steps: 2, decay: cosine, decay_start: 10, min_lr: 1.0e-4}\n";
+  const TrainConfig cosine = TrainConfig::from_yaml(micro_config("o", "", "", decaying));
+  EXPECT_EQ(cosine.lr_schedule().decay, osp::train::LrDecay::kCosine);
+  EXPECT_EQ(cosine.lr_schedule().decay_start, 10);
+  EXPECT_EQ(cosine.lr_schedule().total_steps, 20);
+  EXPECT_DOUBLE_EQ(cosine.lr_schedule().min_lr, 1e-4);
+  EXPECT_EQ(TrainConfig::from_yaml(micro_config("o", "", "", "optimizer: {lr: 2.0e-3, decay: linear}\n")).decay_start, 0);
+  expect_error(parse(micro_config("o", "", "", "optimizer: {lr: 1.0e-3, decay: step}\n")), {"optimizer.decay", "cosine", "step"});
+  expect_error(parse(micro_config("o", "", "", "optimizer: {lr: 1.0e-3, decay: linear, decay_start: 19}\n")),
+               {"optimizer.decay_start", "19"});
+  expect_error(parse(micro_config("o", "", "", "optimizer: {lr: 1.0e-3, warmup_steps: 5, decay: linear, decay_start: 2}\n")),
+               {"optimizer.decay_start", "[5, 19)"});
+  expect_error(parse(micro_config("o", "", "", "optimizer: {lr: 1.0e-3, decay: cosine, min_lr: 2.0e-3}\n")),
+               {"optimizer.min_lr", "[0, lr"});
+  expect_error(parse(micro_config("o", "", "", "optimizer: {lr: 1.0e-3, min_lr: 1.0e-4}\n")), {"optimizer.min_lr", "constant"});
   const TrainConfig weighted = TrainConfig::from_yaml(micro_config("o", "latent_foreground_weight: 8\n"));
   EXPECT_DOUBLE_EQ(weighted.latent_foreground_weight, 8.0);
   EXPECT_DOUBLE_EQ(weighted.latent_foreground_distance, 1.5);

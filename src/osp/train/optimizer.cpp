@@ -59,11 +59,6 @@ void AdamW::load_state(const std::vector<std::pair<std::string, at::Tensor>>& te
   step_ = steps;
 }
 
-double warmup_lr(double lr, int64_t step, int64_t warmup_steps) {
-  if (warmup_steps <= 0 || step >= warmup_steps) return lr;
-  return lr * static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
-}
-
 double clip_grad_norm(const std::vector<at::Tensor>& params, double max_norm) {
   at::NoGradGuard no_grad;
   double squares = 0;

@@ -28,7 +28,7 @@ class AdamW {
  public:
   AdamW(std::vector<std::pair<std::string, at::Tensor>> params, AdamWOptions options);
 
-  // One update with learning rate `lr` (the warm-up schedule's value for this step).
+  // One update with learning rate `lr` (lr_schedule.h's value for this step).
   void step(double lr);
   void zero_grad();
 
@@ -48,10 +48,6 @@ class AdamW {
   AdamWOptions options_;
   int64_t step_ = 0;
 };
-
-// Linear warm-up: lr·(step + 1)/warmup_steps for the first warmup_steps optimizer steps (0-based
-// `step`), then lr.
-double warmup_lr(double lr, int64_t step, int64_t warmup_steps);
 
 // The global L2 norm of the gradients (float64 accumulation); with max_norm > 0 and a larger norm
 // every gradient is scaled by max_norm / (norm + 1e-6) (torch.nn.utils.clip_grad_norm_). Returns

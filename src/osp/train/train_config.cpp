@@ -175,6 +175,30 @@ void read_data(Section s, const std::string& base_dir, TrainConfig& c) {
   s.finish();
 }
 
+// optimizer.decay, decay_start, min_lr (lr_schedule.h); read after the run's steps.
+void read_lr_decay(Section& s, TrainConfig& c) {
+  try {
+    c.lr_decay = parse_lr_decay(s.get<std::string>("decay", lr_decay_name(c.lr_decay)));
+  } catch (const Error& e) {
+    s.fail_field("decay", "{}", e.what());
+  }
+  if (c.lr_decay == LrDecay::kConstant) {
+    for (const char* key : {"decay_start", "min_lr"}) {
+      if (s.has(key)) s.fail_field(key, "applies to a linear or cosine decay; this run's learning rate is constant");
+    }
+    return;
+  }
+  c.decay_start = s.get<int64_t>("decay_start", c.warmup_steps);
+  if (c.decay_start < c.warmup_steps || c.decay_start >= c.steps - 1) {
+    s.fail_field("decay_start", "must be in [warmup_steps, steps − 1) = [{}, {}), got {}", c.warmup_steps, c.steps - 1,
+                 c.decay_start);
+  }
+  c.min_lr = s.get<double>("min_lr", c.min_lr);
+  if (!(c.min_lr >= 0 && c.min_lr <= c.optimizer.lr)) {
+    s.fail_field("min_lr", "must be in [0, lr = {}], got {}", c.optimizer.lr, c.min_lr);
+  }
+}
+
 void read_optimizer(Section s, TrainConfig& c) {
   AdamWOptions& o = c.optimizer;
   o.lr = s.get<double>("lr", o.lr);
@@ -201,6 +225,7 @@ void read_optimizer(Section s, TrainConfig& c) {
   if (c.warmup_steps < 0) s.fail_field("warmup_steps", "must be ≥ 0, got {}", c.warmup_steps);
   c.grad_clip = s.get<double>("grad_clip", c.grad_clip);
   if (!(c.grad_clip >= 0)) s.fail_field("grad_clip", "must be ≥ 0 (0: no clipping), got {}", c.grad_clip);
+  read_lr_decay(s, c);
   s.finish();
 }
 
@@ -293,11 +318,22 @@ TrainConfig TrainConfig::from_yaml(const std::string& text, const std::string& s
     read_lora(top.section("lora"), c);
   }
   read_data(top.section("data"), base_dir, c);
-  read_optimizer(top.section("optimizer"), c);
   read_run(top, c, base_dir);
+  read_optimizer(top.section("optimizer"), c);
   read_parallel(top, c);
   top.finish();
   return c;
+}
+
+LrSchedule TrainConfig::lr_schedule() const {
+  LrSchedule schedule;
+  schedule.lr = optimizer.lr;
+  schedule.warmup_steps = warmup_steps;
+  schedule.decay = lr_decay;
+  schedule.decay_start = decay_start;
+  schedule.total_steps = steps;
+  schedule.min_lr = min_lr;
+  return schedule;
 }
 
 TrainConfig TrainConfig::from_file(const std::string& path) {

@@ -15,7 +15,8 @@
 //                 edge_weight: 0 }
 //   data:       { videos: shapes/manifest.jsonl, frames: 9, size: 64, fps: 16, crop: 32 }
 //   optimizer:  { lr: 1e-4, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0.0,
-//                 warmup_steps: 0, grad_clip: 1.0 }
+//                 warmup_steps: 0, grad_clip: 1.0,
+//                 decay: constant | linear | cosine, decay_start: warmup_steps, min_lr: 0 }
 // and, to train a LoRA on the (frozen) DiT instead of the DiT itself (docs/lora.md "Training"):
 //   lora:       { rank: 32, alpha: 64, targets: [self_attn.q, ...], init: gaussian }
 // and how the ranks share the training (docs/training.md "Parallel training"):
@@ -33,6 +34,7 @@
 #include "osp/core/precision.h"
 #include "osp/models/dit/config.h"
 #include "osp/models/vae/config.h"
+#include "osp/train/lr_schedule.h"
 #include "osp/train/optimizer.h"
 #include "osp/train/parallel_settings.h"
 
@@ -73,6 +75,9 @@ struct TrainConfig : ParallelSettings {
 
   AdamWOptions optimizer;
   int64_t warmup_steps = 0;
+  LrDecay lr_decay = LrDecay::kConstant;  // optimizer.decay
+  int64_t decay_start = 0;                // optimizer.decay_start (a decay's default: warmup_steps)
+  double min_lr = 0;                      // optimizer.min_lr: a decay's rate at the last step
   double grad_clip = 1.0;  // 0: no clipping
 
   int64_t steps = 1000;
@@ -98,6 +103,8 @@ struct TrainConfig : ParallelSettings {
   static TrainConfig from_file(const std::string& path);
 
   bool trains_vae() const { return vae.has_value(); }
+  // The learning rate of every step: optimizer.lr, the warm-up and the decay over `steps`.
+  LrSchedule lr_schedule() const;
   // "wan vae" or the DiT's arch name: for logs and the loss curve's title.
   std::string model_name() const;
 };

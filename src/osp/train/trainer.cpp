@@ -262,7 +262,7 @@ StepStats Trainer::step() {
   stats.loss = strategy_->synchronize(loss);
   stats.grad_norm = strategy_->global_grad_norm();
   clip_grads_to(tensors_of(strategy_->owned()), stats.grad_norm, config_.grad_clip);
-  stats.lr = warmup_lr(config_.optimizer.lr, optimizer_->steps(), config_.warmup_steps);
+  stats.lr = scheduled_lr(config_.lr_schedule(), optimizer_->steps());
   optimizer_->step(stats.lr);
   ema_->update(strategy_->owned());
   strategy_->after_update();
