@@ -97,24 +97,50 @@ class Reference {
   const std::map<std::string, at::Tensor>& parameters() const { return p_; }
 
   at::Tensor forward(const Inputs& in, const std::vector<at::Tensor>& masks = {}) const {
-    const at::Tensor x = in.x.to(at::kDouble);
-    const int64_t B = x.size(0), F = x.size(2), H = x.size(3), W = x.size(4);
-    const int64_t f = F / c_.patch_size[0], h = H / c_.patch_size[1], w = W / c_.patch_size[2];
-    const at::Tensor tokens = patch_tokens(x);
-    const at::Tensor e = time_embedding(in.t);
-    const at::Tensor e0 = lin(silu(e), "time_projection.1").view({B, 6, c_.dim});
-    const at::Tensor ctx = text_embedding(in.context.to(at::kDouble));
-    at::Tensor X = tokens;
+    return output(in, streams(in, masks).after_last);
+  }
+
+  // The token stream before block 0, after it, and after the last block (what the step cache
+  // compares and stores, docs/dit.md "Step cache").
+  struct Streams {
+    at::Tensor before_first, after_first, after_last;
+  };
+  Streams streams(const Inputs& in, const std::vector<at::Tensor>& masks = {}) const {
+    const Prelude pre = prelude(in);
+    Streams out;
+    out.before_first = patch_tokens(in.x.to(at::kDouble));
+    at::Tensor X = out.before_first;
     for (int64_t n = 0; n < c_.num_layers; ++n) {
       const at::Tensor mask = masks.empty() ? at::Tensor() : masks.at(static_cast<size_t>(n));
-      X = block(X, e0, ctx, "blocks." + std::to_string(n) + ".", {f, h, w}, mask);
+      X = block(X, pre.e0, pre.ctx, "blocks." + std::to_string(n) + ".", pre.grid, mask);
+      if (n == 0) out.after_first = X;
     }
-    const at::Tensor hm = p("head.modulation") + e.unsqueeze(1);  // [B, 2, D]
+    out.after_last = X;
+    return out;
+  }
+
+  // The velocity for the stream X after the last block: the head, then unpatchify.
+  at::Tensor output(const Inputs& in, const at::Tensor& X) const {
+    const Prelude pre = prelude(in);
+    const at::Tensor hm = p("head.modulation") + pre.e.unsqueeze(1);  // [B, 2, D]
     const at::Tensor Y = lin(ln(X) * (1 + hm.select(1, 1).unsqueeze(1)) + hm.select(1, 0).unsqueeze(1), "head.head");
-    return unpatch(Y, B, {f, h, w});
+    return unpatch(Y, in.x.size(0), pre.grid);
   }
 
  private:
+  struct Prelude {
+    std::array<int64_t, 3> grid;
+    at::Tensor e, e0, ctx;
+  };
+  Prelude prelude(const Inputs& in) const {
+    const int64_t B = in.x.size(0);
+    Prelude pre;
+    pre.grid = {in.x.size(2) / c_.patch_size[0], in.x.size(3) / c_.patch_size[1], in.x.size(4) / c_.patch_size[2]};
+    pre.e = time_embedding(in.t);
+    pre.e0 = lin(silu(pre.e), "time_projection.1").view({B, 6, c_.dim});
+    pre.ctx = text_embedding(in.context.to(at::kDouble));
+    return pre;
+  }
   const at::Tensor& p(const std::string& name) const { return p_.at(name); }
   at::Tensor lin(const at::Tensor& x, const std::string& prefix) const {
     return at::matmul(x, p(prefix + ".weight").t()) + p(prefix + ".bias");

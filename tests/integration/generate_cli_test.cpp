@@ -96,6 +96,21 @@ TEST_F(GenerateCli, HiF8FakeQuantizationAndEightBitWeights) {
   }
 }
 
+// --step-cache with a threshold no change reaches: each of the two guidance branches computes its
+// first step and skips blocks 1 … L−1 in the other three.
+TEST_F(GenerateCli, StepCacheSkipsBlocksAndReportsIt) {
+  const osp::test::ScratchDir dir;
+  const std::string out = dir / "cached.mp4";
+  const std::string four_steps = "--model " + *bundle_ + " -W 32 -H 32 --frames 5 --steps 4";
+  const auto r = run_osp("generate -p \"a red circle\" " + four_steps + " --step-cache 1000 -o " + out, "info");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("step cache: 6 of 8 forwards skipped"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(out));
+  expect_cli_error("generate -p x " + model_args() + " --step-cache -0.5 -o " + (dir / "a.mp4"), "--step-cache");
+  expect_cli_error("generate -p x " + model_args() + " --step-cache 0.1 --offload blocks -o " + (dir / "b.mp4"),
+                   "--step-cache");
+}
+
 TEST_F(GenerateCli, BadFlagsFailAtOnceNamingTheFlag) {
   const osp::test::ScratchDir dir;
   const std::string base = "generate -p cat --model " + *bundle_ + " ";

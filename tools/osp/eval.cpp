@@ -36,6 +36,7 @@ struct EvalShapesFlags {
   std::optional<std::string> negative;
   std::string precision = "bf16";
   std::string device = "cpu";
+  double step_cache = 0;
   shapes::AccuracyGates gates;
   shapes::MeasureOptions measure;
 };
@@ -74,6 +75,7 @@ void run_eval_shapes(const EvalShapesFlags& o) {
   options.negative_prompt = o.negative;
   options.pipeline.precision = Precision::parse(o.precision);
   options.pipeline.device = parse_device(o.device);
+  options.pipeline.step_cache = o.step_cache;
   options.measure = o.measure;
   log::info("evaluating {} prompts of {} with {} ({}x{}, {} frames, {} {} steps, guidance {}, seeds {}..{})",
             prompts.size(), o.prompts, o.model, params.width, params.height, params.frames, params.steps,
@@ -97,6 +99,7 @@ void register_eval_shapes(CLI::App& eval, const GlobalOptions& global) {
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "noise seed of the first prompt; prompt i uses seed + i")->capture_default_str();
   add_sampling_flags(*cmd, o->flags);
+  add_step_cache_flag(*cmd, o->step_cache);
   cmd->add_option("--limit", o->limit, "evaluate only the first N prompts (0: all)")->capture_default_str();
   cmd->add_option("-n,--negative-prompt", o->negative, "negative prompt (default: as osp generate)");
   cmd->add_option("--precision", o->precision, "bf16 or fp32")->capture_default_str();

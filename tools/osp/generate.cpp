@@ -49,6 +49,7 @@ struct GenerateOptions {
   parallel::ParallelOptions parallel;
   std::vector<std::string> loras;  // FILE[:SCALE]
   std::string lora_mode = "merged";
+  double step_cache = 0;
 };
 
 // The shipped default model, looked for next to the executable's checkout.
@@ -126,6 +127,7 @@ void run_generate(const GenerateOptions& o, int threads_flag) {
   options.parallel = o.parallel;
   options.loras = loras;
   options.lora_mode = lora_mode;
+  options.step_cache = o.step_cache;
   log::info("{}x{}, {} frames, {} {} steps, shift {}, guidance {}, {} ({})", params.width, params.height, params.frames,
             params.steps, params.sampler, params.shift, params.guidance, options.precision.name(), bundle.layout);
   const pipeline::GenerationReport report = pipeline::generate(bundle, params, make_jobs(o), options);
@@ -194,6 +196,7 @@ void register_generate(CLI::App& app, const GlobalOptions& global) {
   cmd->add_option("--lora-mode", o->lora_mode,
                   "merged: added into the weights at load (no per-step cost); runtime: run beside the base GEMMs")
       ->capture_default_str();
+  add_step_cache_flag(*cmd, o->step_cache);
   add_parallel_flags(*cmd, o->parallel);
   cmd->callback([o, &global] {
     apply_global_options(global);

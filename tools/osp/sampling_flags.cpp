@@ -12,4 +12,11 @@ void add_sampling_flags(CLI::App& cmd, pipeline::BundleDefaults& flags) {
   cmd.add_option("--sampler", flags.sampler, "unipc, euler or dpm++ (default: the model's)");
 }
 
+void add_step_cache_flag(CLI::App& cmd, double& threshold) {
+  cmd.add_option("--step-cache", threshold,
+                 "skip DiT blocks 1..L-1 of a step whose block-0 residual changed by less than this fraction since "
+                 "the last full step, adding that step's residual instead (docs/dit.md 'Step cache'; 0: off)")
+      ->capture_default_str();
+}
+
 }  // namespace osp::cli

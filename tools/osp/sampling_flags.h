@@ -9,5 +9,7 @@ namespace osp::cli {
 
 // -W/--width, -H/--height, --frames, --steps, --shift, --cfg and --sampler into `flags`.
 void add_sampling_flags(CLI::App& cmd, pipeline::BundleDefaults& flags);
+// --step-cache THRESHOLD (docs/dit.md "Step cache") into `threshold` (0: off).
+void add_step_cache_flag(CLI::App& cmd, double& threshold);
 
 }  // namespace osp::cli

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <set>
 
@@ -19,6 +20,7 @@
 #include "osp/models/dit/config.h"
 #include "osp/models/dit/loader.h"
 #include "osp/models/dit/quantization.h"
+#include "osp/models/dit/schedule.h"
 #include "osp/models/t5/config.h"
 #include "osp/models/t5/loader.h"
 #include "osp/models/vae/config.h"
@@ -111,6 +113,31 @@ void check_mesh(const PipelineOptions& options, const GenerationParams& params) 
   if (options.world == nullptr) return;
   check_cfg_parallel_guidance(options.parallel, params.guidance, "--cfg-parallel");
   check_one_video_mesh(options.parallel, options.world->size(), "--sp");
+}
+
+std::string describe_step_cache(const GenerationReport& report, int64_t layers) {
+  const int64_t forwards = report.step_cache_computed + report.step_cache_skipped;
+  const int64_t evaluated = forwards * layers - report.step_cache_skipped * (layers - 1);
+  return fmt::format("step cache: {} of {} forwards skipped blocks 1-{}; {} of {} block evaluations ({:.2f}x fewer)",
+                     report.step_cache_skipped, forwards, layers - 1, evaluated, forwards * layers,
+                     evaluated > 0 ? static_cast<double>(forwards * layers) / static_cast<double>(evaluated) : 0.0);
+}
+
+// --step-cache (docs/dit.md "Step cache") before anything loads: a threshold, one process, resident
+// blocks (after the memory policy chose), a DiT whose block 0 attends fully.
+void check_step_cache(const PipelineOptions& options, const ModelBundle& bundle) {
+  if (options.step_cache == 0) return;
+  if (!(options.step_cache > 0) || !std::isfinite(options.step_cache)) {
+    fail_about("--step-cache", "must be a positive threshold (0: off), got {}", options.step_cache);
+  }
+  if (options.world != nullptr) fail_about("--step-cache", "runs in one process, not under a launcher");
+  if (options.offload == Offload::kBlocks) {
+    fail_about("--step-cache", "skips resident blocks; with the DiT's blocks streamed (--offload) it is not available");
+  }
+  const dit::DiTConfig dit = read_configs(bundle).dit;
+  if (dit::block_schedule(dit).front() != dit::BlockKind::kFull) {
+    fail_about("--step-cache", "needs a DiT whose block 0 attends fully; this one starts in its Skiparse region");
+  }
 }
 
 bool writes_outputs(const PipelineOptions& options) { return options.world == nullptr || options.world->rank() == 0; }
@@ -255,6 +282,7 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
   options.offload = policy.dit;
   options.vae_tile_size = policy.tile_size;
   options.cfg_batch = policy.batch_guidance ? CfgBatch::kOn : CfgBatch::kOff;
+  check_step_cache(options, bundle);
   for (const GenerationJob& job : jobs) report.jobs.push_back({job.output, ""});
   mark_empty_prompts(jobs, report);
   if (report.failed() == static_cast<int64_t>(jobs.size())) fail_about("-p", "every prompt is empty");
@@ -319,6 +347,9 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
         : batch_guidance
             ? batched_guided_dit_velocity(*model, context, negative, params.guidance, options.reuse_text_kv, &texts_used)
             : guided_dit_velocity(*model, context, negative, params.guidance, options.reuse_text_kv, &texts_used);
+    if (options.step_cache > 0) {
+      for (const auto& text : texts_used) text->enable_step_cache(options.step_cache);
+    }
     std::unique_ptr<Progress> progress;  // on rank 0 only
     if (writes_outputs(options)) {
       progress = std::make_unique<Progress>(
@@ -329,9 +360,14 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
     for (const auto& text : texts_used) {
       report.text_kv_computed += text->kv_computed();
       report.text_kv_reused += text->kv_reused();
+      if (const dit::StepCache* cache = text->step_cache()) {
+        report.step_cache_computed += cache->computed();
+        report.step_cache_skipped += cache->skipped();
+      }
     }
   });
   report.seconds.sampling = sampling_timer.done();
+  if (options.step_cache > 0) log::info("{}", describe_step_cache(report, model->config().num_layers));
   if (sampling_dit.streamer) {
     report.streaming = sampling_dit.streamer->stats();
     log::info("{}", sampling_dit.describe_streaming(report.seconds.sampling));

@@ -38,6 +38,7 @@ struct PipelineOptions {
   std::string quant;                       // --quant: "" as the DiT config says, "hif8", "none"
   std::optional<std::string> embedding_cache;
   bool reuse_text_kv = true;               // false: recompute cross-attention K/V every step
+  double step_cache = 0;                   // > 0: the first-block step cache's threshold (dit/step_cache.h)
   // blocks: stream the umT5 layers and the DiT's blocks from disk (docs/memory.md); auto: the
   // generation memory planner chooses per component for max_memory (generation_memory_plan.h).
   Offload offload = Offload::kNone;
@@ -94,6 +95,8 @@ struct GenerationReport {
   } stage_peaks;
   int64_t text_kv_computed = 0;  // block key/value pairs computed (dit/text_context.h)
   int64_t text_kv_reused = 0;    // ... and served from the per-job cache
+  int64_t step_cache_computed = 0;  // --step-cache: forwards that ran every block
+  int64_t step_cache_skipped = 0;   // ... and forwards that skipped blocks 1 … L−1
   io::StreamStats streaming;    // --offload blocks: what the DiT's blocks read and waited
   std::string policy;           // the memory policy that ran (MemoryPolicy::describe)
   int64_t planned_peak_bytes = 0;  // the planner's peak when it ran (auto choices, --max-memory), else 0

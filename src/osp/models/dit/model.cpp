@@ -204,6 +204,16 @@ nn::RopeTable WanDiT::rope_table(const std::array<int64_t, 3>& grid) const {
   return it->second;
 }
 
+void WanDiT::check_step_cache(const ParallelHook* parallel) const {
+  if (schedule_.empty() || schedule_.front() != BlockKind::kFull) {
+    fail("step cache: block 0 must be a full-attention block (this DiT starts in its Skiparse region: num_full_blocks 0)");
+  }
+  if (parallel != nullptr || runner_ != nullptr || residency_ != nullptr) {
+    fail("step cache: runs on one process with the DiT's blocks resident (not with sequence parallelism, sharded "
+         "weights or streamed blocks)");
+  }
+}
+
 at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
                            ParallelHook* parallel) const {
   TextContext text(context);
@@ -232,6 +242,9 @@ at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, TextContext
   if (parallel) stream = parallel->scatter(stream);
   const auto [e, e0] = embed_time(t);
   const at::Tensor& text = context.embedded([&] { return embed_text(context.context()); });
+  StepCache* const cache = context.step_cache();
+  if (cache) check_step_cache(parallel);
+  at::Tensor before_first, after_first;  // block 0's input and output, for the step cache
   BlockKind layout = BlockKind::kFull;
   for (size_t n = 0; n < blocks.size(); ++n) {
     // docs/skiparse.md "Block schedule": the input transform of block n (entry, switch, or the exit of the
@@ -248,6 +261,7 @@ at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, TextContext
     if (parallel) parallel->before_block(static_cast<int64_t>(n), kind);
     // Only block 0 sees a bf16 stream: after its first residual add the stream is float32 (docs/dit.md "Precision").
     const bool round_norm1 = precision_.reduced() && n == 0;
+    if (cache && n == 0) before_first = stream.clone();  // the block reuses its input's storage
     if (residency_) residency_->acquire(static_cast<int64_t>(n));
     if (runner_) {
       stream = runner_->run(*blocks[n], static_cast<int64_t>(n), std::move(stream),
@@ -258,10 +272,20 @@ at::Tensor WanDiT::forward(const at::Tensor& x, const at::Tensor& t, TextContext
     }
     if (residency_) residency_->release(static_cast<int64_t>(n));
     if (parallel) parallel->after_block(static_cast<int64_t>(n), kind);
+    if (cache && n == 0) {
+      // docs/dit.md "Step cache": block 0 barely changed its residual since the stored step, so
+      // blocks 1 … L−1 would add about what they added then.
+      if (cache->can_skip(before_first, stream)) {
+        stream = cache->skip(stream);
+        break;
+      }
+      after_first = stream.clone();
+    }
   }
   // docs/skiparse.md "Block schedule": the last group block's output transform (F = 0: the model ends in the sparse region).
   stream = parallel ? parallel->change_layout(std::move(stream), layout, BlockKind::kFull)
                     : change_layout(std::move(stream), layout, BlockKind::kFull, sparse.geometry);
+  if (after_first.defined()) cache->store(after_first, stream);
   at::Tensor out = apply_head(stream, e);
   if (parallel) out = parallel->gather(out);
   return unpatchify(out, grid, p, config_.out_dim);

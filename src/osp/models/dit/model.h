@@ -66,7 +66,8 @@ class WanDiT : public nn::ParamModule {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& context,
                      ParallelHook* parallel = nullptr) const;
   // The same with a TextContext that keeps the embedded text and the cross-attention keys/values
-  // between calls (a sampling loop passes the same one to every step).
+  // between calls (a sampling loop passes the same one to every step), and, when it has a step
+  // cache (step_cache.h), may skip blocks 1 … L−1 of a step.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t, TextContext& context,
                      ParallelHook* parallel = nullptr) const;
 
@@ -98,6 +99,8 @@ class WanDiT : public nn::ParamModule {
   at::Tensor embed_text(const at::Tensor& context) const;                     // → [B, text_len, D]
   at::Tensor apply_head(const at::Tensor& x, const at::Tensor& e) const;     // → [B, L, pv·out_dim]
   nn::RopeTable rope_table(const std::array<int64_t, 3>& grid) const;
+  // A context with a step cache needs a full block 0 and plain resident blocks on one process.
+  void check_step_cache(const ParallelHook* parallel) const;
 
   DiTConfig config_;
   std::vector<BlockKind> schedule_;

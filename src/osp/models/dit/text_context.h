@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "osp/models/dit/block.h"
+#include "osp/models/dit/step_cache.h"
 
 namespace osp::dit {
 
@@ -35,6 +36,11 @@ class TextContext {
   int64_t kv_computed() const { return kv_computed_; }
   int64_t kv_reused() const { return kv_reused_; }
 
+  // From now on the forwards given this context may skip blocks 1 … L−1 (step_cache.h): the
+  // context is the one thing a sampling loop keeps per branch across its steps.
+  void enable_step_cache(double threshold) { step_cache_.emplace(threshold); }
+  StepCache* step_cache() { return step_cache_ ? &*step_cache_ : nullptr; }
+
  private:
   at::Tensor context_;
   bool reuse_;
@@ -42,6 +48,7 @@ class TextContext {
   std::vector<std::optional<CrossKV>> kv_;
   int64_t kv_computed_ = 0;
   int64_t kv_reused_ = 0;
+  std::optional<StepCache> step_cache_;
 };
 
 }  // namespace osp::dit
