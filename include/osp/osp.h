@@ -72,6 +72,7 @@ typedef struct {
   const char* const* lora_paths; /* lora_count LoRA files applied for this request only */
   const double* lora_scales;     /* lora_count scales; NULL: 1 each */
   int lora_count;
+  double step_cache;             /* > 0: the first-block step cache's threshold (docs/dit.md); 0: off */
 } osp_request;
 
 osp_request osp_request_default_params(void);

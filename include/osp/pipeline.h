@@ -73,6 +73,9 @@ struct Request {
   uint64_t seed = 1024;
   std::optional<at::Tensor> noise;     // initial noise [C, F, H', W'] float32 instead of the seed's
   std::vector<LoraRequest> loras;      // applied for this request only (runtime adapters)
+  // > 0: the first-block step cache's threshold (docs/dit.md "Step cache"; 0.2 halves the shipped
+  // model's block evaluations); unset: every block of every step runs. One process only.
+  std::optional<double> step_cache;
 };
 
 // The effective parameters of a generation: the request over the model's defaults.

@@ -22,7 +22,7 @@ class Request(ctypes.Structure):
                 ("shift", ctypes.c_double), ("guidance", ctypes.c_double),
                 ("sampler", ctypes.c_char_p), ("seed", ctypes.c_uint64),
                 ("lora_paths", ctypes.POINTER(ctypes.c_char_p)), ("lora_scales", ctypes.POINTER(ctypes.c_double)),
-                ("lora_count", ctypes.c_int)]
+                ("lora_count", ctypes.c_int), ("step_cache", ctypes.c_double)]
 
 
 PROGRESS_FN = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_double, ctypes.c_void_p)

@@ -64,14 +64,16 @@ class Pipeline:
         return _capi.lib.osp_pipeline_component_loads(self._live())
 
     def generate(self, prompt, negative_prompt=None, width=None, height=None, frames=None, steps=None, fps=None,
-                 shift=None, guidance=None, sampler=None, seed=None, loras=(), progress=None, cancel=None):
+                 shift=None, guidance=None, sampler=None, seed=None, loras=(), step_cache=None, progress=None,
+                 cancel=None):
         """One video. Unset arguments take the model's defaults. loras: (path, scale) pairs or paths,
-        for this request only. progress(stage, step, total, elapsed) is called on the generating
+        for this request only. step_cache: the first-block step cache's threshold (None: off;
+        docs/dit.md "Step cache"). progress(stage, step, total, elapsed) is called on the generating
         thread after each step of "text", "sampling" and "decode"; an exception it raises cancels
         the request and is re-raised here. cancel: an osp.Cancel to stop the request from another
         thread (osp.Cancelled)."""
         request = self._request(prompt, negative_prompt, width, height, frames, steps, fps, shift, guidance,
-                                sampler, seed, loras)
+                                sampler, seed, loras, step_cache)
         raised = []
         flag = _capi.lib.osp_cancel_new()
         if not flag:
@@ -105,7 +107,7 @@ class Pipeline:
         return Video(video.value)
 
     def _request(self, prompt, negative_prompt, width, height, frames, steps, fps, shift, guidance, sampler, seed,
-                 loras):
+                 loras, step_cache):
         r = _RequestData()
         s = r.struct
         s.prompt = _text(prompt, "prompt")
@@ -120,6 +122,10 @@ class Pipeline:
             if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2 ** 64:
                 raise bad_input(f"seed must be an integer in [0, 2^64), got {seed!r}")
             s.seed = int(seed)
+        if step_cache is not None:
+            if isinstance(step_cache, bool) or not isinstance(step_cache, numbers.Real) or not step_cache > 0:
+                raise bad_input(f"step_cache must be a positive threshold, got {step_cache!r}")
+            s.step_cache = float(step_cache)
         r.set_loras(loras)
         return r
 

@@ -88,6 +88,9 @@ int main(int argc, char** argv) {
   bad.prompt = "a red \xff\xfe circle";
   expect_status(osp_generate(pipe, &bad, NULL, NULL, NULL, &video), OSP_ERR_BAD_INPUT, "UTF-8", "invalid UTF-8");
   bad = request;
+  bad.step_cache = -1;
+  expect_status(osp_generate(pipe, &bad, NULL, NULL, NULL, &video), OSP_ERR_BAD_INPUT, "step_cache", "negative step cache");
+  bad = request;
   bad.lora_count = 1;
   expect_status(osp_generate(pipe, &bad, NULL, NULL, NULL, &video), OSP_ERR_BAD_INPUT, "lora", "NULL lora paths");
   if (video != NULL) ++failures;

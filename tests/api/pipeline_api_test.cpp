@@ -184,6 +184,25 @@ TEST_F(PipelineApi, ErrorsCarryTheirCategory) {
   EXPECT_EQ(pipe->generate(small_request()).frames.size(0), 5);
 }
 
+// Request::step_cache: each request starts its own cache (a second request repeats the first
+// exactly), a threshold nothing reaches changes nothing, one everything reaches changes the video.
+TEST_F(PipelineApi, StepCacheIsPerRequestAndChecked) {
+  auto pipe = Pipeline::from_pretrained(bundle(), fp32());
+  Request r = small_request();
+  r.steps = 4;
+  const Video plain = pipe->generate(r);
+  r.step_cache = 1e-12;
+  EXPECT_TRUE(at::equal(pipe->generate(r).latents, plain.latents));
+  r.step_cache = 1000.0;
+  const Video skipping = pipe->generate(r);
+  EXPECT_FALSE(at::equal(skipping.latents, plain.latents));
+  EXPECT_TRUE(at::equal(pipe->generate(r).latents, skipping.latents));
+  for (const double bad : {-0.5, 0.0, std::nan("")}) {
+    r.step_cache = bad;
+    expect_category([&] { pipe->generate(r); }, ErrorCategory::kBadInput, "step_cache");
+  }
+}
+
 TEST_F(PipelineApi, GivenNoiseReplacesTheSeed) {
   auto pipe = Pipeline::from_pretrained(bundle(), fp32());
   const Video seeded = pipe->generate(small_request(5));

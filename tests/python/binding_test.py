@@ -62,6 +62,15 @@ class BindingTest(unittest.TestCase):
         other = self.pipe.generate("a red circle moving right on a black background", steps=4, seed=12)
         self.assertFalse(numpy.array_equal(first.frames, other.frames))
 
+    def test_step_cache_changes_the_video_only_when_it_skips(self):
+        plain = self.pipe.generate("a red circle", **FAST)
+        self.assertTrue(numpy.array_equal(self.pipe.generate("a red circle", step_cache=1e-12, **FAST).frames,
+                                          plain.frames))
+        self.assertFalse(numpy.array_equal(self.pipe.generate("a red circle", step_cache=1000, **FAST).frames,
+                                           plain.frames))
+        with self.assertRaises(osp.OspError):
+            self.pipe.generate("a red circle", step_cache=-1, **FAST)
+
     def test_frames_in_memory_equal_the_written_file(self):
         video = self.pipe.generate("a blue square moving up on a white background", **FAST)
         path = pathlib.Path(OUT) / "python_frames.safetensors"

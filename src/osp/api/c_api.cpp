@@ -87,6 +87,8 @@ osp::Request request_of(const osp_request& r) {
   if (r.guidance >= 0) request.guidance = r.guidance;
   if (r.sampler != nullptr) request.sampler = r.sampler;
   request.seed = r.seed;
+  require(!std::isnan(r.step_cache) && r.step_cache >= 0, "request.step_cache must be 0 (off) or a positive threshold");
+  if (r.step_cache > 0) request.step_cache = r.step_cache;
   require(r.lora_count >= 0, "request.lora_count is negative");
   require(r.lora_count == 0 || r.lora_paths != nullptr, "request.lora_paths is NULL");
   for (int i = 0; i < r.lora_count; ++i) {

@@ -128,9 +128,13 @@ at::Tensor sample_latents(api::Components& components, const pipeline::Generatio
   const at::Tensor noise =
       request.noise ? api::with_category(ErrorCategory::kBadInput, [&] { return api::checked_noise(*request.noise, shape); })
                     : diffusion::initial_noise(shape, request.seed);
-  const diffusion::VelocityFn guided = distributed
-                                           ? pipeline::distributed_dit_velocity(*distributed, context, negative, p.guidance)
-                                           : pipeline::guided_dit_velocity(model, context, negative, p.guidance);
+  std::vector<std::shared_ptr<dit::TextContext>> texts;
+  const diffusion::VelocityFn guided =
+      distributed ? pipeline::distributed_dit_velocity(*distributed, context, negative, p.guidance)
+                  : pipeline::guided_dit_velocity(model, context, negative, p.guidance, true, &texts);
+  for (const auto& text : texts) {
+    if (request.step_cache) text->enable_step_cache(*request.step_cache);
+  }
   // The samplers call the velocity once per step: the place to report steps and to stop.
   const diffusion::VelocityFn velocity = [&](const at::Tensor& x, const diffusion::StepInfo& step) {
     monitor.check("sampling");
@@ -248,6 +252,9 @@ Video Pipeline::generate(const Request& request, const Callbacks& callbacks, con
       api::with_category(ErrorCategory::kBadInput, [&] {
         pipeline::GenerationParams resolved = api::resolve_request(request, impl_->defaults, components);
         if (impl_->world) check_request_fits_mesh(resolved, impl_->mesh, components.dit_config(), components.vae_config());
+        if (impl_->world && request.step_cache) {
+          fail_about("step_cache", "runs in one process, not across a launcher's ranks");
+        }
         return resolved;
       });
   const std::string negative = pipeline::effective_negative_prompt(request.negative_prompt, p);
