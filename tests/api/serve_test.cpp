@@ -142,6 +142,17 @@ TEST_F(ServeTest, AJobRunsToDoneAndItsVideoDownloadsWholeAndByRange) {
   EXPECT_EQ(client_->Get("/v1/videos/" + id)->status, 404);
 }
 
+// "step_cache" reaches the job (its record shows it) and the job completes.
+TEST_F(ServeTest, AStepCacheJobRunsAndKeepsItsThreshold) {
+  start();
+  const json accepted = post(R"({"prompt": "a red circle", "width": 32, "height": 32, "frames": 5, "steps": 3,
+                                 "step_cache": 0.2})",
+                             202);
+  const json done = wait_until_finished(accepted.value("id", ""));
+  ASSERT_EQ(done.value("status", ""), "done") << done.dump();
+  EXPECT_DOUBLE_EQ(done["request"].value("step_cache", 0.0), 0.2);
+}
+
 TEST_F(ServeTest, MalformedRequestsGetA4xxNamingTheFieldAndTheServerKeepsServing) {
   start();
   const std::vector<std::pair<std::string, std::string>> bad{
@@ -163,6 +174,8 @@ TEST_F(ServeTest, MalformedRequestsGetA4xxNamingTheFieldAndTheServerKeepsServing
       {R"({"prompt": "x", "format": "../../etc/passwd"})", "format"},
       {R"({"prompt": "x", "loras": [{"name": "a"}]})", "loras"},
       {R"({"prompt": "x", "colour": "red"})", "colour"},
+      {R"({"prompt": "x", "step_cache": -0.1})", "step_cache"},
+      {R"({"prompt": "x", "step_cache": "on"})", "step_cache"},
       {"{\"prompt\": \"\xff\xfe\"}", ""},
       {R"({"prompt": ")" + std::string(5000, 'a') + R"("})", "prompt"},
   };

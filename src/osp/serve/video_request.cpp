@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 const std::set<std::string> kFields{"prompt", "negative_prompt", "width", "height", "frames", "steps", "shift",
-                                    "guidance", "sampler", "seed", "fps", "format", "loras"};
+                                    "guidance", "sampler", "seed", "fps", "format", "loras", "step_cache"};
 
 std::string text(const json& body, const char* field, int64_t max_chars, bool required) {
   if (!body.contains(field)) {
@@ -102,7 +102,8 @@ VideoRequest parse_video_request(const std::string& body_text, const RequestLimi
   for (const auto& item : body.items()) {
     if (!kFields.count(item.key())) {
       throw BadRequest(item.key(), fmt::format("unknown field {} (known: prompt, negative_prompt, width, height, "
-                                               "frames, steps, shift, guidance, sampler, seed, fps, format, loras)",
+                                               "frames, steps, shift, guidance, sampler, seed, fps, format, loras, "
+                                               "step_cache)",
                                                item.key()));
     }
   }
@@ -145,6 +146,8 @@ VideoRequest parse_video_request(const std::string& body_text, const RequestLimi
     }
   }
   if (body.contains("loras")) r.loras = parse_loras(body.at("loras"), limits);
+  // The first-block step cache's threshold (docs/dit.md "Step cache"); 0 is off.
+  if (const std::optional<double> t = number(body, "step_cache", 0.0, 10.0); t && *t > 0) r.step_cache = t;
   return out;
 }
 
@@ -194,6 +197,7 @@ nlohmann::json request_json(const VideoRequest& v) {
   if (r.shift) j["shift"] = *r.shift;
   if (r.guidance) j["guidance"] = *r.guidance;
   if (r.sampler) j["sampler"] = *r.sampler;
+  if (r.step_cache) j["step_cache"] = *r.step_cache;
   if (!r.loras.empty()) {
     j["loras"] = json::array();
     for (const LoraRequest& l : r.loras) j["loras"].push_back({{"name", fs::path(l.path).stem().string()}, {"scale", l.scale}});
