@@ -5,6 +5,11 @@
 # missing symbol a link error here rather than a load error in the user's process.
 add_library(osp_shared SHARED $<TARGET_OBJECTS:osp_api>)
 target_link_libraries(osp_shared PRIVATE ospnext)
+if(OSP_TORCH_WHEEL_LIBDIR)
+  # As for every target of this build (cmake/torch_wheel.cmake, 1.): a program linking libosp.so
+  # loads the system libstdc++ ahead of the wheel's LibTorch and its broken std::filesystem.
+  target_link_libraries(osp_shared INTERFACE stdc++)
+endif()
 target_link_libraries(osp_shared PUBLIC ${TORCH_LIBRARIES})
 target_include_directories(osp_shared PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
                                              $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
