@@ -8,7 +8,9 @@ target_link_libraries(osp_shared PRIVATE ospnext)
 if(OSP_TORCH_WHEEL_LIBDIR)
   # As for every target of this build (cmake/torch_wheel.cmake, 1.): a program linking libosp.so
   # loads the system libstdc++ ahead of the wheel's LibTorch and its broken std::filesystem.
-  target_link_libraries(osp_shared INTERFACE stdc++)
+  # --no-as-needed: a C program needs nothing from libstdc++ itself, and the linker would drop it.
+  # One linker argument, so that CMake cannot merge the library with an earlier stdc++ entry.
+  target_link_libraries(osp_shared INTERFACE "-Wl,--push-state,--no-as-needed,-lstdc++,--pop-state")
 endif()
 target_link_libraries(osp_shared PUBLIC ${TORCH_LIBRARIES})
 target_include_directories(osp_shared PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>

@@ -35,6 +35,16 @@ if [ -e "$prefix/lib/libosp.so" ]; then
   test -s "$work/py.mp4"
 fi
 
+# A pip wheel's LibTorch exports broken std::filesystem functions (cmake/torch_wheel.cmake): every
+# program must load the system libstdc++ before it, C programs included.
+for program in "$work/cmake/consumer_c" "$work/cmake/consumer_cpp" "$work/pc_cpp"; do
+  order=$(ldd "$program" | awk '/libstdc\+\+|libtorch_cpu/ {print $1}' | tr '\n' ' ')
+  if ldd "$program" | grep "libtorch_cpu.so => .*site-packages" > /dev/null && [ "${order%% *}" != "libstdc++.so.6" ]; then
+    echo "install test: $program loads LibTorch before libstdc++ ($order)" >&2
+    exit 1
+  fi
+done
+
 # The installed CLI finds its SentencePiece bridge under the prefix.
 "$prefix/bin/osp" --log-level warn generate --model "$model" --prompt "a red circle" -o "$work/cli.mp4" --steps 2
 test -s "$work/cli.mp4"
