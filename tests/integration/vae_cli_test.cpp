@@ -89,7 +89,7 @@ TEST_F(VaeCliTest, VideoFilesInAndOut) {
   // 9 frames of a smooth pattern as mp4 → latents → videos at 10 fps (gif stores centiseconds).
   const at::Tensor frames = 0.8 * at::sin(at::arange(9 * 16 * 32, at::kFloat).view({1, 9, 16, 32}) / 40.0)
                                       .expand({3, 9, 16, 32}).contiguous();
-  osp::io::write_video(path("in.mp4"), frames, {16.0});
+  osp::io::write_video(path("in.mp4"), frames, {});
   const at::Tensor z = run_and_load("vae-encode " + diffusers() + " --in " + path("in.mp4"), path("z.safetensors"),
                                     "latents");
   ASSERT_TRUE(z.defined());
@@ -107,7 +107,9 @@ TEST_F(VaeCliTest, VideoFilesInAndOut) {
     ASSERT_EQ(r.exit_code, 0) << out << "\n" << r.output;
     const osp::io::Video v = osp::io::read_video(path(out));
     EXPECT_EQ(v.frames.sizes(), (at::IntArrayRef{3, 9, 16, 32})) << out;
-    if (out != "frames_%02d.png") EXPECT_NEAR(v.fps, 10.0, 0.05) << out;
+    if (out != "frames_%02d.png") {
+      EXPECT_NEAR(v.fps, 10.0, 0.05) << out;
+    }
   }
 }
 
@@ -122,7 +124,7 @@ TEST_F(VaeCliTest, BadInputIsReported) {
   expect_error(enc + path("zero.gif"), "zero.gif");
   expect_error(enc + path("missing.mp4"), "missing.mp4");
   // A 6-frame video file: the message says which --frames to pass.
-  osp::io::write_video(path("six.mp4"), at::zeros({3, 6, 16, 16}), {16.0});
+  osp::io::write_video(path("six.mp4"), at::zeros({3, 6, 16, 16}), {});
   expect_error(enc + path("six.mp4"), "--frames 5");
 
   osp::io::write_safetensors(path("z8.safetensors"), {{"latents", at::randn({1, 8, 2, 2, 2})}});
@@ -143,7 +145,7 @@ TEST_F(VaeCliTest, BadInputIsReported) {
 
 TEST_F(VaeCliTest, PreviewFitWritesTheMapAndRejectsBadInput) {
   for (const char* name : {"a.mp4", "b.mp4"}) {
-    osp::io::write_video(path(name), at::tanh(at::randn({3, 5, 16, 16})), {16.0});
+    osp::io::write_video(path(name), at::tanh(at::randn({3, 5, 16, 16})), {});
   }
   std::ofstream(path("m.jsonl")) << "{\"video\": \"a.mp4\", \"caption\": \"a\"}\n"
                                  << "{\"video\": \"b.mp4\", \"caption\": \"b\"}\n";
@@ -159,7 +161,7 @@ TEST_F(VaeCliTest, PreviewFitWritesTheMapAndRejectsBadInput) {
   expect_error(fit + path("m.jsonl") + " --count 0", "--count");
   expect_error(fit + path("missing.jsonl"), "missing.jsonl");
   std::ofstream(path("six.jsonl")) << "{\"video\": \"six.mp4\", \"caption\": \"s\"}\n";
-  osp::io::write_video(path("six.mp4"), at::zeros({3, 6, 16, 16}), {16.0});
+  osp::io::write_video(path("six.mp4"), at::zeros({3, 6, 16, 16}), {});
   expect_error(fit + path("six.jsonl"), "six.mp4");
   EXPECT_FALSE(fs::exists(path("q.json")));
 }
