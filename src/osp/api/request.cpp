@@ -4,7 +4,7 @@
 
 #include "osp/core/error.h"
 #include "osp/core/shape.h"
-#include "osp/models/dit/schedule.h"
+#include "osp/models/dit/step_cache.h"
 #include "osp/models/t5/utf8.h"
 #include "osp/pipeline/bundle.h"
 #include "osp/pipeline/text_to_video.h"
@@ -33,16 +33,6 @@ void check_text(const char* field, const std::string& text, bool may_be_empty) {
   if (!may_be_empty && text.find_first_not_of(" \t\r\n") == std::string::npos) fail_about(field, "is empty");
 }
 
-// The step cache's own checks (docs/dit.md "Step cache") before anything runs.
-void check_step_cache(double threshold, const dit::DiTConfig& dit) {
-  if (!(threshold > 0) || !std::isfinite(threshold)) {
-    fail_about("step_cache", "must be a positive threshold, got {}", threshold);
-  }
-  if (dit::block_schedule(dit).front() != dit::BlockKind::kFull) {
-    fail_about("step_cache", "needs a DiT whose block 0 attends fully; this one starts in its Skiparse region");
-  }
-}
-
 }  // namespace
 
 pipeline::GenerationParams resolve_request(const Request& request, const pipeline::GenerationParams& defaults,
@@ -52,7 +42,7 @@ pipeline::GenerationParams resolve_request(const Request& request, const pipelin
   for (const LoraRequest& lora : request.loras) {
     if (!std::isfinite(lora.scale)) fail_about("loras", "scale of {} is not a finite number", lora.path);
   }
-  if (request.step_cache) check_step_cache(*request.step_cache, components.dit_config());
+  if (request.step_cache) dit::check_step_cache(*request.step_cache, components.dit_config(), "step_cache");
   const pipeline::GenerationParams p = pipeline::overlay(defaults, request_fields(request));
   pipeline::validate(p);
   pipeline::check_video_fits(p, components.dit_config(), components.vae_config());

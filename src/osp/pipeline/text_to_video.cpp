@@ -20,7 +20,7 @@
 #include "osp/models/dit/config.h"
 #include "osp/models/dit/loader.h"
 #include "osp/models/dit/quantization.h"
-#include "osp/models/dit/schedule.h"
+#include "osp/models/dit/step_cache.h"
 #include "osp/models/t5/config.h"
 #include "osp/models/t5/loader.h"
 #include "osp/models/vae/config.h"
@@ -127,16 +127,10 @@ std::string describe_step_cache(const GenerationReport& report, int64_t layers) 
 // blocks (after the memory policy chose), a DiT whose block 0 attends fully.
 void check_step_cache(const PipelineOptions& options, const ModelBundle& bundle) {
   if (options.step_cache == 0) return;
-  if (!(options.step_cache > 0) || !std::isfinite(options.step_cache)) {
-    fail_about("--step-cache", "must be a positive threshold (0: off), got {}", options.step_cache);
-  }
+  dit::check_step_cache(options.step_cache, read_configs(bundle).dit, "--step-cache");
   if (options.world != nullptr) fail_about("--step-cache", "runs in one process, not under a launcher");
   if (options.offload == Offload::kBlocks) {
     fail_about("--step-cache", "skips resident blocks; with the DiT's blocks streamed (--offload) it is not available");
-  }
-  const dit::DiTConfig dit = read_configs(bundle).dit;
-  if (dit::block_schedule(dit).front() != dit::BlockKind::kFull) {
-    fail_about("--step-cache", "needs a DiT whose block 0 attends fully; this one starts in its Skiparse region");
   }
 }
 

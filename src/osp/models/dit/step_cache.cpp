@@ -3,8 +3,16 @@
 #include <cmath>
 
 #include "osp/core/error.h"
+#include "osp/models/dit/schedule.h"
 
 namespace osp::dit {
+
+void check_step_cache(double threshold, const DiTConfig& config, const std::string& field) {
+  if (!(threshold > 0) || !std::isfinite(threshold)) fail_about(field, "must be a positive threshold, got {}", threshold);
+  if (block_schedule(config).front() != BlockKind::kFull) {
+    fail_about(field, "needs a DiT whose block 0 attends fully; this one starts in its Skiparse region");
+  }
+}
 
 StepCache::StepCache(double threshold) : threshold_(threshold) {
   if (!(threshold > 0) || !std::isfinite(threshold)) {

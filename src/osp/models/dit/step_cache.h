@@ -6,8 +6,15 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <string>
+
+#include "osp/models/dit/config.h"
 
 namespace osp::dit {
+
+// Before anything runs: `threshold` is positive and finite, and the DiT's block 0 attends fully.
+// osp::Error naming `field` (the flag or request field that set the threshold) otherwise.
+void check_step_cache(double threshold, const DiTConfig& config, const std::string& field);
 
 class StepCache {
  public:
