@@ -48,6 +48,9 @@ TEST_F(RlTest, ConfigErrorsNameTheField) {
   osp::test::expect_error(parse(with("rewards: [{type: command, command: unused}]", "rewards: [{type: command}]")),
                           {"rewards[0].command", "scorer command"});
   osp::test::expect_error(parse(with("rewards: [{type: command, command: unused}]", "rewards: []")), {"rewards"});
+  osp::test::expect_error(parse(with("rewards: [{type: command, command: unused}]",
+                                     "rewards: [{type: command, command: unused, graded: true}]")),
+                          {"rewards[0].graded", "only a shapes reward"});
   osp::test::expect_error(parse(with("group_size: 4", "group_sise: 4")), {"group_sise", "unknown field"});
   osp::test::expect_error(parse(with((bundle_->path() / "prompts.txt").string(), (dir / "none.txt"))), {"none.txt"});
   std::ofstream(dir / "empty.txt") << "# nothing\n\n";

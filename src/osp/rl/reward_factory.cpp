@@ -13,7 +13,7 @@ Reward make_reward(const std::vector<RewardTermConfig>& terms) {
     options.timeout_s = t.timeout_s;
     std::unique_ptr<RewardTerm> term;
     if (t.type == "shapes") {
-      term = std::make_unique<ShapesReward>();
+      term = std::make_unique<ShapesReward>(t.graded);
     } else if (t.type == "command") {
       term = std::make_unique<CommandReward>(t.command, options);
     } else {

@@ -141,6 +141,8 @@ RewardTermConfig read_reward(Section s) {
   r.timeout_s = positive(s, "timeout", s.get<double>("timeout", r.timeout_s));
   if (r.type == "command" && r.command.empty()) s.fail_field("command", "a command reward needs its scorer command");
   if (r.type == "http" && r.url.empty()) s.fail_field("url", "an http reward needs the scorer's URL");
+  r.graded = s.get<bool>("graded", false);
+  if (r.graded && r.type != "shapes") s.fail_field("graded", "only a shapes reward has graded sub-scores");
   s.finish();
   return r;
 }

@@ -39,6 +39,7 @@ struct RewardTermConfig {
   std::string command;  // type command
   std::string url;      // type http
   double timeout_s = 120;
+  bool graded = false;  // type shapes: graded sub-scores instead of 0/1
 };
 
 struct SlidingWindowConfig {
