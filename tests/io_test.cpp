@@ -11,6 +11,7 @@
 #include "fixtures.h"
 #include "osp/core/error.h"
 #include "osp/io/float8.h"
+#include "osp/io/json_file.h"
 #include "osp/io/key_names.h"
 #include "osp/io/mapped_file.h"
 #include "osp/io/pickle.h"
@@ -511,6 +512,25 @@ TEST(IoBadInput, UnknownOrMissingPaths) {
   ScratchDir dir;
   write_bytes(dir / "cut.pth", read_bytes(fixture("wan_pth/model.pth")).substr(0, 2000));
   expect_error([&] { open_tensor_source(dir / "cut.pth"); }, {"cut.pth", "truncated"});
+}
+
+// JSON files: the reader names the file and its role; the probe answers nullopt for anything that is
+// not an object instead of throwing.
+TEST(IoJsonFile, ReaderNamesTheFileAndProbeNeverThrows) {
+  const test::ScratchDir dir("osp_json");
+  std::ofstream(dir / "object.json") << R"({"z_dim": 16})";
+  std::ofstream(dir / "array.json") << "[1, 2]";
+  std::ofstream(dir / "broken.json") << "{\"z_dim\": ";
+  EXPECT_EQ(read_json_object_file(dir / "object.json").at("z_dim").get<int>(), 16);
+  expect_error([&] { read_json_object_file(dir / "array.json"); }, {"array.json", "JSON object", "array"});
+  expect_error([&] { read_json_file(dir / "broken.json"); }, {"broken.json", "not valid JSON"});
+  expect_error([&] { read_json_file(dir / "none.json", "VAE config"); }, {"none.json", "cannot open VAE config"});
+  ASSERT_TRUE(probe_json_object_file(dir / "object.json").has_value());
+  EXPECT_FALSE(probe_json_object_file(dir / "array.json").has_value());
+  EXPECT_FALSE(probe_json_object_file(dir / "broken.json").has_value());
+  EXPECT_FALSE(probe_json_object_file(dir / "none.json").has_value());
+  EXPECT_FALSE(probe_json_object_file(dir.path().string()).has_value());  // a directory
+  expect_error([&] { read_json_file(dir.path().string(), "DiT config"); }, {"cannot open DiT config"});
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "osp/core/error.h"
 #include "osp/core/shape.h"
 #include "osp/io/atomic_file.h"
+#include "osp/io/json_file.h"
 #include "osp/io/safetensors_writer.h"
 #include "osp/io/tensor_source.h"
 
@@ -74,9 +75,8 @@ std::vector<parallel::ShardLayout> parse_layout(const nlohmann::json& shards) {
 ShardIndex read_index(const fs::path& dir) {
   ShardIndex index;
   index.folder = dir.string();
+  const nlohmann::json j = io::read_json_object_file((dir / "index.json").string(), "shard index");
   try {
-    std::ifstream in(dir / "index.json");
-    const nlohmann::json j = nlohmann::json::parse(in);
     index.ranks = j.at("ranks").get<int>();
     index.layout = parse_layout(j.at("shards"));
   } catch (const nlohmann::json::exception& e) {
@@ -266,18 +266,16 @@ std::optional<NamedTensors> read_rank_ranges(const ShardIndex& index, const std:
 TrainCheckpoint load_checkpoint(const std::string& path, bool whole_tensors) {
   const fs::path dir = find_checkpoint(path);
   TrainCheckpoint c;
+  const nlohmann::json state = io::read_json_object_file((dir / "state.json").string(), "checkpoint state");
+  c.model_config = io::read_json_object_file((dir / "config.json").string(), "checkpoint model config");
   try {
-    std::ifstream in(dir / "state.json");
-    const nlohmann::json state = nlohmann::json::parse(in);
     c.step = state.at("step").get<int64_t>();
     c.data_epoch = state.at("data").at("epoch").get<int64_t>();
     c.data_cursor = state.at("data").at("cursor").get<int64_t>();
     c.seed = state.at("rng").at("seed").get<uint64_t>();
     c.samples_drawn = state.at("rng").at("samples_drawn").get<int64_t>();
-    std::ifstream config(dir / "config.json");
-    c.model_config = nlohmann::json::parse(config);
   } catch (const nlohmann::json::exception& e) {
-    fail_about(dir.string(), "broken checkpoint state (state.json / config.json): {}", e.what());
+    fail_about(dir.string(), "broken checkpoint state (state.json): {}", e.what());
   }
   if (whole_tensors && fs::exists(dir / "index.json")) {
     assemble_shards(read_index(dir), c);

@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <set>
 
 #include "osp/core/error.h"
+#include "osp/io/json_file.h"
 #include "osp/models/t5/layer_streamer.h"
 #include "osp/core/log.h"
 #include "osp/core/progress.h"
@@ -88,14 +88,8 @@ void check_against_config(const T5Config& config, const io::TensorSource& source
 
 // A config.json holding T5 fields (a Wan checkpoint directory's config.json is the DiT's).
 bool is_t5_config(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return false;
-  try {
-    const nlohmann::json j = nlohmann::json::parse(in);
-    return j.is_object() && j.contains("d_model") && j.contains("d_ff");
-  } catch (const nlohmann::json::exception&) {
-    return false;
-  }
+  const std::optional<nlohmann::json> j = io::probe_json_object_file(path.string());
+  return j && j->contains("d_model") && j->contains("d_ff");
 }
 
 }  // namespace

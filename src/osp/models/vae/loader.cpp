@@ -3,7 +3,6 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -11,6 +10,7 @@
 #include "osp/core/error.h"
 #include "osp/core/log.h"
 #include "osp/core/shape.h"
+#include "osp/io/json_file.h"
 
 namespace osp::vae {
 namespace {
@@ -41,9 +41,8 @@ std::string residual_leaf(const std::string& leaf) {
 // (a Wan release folder also holds the DiT's config.json, which must not be taken for it).
 bool is_vae_config(const fs::path& path) {
   if (!fs::is_regular_file(path)) return false;
-  std::ifstream in(path);
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  return j.is_object() && (j.value("_class_name", "") == "AutoencoderKLWan" || j.contains("z_dim"));
+  const std::optional<nlohmann::json> j = io::probe_json_object_file(path.string());
+  return j && (j->value("_class_name", "") == "AutoencoderKLWan" || j->contains("z_dim"));
 }
 
 }  // namespace
