@@ -18,6 +18,7 @@
 #include "osp/core/error.h"
 #include "osp/io/pth_writer.h"
 #include "osp/io/safetensors_writer.h"
+#include "osp/io/t5_keys.h"
 #include "osp/io/tensor_source.h"
 #include "scratch_dir.h"
 #include "osp/models/t5/config.h"
@@ -286,7 +287,9 @@ TEST(T5Streaming, LayersStreamedFromDiskGiveTheResidentContextBitForBit) {
       c10::InferenceMode inference;
       const auto source = osp::io::open_tensor_source(file);
       T5Encoder resident(c, precision);
-      load_t5_weights(resident, *source);
+      const osp::io::LoadReport report = load_t5_weights(resident, *source);
+      EXPECT_EQ(report.loaded, static_cast<int64_t>(c.expected_tensor_shapes().size()));
+      EXPECT_EQ(report.layout, "wan");
       T5Encoder streamed(c, precision);
       auto streamer = std::make_unique<osp::t5::T5LayerStreamer>(streamed, osp::io::open_tensor_source(file));
       const osp::t5::T5LayerStreamer& stats = *streamer;
@@ -302,7 +305,7 @@ TEST(T5Streaming, LayersStreamedFromDiskGiveTheResidentContextBitForBit) {
 }
 
 TEST(T5Loader, MapsHfNamesToWanNames) {
-  using osp::t5::canonical_t5_key;
+  using osp::io::canonical_t5_key;
   EXPECT_EQ(canonical_t5_key("shared.weight"), "token_embedding.weight");
   EXPECT_EQ(canonical_t5_key("encoder.embed_tokens.weight"), "token_embedding.weight");
   EXPECT_EQ(canonical_t5_key("encoder.final_layer_norm.weight"), "norm.weight");

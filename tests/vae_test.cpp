@@ -12,6 +12,7 @@
 
 #include "expect_error.h"
 #include "osp/core/error.h"
+#include "osp/io/vae_keys.h"
 #include "osp/models/vae/codec.h"
 #include "osp/models/vae/config.h"
 #include "osp/models/vae/loader.h"
@@ -228,7 +229,7 @@ TEST(VaeKeys, DiffusersNamesMapToWanNames) {
       {"decoder.up_blocks.2.upsamplers.0.resample.1.weight", "decoder.upsamples.11.resample.1.weight"},
       {"decoder.upsamples.7.time_conv.weight", "decoder.upsamples.7.time_conv.weight"},
   };
-  for (const auto& [diffusers, wan] : cases) EXPECT_EQ(canonical_vae_key(diffusers, 2), wan) << diffusers;
+  for (const auto& [diffusers, wan] : cases) EXPECT_EQ(osp::io::canonical_vae_key(diffusers, 2), wan) << diffusers;
 }
 
 // ---- bad input ----
@@ -266,11 +267,15 @@ TEST(VaeTiling, SpansCoverTheExtentAndWeightsSumToOne) {
     at::Tensor sum = at::zeros({extent * 8});
     for (size_t i = 0; i < spans.size(); ++i) {
       EXPECT_LE(spans[i].length, 32);
-      if (i) EXPECT_LT(spans[i].start, spans[i - 1].end());  // neighbours overlap
+      if (i) {
+        EXPECT_LT(spans[i].start, spans[i - 1].end());  // neighbours overlap
+      }
       sum.narrow(0, spans[i].start * 8, spans[i].length * 8).add_(span_weights(spans, i, 8));
     }
     // Ramps of neighbours sum to 1 where two tiles share pixels (the blender divides anyway).
-    if (spans.size() <= 2 || extent == 100) EXPECT_TRUE(at::allclose(sum, at::ones_like(sum), 0, 1e-6)) << extent;
+    if (spans.size() <= 2 || extent == 100) {
+      EXPECT_TRUE(at::allclose(sum, at::ones_like(sum), 0, 1e-6)) << extent;
+    }
   }
 }
 

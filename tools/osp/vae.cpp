@@ -133,8 +133,8 @@ int64_t planned_tile(const DecodeOptions& o, const io::TensorSource& inputs, int
   }
   const std::vector<int64_t>& shape = inputs.meta("latents").shape;
   const std::optional<std::string> config_path = o.config.empty() ? std::nullopt : std::optional(o.config);
-  const vae::VaePaths paths = vae::resolve_vae_paths(o.vae, config_path);
-  const vae::VaeConfig config = paths.config.empty() ? vae::VaeConfig::wan21() : vae::VaeConfig::from_file(paths.config);
+  const io::ComponentFiles paths = vae::resolve_vae_paths(o.vae, config_path);
+  const vae::VaeConfig config = vae::read_vae_config(paths);
   const int64_t s = config.space_factor(), frames = config.time_factor() * (shape[2] - 1) + 1;
   const int64_t width = shape[4] * s, height = shape[3] * s;
   const int64_t weights = pipeline::vae_weight_bytes({o.vae, config_path});

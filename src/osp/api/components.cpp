@@ -15,8 +15,8 @@ namespace osp::api {
 Components::Components(pipeline::ModelBundle bundle, ComponentSettings settings)
     : bundle_(std::move(bundle)), settings_(std::move(settings)) {
   dit_config_ = dit::DiTConfig::from_file(dit::find_config(bundle_.dit.path, bundle_.dit.config));
-  const vae::VaePaths vae_paths = vae::resolve_vae_paths(bundle_.vae.path, bundle_.vae.config);
-  vae_config_ = vae_paths.config.empty() ? vae::VaeConfig::wan21() : vae::VaeConfig::from_file(vae_paths.config);
+  const io::ComponentFiles vae_paths = vae::resolve_vae_paths(bundle_.vae.path, bundle_.vae.config);
+  vae_config_ = vae::read_vae_config(vae_paths);
   if (settings_.memory == MemoryPolicy::kResident) {
     tokenizer();
     text_encoder();

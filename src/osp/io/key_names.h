@@ -14,6 +14,9 @@ struct KeyMapping {
   std::map<std::string, std::string> canonical_to_source;  // canonical name -> name in the file
   std::string layout;  // "wan", "diffusers", "comfyui", with "+prefix" notes, for messages and `osp info`
   std::vector<std::string> duplicates;  // source names that mapped onto an already-taken canonical name
+  // Source names that are no parameter of the component (umT5: a decoder's tensors). The DiT's
+  // mapping leaves it empty: which names are unexpected is decided against the model.
+  std::vector<std::string> unexpected;
 };
 
 // Canonical name of one source key (prefixes stripped, diffusers names translated).

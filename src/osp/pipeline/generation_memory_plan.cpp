@@ -68,9 +68,9 @@ WeightGroups dit_weight_groups(const ComponentRef& ref, Precision precision, con
 
 // umT5 weights in the encoder's dtype (bf16 or float32), by layer; the token embedding apart.
 WeightGroups text_weight_groups(const ComponentRef& ref, const t5::T5Config& config, Precision precision) {
-  const t5::T5Paths paths = t5::resolve_t5_paths(ref.path, ref.config);
+  const io::ComponentFiles paths = t5::resolve_t5_paths(ref.path, ref.config);
   const auto source = io::open_tensor_source(paths.weights);
-  const t5::T5KeyMapping mapping = t5::checked_t5_mapping(config, *source);
+  const io::KeyMapping mapping = t5::checked_t5_mapping(config, *source);
   const int64_t width = precision.reduced() ? 2 : 4;
   GroupSums sums;
   for (const auto& [canonical, name] : mapping.canonical_to_source) {
@@ -168,7 +168,7 @@ int64_t vae_chunk_bytes(const vae::VaeConfig& c, int64_t frames, int64_t height,
 }
 
 int64_t vae_weight_bytes(const ComponentRef& ref) {
-  const vae::VaePaths paths = vae::resolve_vae_paths(ref.path, ref.config);
+  const io::ComponentFiles paths = vae::resolve_vae_paths(ref.path, ref.config);
   const auto source = io::open_tensor_source(paths.weights);
   int64_t bytes = 0;
   for (const std::string& name : source->names()) bytes += source->meta(name).numel() * 4;  // computed in float32
@@ -213,10 +213,10 @@ GenerationFootprint read_footprint(const ModelBundle& bundle, Precision precisio
   GenerationFootprint f;
   f.dit = dit::DiTConfig::from_file(dit::find_config(bundle.dit.path, bundle.dit.config));
   if (const auto adjust = dit::quant_flag_override(quant)) adjust(f.dit);
-  const t5::T5Paths t5_paths = t5::resolve_t5_paths(bundle.text_encoder.path, bundle.text_encoder.config);
-  f.t5 = t5_paths.config ? t5::T5Config::from_file(*t5_paths.config) : t5::T5Config();
-  const vae::VaePaths vae_paths = vae::resolve_vae_paths(bundle.vae.path, bundle.vae.config);
-  f.vae = vae_paths.config.empty() ? vae::VaeConfig::wan21() : vae::VaeConfig::from_file(vae_paths.config);
+  const io::ComponentFiles t5_paths = t5::resolve_t5_paths(bundle.text_encoder.path, bundle.text_encoder.config);
+  f.t5 = t5::read_t5_config(t5_paths);
+  const io::ComponentFiles vae_paths = vae::resolve_vae_paths(bundle.vae.path, bundle.vae.config);
+  f.vae = vae::read_vae_config(vae_paths);
   f.dit_weights = dit_weight_groups(bundle.dit, precision, quant, &f.dit_storage, &f.dit_decode);
   f.text_weights = text_weight_groups(bundle.text_encoder, f.t5, precision);
   f.vae_weights = vae_weight_bytes(bundle.vae);

@@ -15,7 +15,7 @@ namespace osp::pipeline {
 
 int64_t text_encoder_text_len(const ModelBundle& bundle) {
   const auto paths = t5::resolve_t5_paths(bundle.text_encoder.path, bundle.text_encoder.config);
-  return paths.config ? t5::T5Config::from_file(*paths.config).text_len : t5::T5Config().text_len;
+  return t5::read_t5_config(paths).text_len;
 }
 
 std::map<std::string, at::Tensor> encode_prompts(const ModelBundle& bundle, const std::vector<std::string>& texts,

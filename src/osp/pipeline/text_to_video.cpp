@@ -43,10 +43,10 @@ struct ComponentConfigs {
 ComponentConfigs read_configs(const ModelBundle& bundle) {
   ComponentConfigs c;
   c.dit = dit::DiTConfig::from_file(dit::find_config(bundle.dit.path, bundle.dit.config));
-  const vae::VaePaths vae_paths = vae::resolve_vae_paths(bundle.vae.path, bundle.vae.config);
-  c.vae = vae_paths.config.empty() ? vae::VaeConfig::wan21() : vae::VaeConfig::from_file(vae_paths.config);
-  const t5::T5Paths t5_paths = t5::resolve_t5_paths(bundle.text_encoder.path, bundle.text_encoder.config);
-  c.t5 = t5_paths.config ? t5::T5Config::from_file(*t5_paths.config) : t5::T5Config();
+  const io::ComponentFiles vae_paths = vae::resolve_vae_paths(bundle.vae.path, bundle.vae.config);
+  c.vae = vae::read_vae_config(vae_paths);
+  const io::ComponentFiles t5_paths = t5::resolve_t5_paths(bundle.text_encoder.path, bundle.text_encoder.config);
+  c.t5 = t5::read_t5_config(t5_paths);
   return c;
 }
 

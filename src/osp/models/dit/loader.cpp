@@ -19,16 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr size_t kListedNames = 10;
-
-// "a, b, c (and 7 more)".
-std::string name_list(const std::vector<std::string>& names) {
-  const size_t shown = std::min(names.size(), kListedNames);
-  std::string text = fmt::format("{}", fmt::join(names.begin(), names.begin() + static_cast<long>(shown), ", "));
-  if (names.size() > shown) text += fmt::format(" (and {} more)", names.size() - shown);
-  return text;
-}
-
 // Compares every parameter with the source before anything is copied, so that a wrong checkpoint
 // fails fast and whole.
 LoadReport plan_load(const torch::OrderedDict<std::string, at::Tensor>& params, const io::TensorSource& source,
@@ -60,18 +50,13 @@ void raise_for_problems(const LoadReport& report, const io::TensorSource& source
       lines.push_back(fmt::format("{} expected {} got {}", m.name, shape_string(m.expected), shape_string(m.got)));
     }
     fail_about(source.path(), "{} tensor(s) have the wrong shape for this DiT config: {}", lines.size(),
-               name_list(lines));
+               io::listed_names(lines));
   }
   if (!report.missing.empty()) {
     fail_about(source.path(), "{} tensor(s) missing (key layout '{}'): {}", report.missing.size(), report.layout,
-               name_list(report.missing));
+               io::listed_names(report.missing));
   }
 }
-
-struct ResolvedPaths {
-  std::string weights;
-  std::string config;
-};
 
 // A diffusers pipeline directory holds the DiT in transformer/.
 fs::path dit_directory(const fs::path& dir) {
@@ -79,19 +64,6 @@ fs::path dit_directory(const fs::path& dir) {
   return dir;
 }
 
-ResolvedPaths resolve_paths(const std::string& weights_path, const std::optional<std::string>& config_path) {
-  fs::path weights(weights_path);
-  if (!fs::exists(weights)) fail_about(weights_path, "no such file or directory");
-  if (fs::is_directory(weights)) weights = dit_directory(weights);
-  if (config_path) {
-    if (!fs::is_regular_file(*config_path)) fail_about(*config_path, "no such config file");
-    return {weights.string(), *config_path};
-  }
-  fs::path dir = fs::is_directory(weights) ? weights : weights.parent_path();
-  if (dir.empty()) dir = ".";
-  if (fs::is_regular_file(dir / "config.json")) return {weights.string(), (dir / "config.json").string()};
-  fail_about(weights_path, "no config.json in {} (pass --config)", dir.string());
-}
 
 const std::vector<int64_t>& shape_of(const io::TensorSource& source, const io::KeyMapping& mapping,
                                      const std::string& canonical) {
@@ -123,7 +95,7 @@ io::KeyMapping checked_mapping(const io::TensorSource& source) {
   const io::KeyMapping mapping = io::map_dit_keys(source.names());
   if (!mapping.duplicates.empty()) {
     log::warn("{}: {} tensor(s) map onto an already-taken name and are ignored: {}", source.path(),
-              mapping.duplicates.size(), name_list(mapping.duplicates));
+              mapping.duplicates.size(), io::listed_names(mapping.duplicates));
   }
   return mapping;
 }
@@ -140,7 +112,7 @@ LoadPlan plan_weights(const torch::OrderedDict<std::string, at::Tensor>& params,
   raise_for_problems(plan.report, source);
   if (!plan.report.unexpected.empty()) {
     log::warn("{}: {} tensor(s) not used by the DiT: {}", source.path(), plan.report.unexpected.size(),
-              name_list(plan.report.unexpected));
+              io::listed_names(plan.report.unexpected));
   }
   return plan;
 }
@@ -185,15 +157,29 @@ LoadReport for_each_checkpoint_weight(const torch::OrderedDict<std::string, at::
   return report;
 }
 
+io::ComponentFiles resolve_dit_paths(const std::string& weights_path, const std::optional<std::string>& config_path) {
+  fs::path weights(weights_path);
+  if (!fs::exists(weights)) fail_about(weights_path, "no such file or directory");
+  if (fs::is_directory(weights)) weights = dit_directory(weights);
+  if (config_path) {
+    if (!fs::is_regular_file(*config_path)) fail_about(*config_path, "no such config file");
+    return {weights.string(), *config_path};
+  }
+  fs::path dir = fs::is_directory(weights) ? weights : weights.parent_path();
+  if (dir.empty()) dir = ".";
+  if (fs::is_regular_file(dir / "config.json")) return {weights.string(), (dir / "config.json").string()};
+  fail_about(weights_path, "no config.json in {} (pass --config)", dir.string());
+}
+
 std::string find_config(const std::string& weights_path, const std::optional<std::string>& config_path) {
-  return resolve_paths(weights_path, config_path).config;
+  return *resolve_dit_paths(weights_path, config_path).config;
 }
 
 std::unique_ptr<WanDiT> load_dit(const std::string& weights_path, const std::optional<std::string>& config_path,
                                  Precision precision, c10::Device device,
                                  const std::function<void(DiTConfig&)>& adjust) {
-  const ResolvedPaths paths = resolve_paths(weights_path, config_path);
-  DiTConfig config = DiTConfig::from_file(paths.config);
+  const io::ComponentFiles paths = resolve_dit_paths(weights_path, config_path);
+  DiTConfig config = DiTConfig::from_file(*paths.config);
   if (adjust) {
     adjust(config);
     config.validate();
@@ -209,8 +195,8 @@ std::unique_ptr<WanDiT> load_dit(const std::string& weights_path, const std::opt
 UnloadedDiT build_unloaded_dit(const std::string& weights_path, const std::optional<std::string>& config_path,
                                Precision precision, c10::Device device,
                                const std::function<void(DiTConfig&)>& adjust) {
-  const ResolvedPaths paths = resolve_paths(weights_path, config_path);
-  DiTConfig config = DiTConfig::from_file(paths.config);
+  const io::ComponentFiles paths = resolve_dit_paths(weights_path, config_path);
+  DiTConfig config = DiTConfig::from_file(*paths.config);
   if (adjust) {
     adjust(config);
     config.validate();

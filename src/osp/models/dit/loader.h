@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "osp/core/precision.h"
+#include "osp/io/load_report.h"
 #include "osp/io/tensor_source.h"
 #include "osp/models/dit/config.h"
 #include "osp/models/dit/model.h"
@@ -16,20 +17,8 @@
 
 namespace osp::dit {
 
-struct ShapeMismatch {
-  std::string name;  // canonical name
-  std::vector<int64_t> expected;
-  std::vector<int64_t> got;
-};
-
-struct LoadReport {
-  std::vector<std::string> missing;     // canonical names absent from the source
-  std::vector<std::string> unexpected;  // source names that map to no parameter
-  std::vector<ShapeMismatch> mismatched;
-  std::string layout;  // "wan", "diffusers", "comfyui", … (io::KeyMapping::layout)
-  int64_t loaded = 0;  // tensors copied into the model
-  std::string weights = "dense";  // or the 8-bit formats held (quant::QuantizedTensors::describe)
-};
+using io::LoadReport;
+using io::ShapeMismatch;
 
 // What loading `params` from a checkpoint reads: the file's names mapped to canonical ones, its
 // 8-bit weights, and the checks' report. Every parameter is compared with the file first (missing
@@ -61,9 +50,12 @@ LoadReport for_each_checkpoint_weight(const torch::OrderedDict<std::string, at::
                                       const io::TensorSource& source,
                                       const std::function<void(const std::string&, const at::Tensor&)>& visit);
 
-// Resolves the config for `weights_path`: `config_path` when given; else config.json beside a
-// weights file, or inside a weights directory, or in its transformer/ subdirectory (diffusers).
-// Throws osp::Error "no config.json in DIR (pass --config)" when none is found.
+// Resolves `weights_path` (a weights file, index or directory; a diffusers pipeline's transformer/)
+// and its config: `config_path` when given; else config.json beside a weights file, or inside a
+// weights directory. The DiT has no default config: throws osp::Error "no config.json in DIR (pass
+// --config)" when none is found, so `config` is always set.
+io::ComponentFiles resolve_dit_paths(const std::string& weights_path, const std::optional<std::string>& config_path);
+// The config path alone.
 std::string find_config(const std::string& weights_path, const std::optional<std::string>& config_path);
 
 // Opens the weights, reads the config, builds the model and loads it. `adjust` (optional) edits

@@ -38,7 +38,7 @@ class T5LayerStreamer : public T5Residency {
 
   T5Encoder& encoder_;
   std::shared_ptr<const io::TensorSource> source_;
-  T5KeyMapping mapping_;
+  io::KeyMapping mapping_;
   std::string embedding_;                 // the embedding's name in the file
   std::vector<std::vector<Slot>> layers_;
   std::unique_ptr<io::StreamedGroups<std::vector<at::Tensor>>> groups_;

@@ -9,6 +9,7 @@
 
 #include "osp/core/error.h"
 #include "osp/io/json_file.h"
+#include "osp/io/t5_keys.h"
 #include "osp/models/t5/layer_streamer.h"
 #include "osp/core/log.h"
 #include "osp/core/progress.h"
@@ -20,50 +21,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kWanFileName = "models_t5_umt5-xxl-enc-bf16.pth";
-constexpr size_t kListed = 10;
-
-std::string strip_wrapper_prefixes(std::string name) {
-  for (const char* prefix : {"module.", "_orig_mod."}) {
-    while (name.rfind(prefix, 0) == 0) name.erase(0, std::string(prefix).size());
-  }
-  return name;
-}
-
-// HF UMT5 block-local names → Wan names (docs/text-encoder.md "Checkpoint keys").
-std::optional<std::string> hf_block_key(const std::string& layer, const std::string& rest) {
-  static const std::map<std::string, std::string> kLayer0 = {
-      {"layer_norm.weight", "norm1.weight"},
-      {"SelfAttention.q.weight", "attn.q.weight"},
-      {"SelfAttention.k.weight", "attn.k.weight"},
-      {"SelfAttention.v.weight", "attn.v.weight"},
-      {"SelfAttention.o.weight", "attn.o.weight"},
-      {"SelfAttention.relative_attention_bias.weight", "pos_embedding.embedding.weight"}};
-  static const std::map<std::string, std::string> kLayer1 = {{"layer_norm.weight", "norm2.weight"},
-                                                             {"DenseReluDense.wi_0.weight", "ffn.gate.0.weight"},
-                                                             {"DenseReluDense.wi_1.weight", "ffn.fc1.weight"},
-                                                             {"DenseReluDense.wo.weight", "ffn.fc2.weight"}};
-  const auto& table = layer == "0" ? kLayer0 : kLayer1;
-  const auto it = table.find(rest);
-  if (it == table.end()) return std::nullopt;
-  return it->second;
-}
-
-bool is_wan_key(const std::string& name) {
-  static const std::regex wan(
-      R"((token_embedding\.weight|norm\.weight|blocks\.\d+\.(norm1|norm2|attn\.[qkvo]|ffn\.gate\.0|ffn\.fc1|ffn\.fc2|pos_embedding\.embedding)\.weight))");
-  return std::regex_match(name, wan);
-}
-
-std::string name_list(const std::vector<std::string>& names) {
-  const size_t shown = std::min(names.size(), kListed);
-  std::string text;
-  for (size_t i = 0; i < shown; ++i) text += (i ? ", " : "") + names[i];
-  if (names.size() > shown) text += fmt::format(" (and {} more)", names.size() - shown);
-  return text;
-}
 
 // Names and shapes of the whole checkpoint against the config, before anything is read.
-void check_against_config(const T5Config& config, const io::TensorSource& source, const T5KeyMapping& mapping) {
+void check_against_config(const T5Config& config, const io::TensorSource& source, const io::KeyMapping& mapping) {
   std::vector<std::string> missing, mismatched;
   for (const auto& [name, expected] : config.expected_tensor_shapes()) {
     const auto it = mapping.canonical_to_source.find(name);
@@ -78,11 +38,11 @@ void check_against_config(const T5Config& config, const io::TensorSource& source
   }
   if (!mismatched.empty()) {
     fail_about(source.path(), "{} tensor(s) have the wrong shape for the T5 config (pass the right --config): {}",
-               mismatched.size(), name_list(mismatched));
+               mismatched.size(), io::listed_names(mismatched));
   }
   if (!missing.empty()) {
     fail_about(source.path(), "not a complete umT5 encoder ({} layout): {} tensor(s) missing: {}", mapping.layout,
-               missing.size(), name_list(missing));
+               missing.size(), io::listed_names(missing));
   }
 }
 
@@ -94,48 +54,21 @@ bool is_t5_config(const fs::path& path) {
 
 }  // namespace
 
-std::optional<std::string> canonical_t5_key(const std::string& source_name) {
-  const std::string name = strip_wrapper_prefixes(source_name);
-  if (is_wan_key(name)) return name;
-  if (name == "shared.weight" || name == "encoder.embed_tokens.weight") return std::string("token_embedding.weight");
-  if (name == "encoder.final_layer_norm.weight") return std::string("norm.weight");
-  static const std::regex block(R"(encoder\.block\.(\d+)\.layer\.([01])\.(.+))");
-  std::smatch m;
-  if (std::regex_match(name, m, block)) {
-    if (auto rest = hf_block_key(m[2], m[3])) return "blocks." + m[1].str() + "." + *rest;
-  }
-  return std::nullopt;
-}
-
-T5KeyMapping map_t5_keys(const std::vector<std::string>& source_names) {
-  T5KeyMapping mapping;
-  bool any_hf = false;
-  for (const std::string& name : source_names) {
-    const auto canonical = canonical_t5_key(name);
-    if (!canonical) {
-      mapping.unexpected.push_back(name);
-      continue;
-    }
-    any_hf = any_hf || *canonical != strip_wrapper_prefixes(name);
-    // HF ties shared.weight and encoder.embed_tokens.weight: the first one wins.
-    mapping.canonical_to_source.emplace(*canonical, name);
-  }
-  mapping.layout = any_hf ? "hf" : "wan";
-  return mapping;
-}
-
-T5KeyMapping checked_t5_mapping(const T5Config& config, const io::TensorSource& source) {
-  T5KeyMapping mapping = map_t5_keys(source.names());
+io::KeyMapping checked_t5_mapping(const T5Config& config, const io::TensorSource& source) {
+  io::KeyMapping mapping = io::map_t5_keys(source.names());
   check_against_config(config, source, mapping);
   if (!mapping.unexpected.empty()) {
     log::warn("{}: {} tensor(s) not used by the T5 encoder: {}", source.path(), mapping.unexpected.size(),
-              name_list(mapping.unexpected));
+              io::listed_names(mapping.unexpected));
   }
   return mapping;
 }
 
-std::string load_t5_weights(T5Encoder& encoder, const io::TensorSource& source) {
-  const T5KeyMapping mapping = checked_t5_mapping(encoder.config(), source);
+io::LoadReport load_t5_weights(T5Encoder& encoder, const io::TensorSource& source) {
+  const io::KeyMapping mapping = checked_t5_mapping(encoder.config(), source);
+  io::LoadReport report;
+  report.layout = mapping.layout;
+  report.unexpected = mapping.unexpected;
   auto slots = encoder.weights().named_slots();
   Progress progress("load T5", static_cast<int64_t>(slots.size()));
   for (auto& [name, slot] : slots) {
@@ -143,20 +76,21 @@ std::string load_t5_weights(T5Encoder& encoder, const io::TensorSource& source) 
     // pages, which the reader releases after the copy (io/tensor_source.h).
     at::Tensor tensor = source.load(mapping.canonical_to_source.at(name), encoder.weight_dtype());
     *slot = encoder.device().is_cpu() ? std::move(tensor) : tensor.to(encoder.device());
+    ++report.loaded;
     progress.step();
   }
   progress.finish();
-  return mapping.layout;
+  return report;
 }
 
-T5Paths resolve_t5_paths(const std::string& path, const std::optional<std::string>& config_path) {
+io::ComponentFiles resolve_t5_paths(const std::string& path, const std::optional<std::string>& config_path) {
   fs::path weights(path);
   if (!fs::exists(weights)) fail_about(path, "no such file or directory");
   if (fs::is_directory(weights)) {
     if (fs::is_regular_file(weights / kWanFileName)) weights /= kWanFileName;           // Wan checkpoint dir
     else if (fs::is_directory(weights / "text_encoder")) weights /= "text_encoder";  // diffusers root
   }
-  T5Paths paths{weights.string(), std::nullopt};
+  io::ComponentFiles paths{weights.string(), std::nullopt};
   if (config_path) {
     if (!fs::is_regular_file(*config_path)) fail_about(*config_path, "no such config file");
     paths.config = *config_path;
@@ -168,10 +102,14 @@ T5Paths resolve_t5_paths(const std::string& path, const std::optional<std::strin
   return paths;
 }
 
+T5Config read_t5_config(const io::ComponentFiles& files) {
+  return files.config ? T5Config::from_file(*files.config) : T5Config::umt5_xxl();
+}
+
 std::unique_ptr<T5Encoder> load_t5_encoder(const std::string& path, const std::optional<std::string>& config_path,
                                            Precision precision, c10::Device device, bool stream_layers) {
-  const T5Paths paths = resolve_t5_paths(path, config_path);
-  const T5Config config = paths.config ? T5Config::from_file(*paths.config) : T5Config::umt5_xxl();
+  const io::ComponentFiles paths = resolve_t5_paths(path, config_path);
+  const T5Config config = read_t5_config(paths);
   std::shared_ptr<const io::TensorSource> source = io::open_tensor_source(paths.weights);
   auto encoder = std::make_unique<T5Encoder>(config, precision, device);
   if (stream_layers) {
@@ -183,16 +121,16 @@ std::unique_ptr<T5Encoder> load_t5_encoder(const std::string& path, const std::o
               source->format(), layout);
     return encoder;
   }
-  const std::string layout = load_t5_weights(*encoder, *source);
+  const io::LoadReport report = load_t5_weights(*encoder, *source);
   log::info("T5 encoder: {} layers, d_model {}, {} tensors from {} ({}, {} names), config {}, {} precision, {:.2f} GiB",
-            config.num_layers, config.d_model, config.expected_tensor_shapes().size(), source->path(), source->format(),
-            layout, paths.config ? *paths.config : "umt5-xxl (default)", precision.name(),
+            config.num_layers, config.d_model, report.loaded, source->path(), source->format(), report.layout,
+            paths.config.value_or("umt5-xxl (default)"), precision.name(),
             static_cast<double>(encoder->weights().bytes()) / (1024.0 * 1024.0 * 1024.0));
   return encoder;
 }
 
 std::string encoder_file_identity(const std::string& path) {
-  const T5Paths paths = resolve_t5_paths(path, std::nullopt);
+  const io::ComponentFiles paths = resolve_t5_paths(path, std::nullopt);
   std::vector<fs::path> files;
   const fs::path weights(paths.weights);
   if (fs::is_directory(weights)) {

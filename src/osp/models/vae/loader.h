@@ -8,34 +8,24 @@
 #include <string>
 #include <vector>
 
+#include "osp/io/load_report.h"
 #include "osp/io/tensor_source.h"
+#include "osp/models/vae/config.h"
 #include "osp/models/vae/model.h"
 
 namespace osp::vae {
 
-// Original (Wan) name of a diffusers AutoencoderKLWan key ("Diffusers names"); Wan names come back unchanged.
-// `num_res_blocks` places decoder.up_blocks.i.* in the flat decoder.upsamples list.
-std::string canonical_vae_key(const std::string& name, int64_t num_res_blocks);
-
-struct VaeLoadReport {
-  std::string layout;                   // "wan" or "diffusers"
-  int64_t loaded = 0;                   // tensors copied
-  std::vector<std::string> unexpected;  // file names that map to no parameter (warned)
-};
-
 // Copies every parameter of `model` from `source` (converted to float32). Missing tensors and
 // shape mismatches throw osp::Error naming the file, the tensors (up to 10) and their shapes.
-VaeLoadReport load_weights(WanVAE& model, const io::TensorSource& source);
-
-struct VaePaths {
-  std::string weights;  // file or directory for io::open_tensor_source
-  std::string config;   // empty: the Wan 2.1 defaults
-};
+io::LoadReport load_weights(WanVAE& model, const io::TensorSource& source);
 
 // `path`: Wan2.1_VAE.pth (or any weights file), a diffusers vae/ folder, a diffusers pipeline
 // folder (uses vae/), or a Wan release folder holding Wan2.1_VAE.pth. The config is `config_path`
 // when given, else the AutoencoderKLWan config.json of a diffusers folder, else none (Wan 2.1).
-VaePaths resolve_vae_paths(const std::string& path, const std::optional<std::string>& config_path);
+io::ComponentFiles resolve_vae_paths(const std::string& path, const std::optional<std::string>& config_path);
+
+// The config `files` name, or Wan 2.1's when they name none.
+VaeConfig read_vae_config(const io::ComponentFiles& files);
 
 // Resolves, reads the config, builds the model and loads it (logs what it loaded).
 std::unique_ptr<WanVAE> load_vae(const std::string& path, const std::optional<std::string>& config_path,
