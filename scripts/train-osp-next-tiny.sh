@@ -45,3 +45,5 @@ DIT=${DIT:-$(ls -d runs/tiny-dit/checkpoints/step-* | tail -n 1)}
 "$OSP" eval shapes --model models/osp-next-tiny --prompts configs/rl/shapes-validation.txt --seed 5000 --out runs/eval-validation
 "$OSP" eval shapes --model models/osp-next-tiny --prompts configs/eval/shapes-heldout.txt --out runs/eval-heldout
 "$OSP" eval shapes --model models/osp-next-tiny --prompts configs/rl/shapes-train-sample.txt --seed 9000 --out runs/eval-train-sample
+# The card shows the held-out videos' contact sheet.
+cp runs/eval-heldout/contact_sheet.png models/osp-next-tiny/heldout_contact_sheet.png
