@@ -108,7 +108,18 @@ TEST_F(VideoIo, StreamedChunksEqualOneWrite) {
   const at::Tensor chunked = read_video(path("chunks.mp4")).frames;
   const at::Tensor once = read_video(path("once.mp4")).frames;
   ASSERT_EQ(chunked.sizes(), once.sizes());
-  EXPECT_EQ((chunked - once).abs().max().item<float>(), 0.0f);
+  // x264's frame threads make two encodings of the same pictures differ by a few levels when the
+  // machine is busy, so the files are compared as pictures: each chunked frame matches the one-write
+  // frame at its index far better than that frame's neighbours (a dropped, repeated or reordered
+  // chunk fails), and the whole clip agrees to within the encoder's own run-to-run noise.
+  EXPECT_GE(psnr(chunked, once), 40.0);
+  for (int64_t t = 0; t < once.size(1); ++t) {
+    const double same = psnr(chunked.select(1, t), once.select(1, t));
+    for (int64_t u : {t - 1, t + 1}) {
+      if (u < 0 || u >= once.size(1)) continue;
+      EXPECT_GT(same, psnr(chunked.select(1, t), once.select(1, u)) + 6.0) << "frame " << t << " vs " << u;
+    }
+  }
 }
 
 TEST_F(VideoIo, ReadResamplesResizesAndCrops) {
