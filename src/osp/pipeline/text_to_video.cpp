@@ -127,7 +127,8 @@ std::string describe_step_cache(const GenerationReport& report, int64_t layers) 
 // blocks (after the memory policy chose), a DiT whose block 0 attends fully.
 void check_step_cache(const PipelineOptions& options, const ModelBundle& bundle) {
   if (options.step_cache == 0) return;
-  dit::check_step_cache(options.step_cache, read_configs(bundle).dit, "--step-cache");
+  dit::check_step_cache(options.step_cache, dit::DiTConfig::from_file(dit::find_config(bundle.dit.path, bundle.dit.config)),
+                        "--step-cache");
   if (options.world != nullptr) fail_about("--step-cache", "runs in one process, not under a launcher");
   if (options.offload == Offload::kBlocks) {
     fail_about("--step-cache", "skips resident blocks; with the DiT's blocks streamed (--offload) it is not available");

@@ -51,7 +51,8 @@ double motion_margin(const MotionFit& fit, Motion expected, double min_score) {
   }
   // A translation: in object sizes, the component along the captioned direction must beat the
   // other axis, and the translation must beat the scale score and the threshold.
-  const double size = std::hypot(fit.dx, fit.dy) > 0 ? std::hypot(fit.dx, fit.dy) / translation : 1.0;
+  const double distance = std::hypot(fit.dx, fit.dy);
+  const double size = distance > 0 ? distance / translation : 1.0;  // √(mean area), as the score used
   int ux = 0, uy = 0;
   motion_direction(expected, ux, uy);
   const double along = (fit.dx * ux + fit.dy * uy) / size;

@@ -64,7 +64,6 @@ fs::path dit_directory(const fs::path& dir) {
   return dir;
 }
 
-
 const std::vector<int64_t>& shape_of(const io::TensorSource& source, const io::KeyMapping& mapping,
                                      const std::string& canonical) {
   const auto it = mapping.canonical_to_source.find(canonical);

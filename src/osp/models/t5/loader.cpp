@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <regex>
-#include <set>
 
 #include "osp/core/error.h"
 #include "osp/io/json_file.h"

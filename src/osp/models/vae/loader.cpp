@@ -20,7 +20,6 @@ namespace fs = std::filesystem;
 // A VAE config.json beside weights or in a folder: one that names AutoencoderKLWan or has z_dim
 // (a Wan release folder also holds the DiT's config.json, which must not be taken for it).
 bool is_vae_config(const fs::path& path) {
-  if (!fs::is_regular_file(path)) return false;
   const std::optional<nlohmann::json> j = io::probe_json_object_file(path.string());
   return j && (j->value("_class_name", "") == "AutoencoderKLWan" || j->contains("z_dim"));
 }
