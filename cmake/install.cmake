@@ -1,12 +1,12 @@
 # `cmake --install build [--prefix DIR]` (docs/api.md "Installing"): the static libraries behind the
-# API (osp_api, ospnext, osp_parsers), the public headers, the SentencePiece bridge, the `osp` CLI,
+# API (osp_api, the layers of ospnext, osp_parsers), the public headers, the SentencePiece bridge, the `osp` CLI,
 # a CMake package (find_package(OSPNext) → OSPNext::osp) and a pkg-config file (osp-next.pc).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(OSP_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/OSPNext)
 
-install(TARGETS osp_api ospnext osp_parsers EXPORT OSPNextTargets
+install(TARGETS osp_api ospnext ${OSP_LAYERS} osp_parsers EXPORT OSPNextTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 if(OSP_SHARED)
@@ -66,7 +66,14 @@ endforeach()
 if(OSP_SHARED)
   set(OSP_PC_LIBS "-Wl,-rpath,\${libdir} -losp")
 else()
-  set(OSP_PC_LIBS "-losp_api -lospnext -losp_parsers")
+  # Highest layer first: a static library's references must be resolved by the ones after it.
+  set(OSP_PC_LIBS "-losp_api")
+  set(OSP_LAYERS_DOWNWARD ${OSP_LAYERS})
+  list(REVERSE OSP_LAYERS_DOWNWARD)
+  foreach(layer IN LISTS OSP_LAYERS_DOWNWARD)
+    string(APPEND OSP_PC_LIBS " -l${layer}")
+  endforeach()
+  string(APPEND OSP_PC_LIBS " -losp_parsers")
 endif()
 configure_file(cmake/osp-next.pc.in ${CMAKE_BINARY_DIR}/osp-next.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/osp-next.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

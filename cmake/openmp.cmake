@@ -5,5 +5,5 @@
 option(OSP_OPENMP "Compile the library with OpenMP so that at::parallel_for uses every thread" ON)
 if(OSP_OPENMP)
   find_package(OpenMP REQUIRED COMPONENTS CXX)
-  target_link_libraries(ospnext PUBLIC OpenMP::OpenMP_CXX)
+  target_link_libraries(osp_core PUBLIC OpenMP::OpenMP_CXX)
 endif()

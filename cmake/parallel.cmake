@@ -11,7 +11,7 @@ if(NOT OSP_GLOO_INCLUDE_DIR)
                       "distribution that ships them; src/osp/parallel needs them for ProcessGroupGloo.hpp")
 endif()
 if(NOT OSP_GLOO_INCLUDE_DIR STREQUAL "/usr/include")  # -isystem /usr/include would break #include_next
-  target_include_directories(ospnext SYSTEM PRIVATE ${OSP_GLOO_INCLUDE_DIR})
+  target_include_directories(osp_parallel SYSTEM PRIVATE ${OSP_GLOO_INCLUDE_DIR})
 endif()
 if(OSP_CUDA)
   # NCCL process groups for CUDA tensors (LibTorch built with NCCL); untested on this machine.

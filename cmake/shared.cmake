@@ -1,10 +1,10 @@
 # libosp.so (docs/api.md "Shared library"): the C and C++ API as one shared library, for programs
 # that load the engine at run time (the Python binding in python/osp uses ctypes) and for
 # -DOSP_SHARED=ON installs. It holds osp_api's objects and whatever they need from the static
-# ospnext; LibTorch and the system libraries stay dynamic dependencies. --no-undefined makes a
+# layers below the API (up to osp_pipeline: no training, RL or benchmarks); LibTorch and the system libraries stay dynamic dependencies. --no-undefined makes a
 # missing symbol a link error here rather than a load error in the user's process.
 add_library(osp_shared SHARED $<TARGET_OBJECTS:osp_api>)
-target_link_libraries(osp_shared PRIVATE ospnext)
+target_link_libraries(osp_shared PRIVATE osp_pipeline)
 if(OSP_TORCH_WHEEL_LIBDIR)
   # As for every target of this build (cmake/torch_wheel.cmake, 1.): a program linking libosp.so
   # loads the system libstdc++ ahead of the wheel's LibTorch and its broken std::filesystem.

@@ -2,4 +2,4 @@
 # encoding H.264 (libx264 inside Debian's libavcodec), VP9, GIF and PNG; swscale for pixel formats.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(OSP_FFMPEG REQUIRED IMPORTED_TARGET libavcodec libavformat libavutil libswscale)
-target_link_libraries(ospnext PUBLIC PkgConfig::OSP_FFMPEG)
+target_link_libraries(osp_video PRIVATE PkgConfig::OSP_FFMPEG)

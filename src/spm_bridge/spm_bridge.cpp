@@ -22,10 +22,10 @@ struct osp_spm_model {
 
 namespace {
 
-// SentencePiece logs through std::cerr. Under RTLD_DEEPBIND its references to std::cerr bind to
-// libstdc++'s own, never-constructed instance (the executable holds the copy that libstdc++
-// initializes), so any log line crashes. Every outcome comes back as a status anyway: silence
-// the logging before any call into the library.
+// SentencePiece logs through std::cerr. Under the RTLD_DEEPBIND fallback its references to
+// std::cerr bind to libstdc++'s own, never-constructed instance (the executable holds the copy
+// that libstdc++ initializes), so any log line would crash. Every outcome comes back as a status
+// anyway: silence the logging before any call into the library.
 void silence_logging() { sentencepiece::logging::SetMinLogLevel(1000); }
 
 void set_error(char* error, size_t error_size, const std::string& message) {

@@ -1,8 +1,8 @@
 // C interface of libosp_spm, the SentencePiece bridge (docs/design.md "Platform pitfalls"): Debian's
 // libsentencepiece carries its own protobuf-lite and crashes at start-up in a process that also
 // loads LibTorch's libprotobuf. This small shared library is the only code that links SentencePiece;
-// the engine opens it with dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND) (models/t5/spm_library.h)
-// so its protobuf symbols never meet LibTorch's. Plain C types only: no C++ object crosses the
+// the engine opens it in a link namespace of its own (dlmopen; models/t5/spm_library.h) so its
+// protobuf symbols never meet LibTorch's. Plain C types only: no C++ object crosses the
 // boundary, and every error comes back as text in a caller-supplied buffer.
 #ifndef OSP_SPM_BRIDGE_H_
 #define OSP_SPM_BRIDGE_H_

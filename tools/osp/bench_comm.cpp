@@ -1,16 +1,13 @@
 // osp bench comm: SSP vs Ulysses communication per block and weight-sharding memory.
 // Under a launcher every rank runs it; started alone it starts --ranks copies of itself on this
 // machine with the torchrun variables (Gloo over loopback).
-#include <algorithm>
-#include <thread>
 
 #include "commands.h"
-#include "osp/core/error.h"
-#include "osp/core/runtime.h"
 #include "osp/bench/comm_bench.h"
+#include "osp/core/error.h"
+#include "osp/parallel/join_launcher.h"
 #include "osp/parallel/launch_env.h"
 #include "osp/parallel/spawn.h"
-#include "osp/parallel/world.h"
 
 namespace osp::cli {
 
@@ -37,10 +34,7 @@ void run_comm_bench(const CommBenchFlags& flags, const GlobalOptions& global) {
     if (failed > 0) fail("osp bench comm: {} of {} ranks failed", failed, flags.ranks);
     return;
   }
-  if (global.threads <= 0) {  // ranks share the machine's cores
-    set_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / env.world_size));
-  }
-  auto world = parallel::World::bootstrap(env, parallel::default_timeout());
+  const std::unique_ptr<parallel::World> world = parallel::join_launcher(global.threads);
   bench::CommBenchOptions options = flags.options;
   options.memory = !flags.no_memory;
   bench::run_comm_bench(*world, options);

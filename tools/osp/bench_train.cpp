@@ -1,14 +1,12 @@
 // osp bench train: DiT training samples/s and peak RSS (src/osp/bench/train_bench.h); with --ranks,
 // the training strategies side by side on that many processes (src/osp/bench/parallel_train_bench.h).
 // Started alone with --ranks N it starts N copies of itself on this machine (Gloo over loopback).
-#include <algorithm>
-#include <thread>
 
 #include "commands.h"
 #include "osp/bench/parallel_train_bench.h"
 #include "osp/bench/train_bench.h"
 #include "osp/core/error.h"
-#include "osp/core/runtime.h"
+#include "osp/parallel/join_launcher.h"
 #include "osp/parallel/launch_env.h"
 #include "osp/parallel/spawn.h"
 
@@ -44,10 +42,7 @@ void run_parallel(TrainBenchFlags f, const GlobalOptions& global) {
     if (failed > 0) fail("osp bench train: {} of {} ranks failed", failed, f.ranks);
     return;
   }
-  if (global.threads <= 0) {  // ranks share the machine's cores
-    set_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / env.world_size));
-  }
-  auto world = parallel::World::bootstrap(env, parallel::default_timeout());
+  const std::unique_ptr<parallel::World> world = parallel::join_launcher(global.threads);
   bench::run_parallel_train_bench(*world, f.parallel);
 }
 

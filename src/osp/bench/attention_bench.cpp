@@ -12,8 +12,9 @@
 
 #include "osp/attention/dense.h"
 #include "osp/attention/fused_cpu.h"
-#include "osp/bench/table.h"
+#include "osp/bench/timing.h"
 #include "osp/core/runtime.h"
+#include "osp/core/text_table.h"
 #include "osp/core/torch_compat.h"
 
 namespace osp::bench {
@@ -110,7 +111,7 @@ void run_attention_bench(AttentionBenchOptions options, const std::vector<std::s
   fmt::print("osp bench attention: B={} L={} heads={} head_dim={}, {}, {} threads\n\n", options.batch, options.length,
              options.heads, options.head_dim, options.device.str(), at::get_num_threads());
   const bool cpu = options.device.is_cpu();
-  Table table({"precision", "kernel", "seconds", "GFLOP/s", "vs best GEMM",
+  TextTable table({"precision", "kernel", "seconds", "GFLOP/s", "vs best GEMM",
                cpu ? "speedup vs fused full" : "speedup vs engine full", "peak extra MiB (beyond output)"});
   for (const auto& name : precisions) {
     options.precision = Precision::parse(name, "--precision");

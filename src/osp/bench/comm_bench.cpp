@@ -7,9 +7,9 @@
 #include <chrono>
 
 #include "osp/attention/skiparse.h"
-#include "osp/bench/table.h"
 #include "osp/core/error.h"
 #include "osp/core/runtime.h"
+#include "osp/core/text_table.h"
 #include "osp/models/dit/config.h"
 #include "osp/models/dit/model.h"
 #include "osp/parallel/ssp.h"
@@ -145,7 +145,7 @@ void run_comm_bench(World& world, const CommBenchOptions& o) {
   fmt::print("osp bench comm: {} ranks, Gloo over loopback, {} width (D = {}, {} heads), grid {}x{}x{} = {} tokens, "
              "P = {}, fp32 activations, b = 1; slowest rank's mean of {} runs\n",
              S, o.preset, C, heads, o.grid[0], o.grid[1], o.grid[2], tokens, P, o.reps);
-  bench::Table table({"figure", "value", "baseline", "baseline / value"});
+  TextTable table({"figure", "value", "baseline", "baseline / value"});
   table.add_row({"sparse block: SSP switch (1 all-to-all) vs Ulysses (4)", ms(ssp.seconds), ms(ulysses_sparse.seconds),
                  ratio(ulysses_sparse.seconds, ssp.seconds)});
   table.add_row({"sparse block: collectives per rank, SSP vs Ulysses", std::to_string(ssp.traffic.collectives),

@@ -10,12 +10,13 @@
 
 #include "osp/attention/skiparse.h"
 #include "osp/bench/bench_models.h"
-#include "osp/bench/table.h"
+#include "osp/bench/timing.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
 #include "osp/core/precision.h"
 #include "osp/core/progress.h"
 #include "osp/core/runtime.h"
+#include "osp/core/text_table.h"
 #include "osp/core/timer.h"
 #include "osp/core/torch_compat.h"
 #include "osp/io/safetensors_writer.h"
@@ -131,7 +132,7 @@ void run_forward_table(const DitBenchOptions& o) {
   }
 
   // The baselines: the same-run GEMM rate, and the all-full stack of the same precision.
-  Table table({"precision", "schedule", "tokens", "forward s", "s/block", "GFLOP", "GFLOP/s", "GEMM GFLOP/s",
+  TextTable table({"precision", "schedule", "tokens", "forward s", "s/block", "GFLOP", "GFLOP/s", "GEMM GFLOP/s",
                "forward/GEMM", "at::matmul GFLOP/s", "speedup vs full"});
   for (const ForwardRow& row : rows) {
     const double rate = row.flops / row.seconds / 1e9;
@@ -162,7 +163,7 @@ void run_load_table(const DitBenchOptions& o) {
 
   fmt::print("\nosp bench dit --load: random Wan2.1 1.3B, fp32 safetensors -> bf16 weights{}\n",
              reset ? "" : " (peak RSS could not be reset: it includes the writing stage)");
-  Table table({"file GiB", "load s", "GiB/s", "RSS before GiB", "peak RSS GiB", "limit 0.6*file+1 GiB", "peak/limit"});
+  TextTable table({"file GiB", "load s", "GiB/s", "RSS before GiB", "peak RSS GiB", "limit 0.6*file+1 GiB", "peak/limit"});
   table.add_row({fmt::format("{:.2f}", file_bytes / kGiB), fmt::format("{:.2f}", seconds),
                  fmt::format("{:.2f}", file_bytes / kGiB / seconds), fmt::format("{:.2f}", rss_before / kGiB),
                  fmt::format("{:.2f}", peak / kGiB), fmt::format("{:.2f}", limit / kGiB),

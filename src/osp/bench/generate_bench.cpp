@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <optional>
 
-#include "osp/bench/table.h"
 #include "osp/core/log.h"
 #include "osp/core/runtime.h"
+#include "osp/core/text_table.h"
 #include "osp/models/dit/config.h"
 #include "osp/pipeline/text_to_video.h"
 #include "osp/pipeline/tiny_bundle.h"
@@ -64,7 +64,7 @@ GenerationReport run_case(const pipeline::ModelBundle& bundle, const pipeline::G
 
 std::string seconds(double s) { return fmt::format("{:.2f}", s); }
 
-void add_rows(Table& table, const std::string& name, const GenerationReport& cached, const GenerationReport& uncached) {
+void add_rows(TextTable& table, const std::string& name, const GenerationReport& cached, const GenerationReport& uncached) {
   for (const auto* r : {&cached, &uncached}) {
     const auto& s = r->seconds;
     table.add_row({name, r == &cached ? "reused" : "per step", seconds(s.text), seconds(s.load_dit), seconds(s.sampling),
@@ -95,9 +95,9 @@ void run_generate_bench(const GenerateBenchOptions& o) {
   std::vector<Case> cases{{"tiny", pipeline::tiny_bundle_spec(), o.tiny_steps}};
   if (o.wide) cases.push_back({fmt::format("1.3B-width {} layers", o.wide_layers), wide_spec(o), o.wide_steps});
 
-  Table stages({"bundle", "cross-attn K/V", "text s", "load DiT s", "sampling s", "load VAE s", "decode s", "write s",
+  TextTable stages({"bundle", "cross-attn K/V", "text s", "load DiT s", "sampling s", "load VAE s", "decode s", "write s",
                 "peak RSS GiB", "K/V computed / reused"});
-  Table saving({"bundle", "size", "steps", "sampling s, K/V per step", "sampling s, K/V reused", "ratio",
+  TextTable saving({"bundle", "size", "steps", "sampling s, K/V per step", "sampling s, K/V reused", "ratio",
                 "projection GFLOP saved"});
   for (const Case& c : cases) {
     const fs::path dir = work / c.name.substr(0, c.name.find(' '));

@@ -10,9 +10,10 @@
 #include <malloc.h>
 #endif
 
-#include "osp/bench/table.h"
+#include "osp/bench/timing.h"
 #include "osp/core/log.h"
 #include "osp/core/precision.h"
+#include "osp/core/text_table.h"
 #include "osp/core/timer.h"
 #include "osp/models/dit/model.h"
 #include "osp/models/dit/random_weights.h"
@@ -49,7 +50,7 @@ void over_threads(int64_t n, const Kernel& kernel) {
 
 // Kernel rows time the span kernels on preallocated buffers over all threads (vectorized against
 // scalar); the tensor rows time the library calls as callers see them (allocation included).
-void codec_rows(const Hif8BenchOptions& o, Table& table) {
+void codec_rows(const Hif8BenchOptions& o, TextTable& table) {
   namespace d = quant::detail;
   const int64_t n = o.codec_elements;
   const at::Tensor x = at::randn({n}).mul_(3.0f);  // weight-like values over several binades
@@ -93,7 +94,7 @@ void codec_rows(const Hif8BenchOptions& o, Table& table) {
 
 // The matmuls run interleaved (bf16, hif8, fp8, bf16, …) after one warm-up each and each keeps its
 // best time, so that load from other processes on a shared machine hits all of them alike.
-void matmul_rows(const Hif8BenchOptions& o, Table& table) {
+void matmul_rows(const Hif8BenchOptions& o, TextTable& table) {
   const int64_t m = o.m, k = o.k, n = o.n;
   const double flop = 2.0 * m * k * n;
   const auto options = at::TensorOptions().dtype(at::kBFloat16);
@@ -146,7 +147,7 @@ int64_t random_quantized_weights(dit::WanDiT& model, quant::WeightFormat format)
 // Resident parameter bytes of the DiT with 8-bit layer-set weights against bf16, plus the growth
 // of the process RSS while each model lives (the 8-bit one is built first, its memory handed back
 // to the system before the bf16 one).
-void memory_rows(const Hif8BenchOptions& o, Table& table) {
+void memory_rows(const Hif8BenchOptions& o, TextTable& table) {
   const dit::DiTConfig config = dit::DiTConfig::preset(o.memory_model);
   const int64_t rss0 = resident_bytes();
   int64_t quantized = 0, rss_quantized = 0, layers = 0;
@@ -183,7 +184,7 @@ void memory_rows(const Hif8BenchOptions& o, Table& table) {
 void run_hif8_bench(const Hif8BenchOptions& o) {
   c10::InferenceMode inference;
   fmt::print("osp bench hif8: {} threads, HiF8 kernels: {}\n\n", at::get_num_threads(), quant::hif8_cpu_kernel());
-  Table table({"figure", "value", "baseline", "ratio", "target"});
+  TextTable table({"figure", "value", "baseline", "ratio", "target"});
   codec_rows(o, table);
   matmul_rows(o, table);
   if (!o.memory_model.empty()) memory_rows(o, table);

@@ -14,8 +14,9 @@
 #include "osp/adapters/adapter.h"
 #include "osp/adapters/trainable.h"
 #include "osp/bench/bench_models.h"
-#include "osp/bench/table.h"
+#include "osp/bench/timing.h"
 #include "osp/core/error.h"
+#include "osp/core/text_table.h"
 #include "osp/io/lora_file.h"
 #include "osp/models/dit/random_weights.h"
 
@@ -68,7 +69,7 @@ void run_lora_bench(const LoraBenchOptions& o) {
   probe.unmerge_from(model);
   const double attach_s = time_once_seconds([&] { probe.attach(model); });
   probe.detach(model);
-  Table cost({"adapter file (MiB)", "modules", "read (s)", "merge (s)", "attach (s)"});
+  TextTable cost({"adapter file (MiB)", "modules", "read (s)", "merge (s)", "attach (s)"});
   cost.add_row({fmt::format("{:.1f}", static_cast<double>(fs::file_size(path)) / (1024.0 * 1024.0)),
                 std::to_string(file.modules.size()), fmt::format("{:.3f}", load_s), fmt::format("{:.3f}", merge_s),
                 fmt::format("{:.4f}", attach_s)});
@@ -93,7 +94,7 @@ void run_lora_bench(const LoraBenchOptions& o) {
       for (int i = 0; i < counts[c]; ++i) loras[i].detach(model);
     }
   }
-  Table table({"case", "forward (s)", "vs merged", "adapter cost"});
+  TextTable table({"case", "forward (s)", "vs merged", "adapter cost"});
   for (size_t c = 0; c < counts.size(); ++c) {
     const std::string name = counts[c] == 0 ? "merged (0 runtime LoRAs)"
                                             : fmt::format("{} runtime LoRA{} (rank {})", counts[c],

@@ -10,9 +10,10 @@
 #include <vector>
 
 #include "osp/bench/bench_models.h"
-#include "osp/bench/table.h"
+#include "osp/bench/timing.h"
 #include "osp/core/error.h"
 #include "osp/core/runtime.h"
+#include "osp/core/text_table.h"
 #include "osp/io/tensor_source.h"
 #include "osp/models/dit/block_streamer.h"
 #include "osp/models/dit/loader.h"
@@ -141,7 +142,7 @@ void run_offload_bench(const OffloadBenchOptions& o) {
              "{}x{} px ({} tokens); disk sequential read (cold cache) {:.2f} GiB/s\n",
              o.layers, file_gib, o.latent_frames, o.width, o.height,
              o.latent_frames * (o.height / 16) * (o.width / 16), disk_rate);
-  Table table({"weights", "s/forward", "vs resident", "peak RSS GiB", "read GiB/forward", "read GiB/s",
+  TextTable table({"weights", "s/forward", "vs resident", "peak RSS GiB", "read GiB/forward", "read GiB/s",
                "read/disk rate", "waited for blocks"});
   const double resident = rows.front().seconds;  // the baseline row
   for (const Row& r : rows) {

@@ -5,10 +5,10 @@
 #include <chrono>
 #include <filesystem>
 
-#include "osp/bench/table.h"
 #include "osp/bench/train_bench.h"
 #include "osp/core/error.h"
 #include "osp/core/runtime.h"
+#include "osp/core/text_table.h"
 #include "osp/parallel/fully_sharded.h"
 #include "osp/train/trainer.h"
 
@@ -109,7 +109,7 @@ void run_parallel_train_bench(parallel::World& world, const ParallelTrainBenchOp
                world.size(), dp, o.ssp, o.sp, o.config, fmt::format("{:.1f} M", cases[0].config.model.parameter_count() / 1e6),
                o.frames, o.size, o.precision, o.steps);
   }
-  Table table({"strategy", "peak RSS per rank (MiB)", "samples/s", "strategy MiB sent", "expected", "ratio",
+  TextTable table({"strategy", "peak RSS per rank (MiB)", "samples/s", "strategy MiB sent", "expected", "ratio",
                "sequence-parallel MiB sent"});
   double baseline_rss = 0;
   for (const Case& c : cases) {

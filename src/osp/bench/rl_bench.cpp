@@ -11,9 +11,10 @@
 #include <functional>
 
 #include "osp/bench/bench_models.h"
-#include "osp/bench/table.h"
+#include "osp/bench/timing.h"
 #include "osp/core/error.h"
 #include "osp/core/runtime.h"
+#include "osp/core/text_table.h"
 #include "osp/diffusion/sde_step.h"
 #include "osp/pipeline/tiny_bundle.h"
 #include "osp/rl/grpo_trainer.h"
@@ -106,9 +107,9 @@ void run_rl_bench(const RlBenchOptions& o) {
   fmt::print("osp bench rl: one epoch = 1 rollout batch of {} videos (one group), {} steps ({} SDE, trained), "
              "rank-32 LoRA on q/k/v/o, no KL; {} threads\n",
              o.batch, o.steps, o.sde_steps, at::get_num_threads());
-  Table time({"config", "tokens", "rollout (s)", "generation (s)", "rollout / gen", "reward (s)", "update (s)",
+  TextTable time({"config", "tokens", "rollout (s)", "generation (s)", "rollout / gen", "reward (s)", "update (s)",
               "trained step (s)", "forward (s)", "step / forward"});
-  Table memory({"config", "RL peak RSS (MiB)", "LoRA SFT peak RSS (MiB)", "RL / SFT"});
+  TextTable memory({"config", "RL peak RSS (MiB)", "LoRA SFT peak RSS (MiB)", "RL / SFT"});
   for (const std::string& name : o.configs) {
     const fs::path dir = fs::temp_directory_path() / fmt::format("osp_bench_rl_{}_{}", name, ::getpid());
     fs::remove_all(dir);

@@ -5,11 +5,12 @@
 #include <c10/core/InferenceMode.h>
 #include <fmt/format.h>
 
-#include "osp/bench/table.h"
+#include "osp/bench/timing.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
 #include "osp/core/precision.h"
 #include "osp/core/runtime.h"
+#include "osp/core/text_table.h"
 #include "osp/core/torch_compat.h"
 #include "osp/models/t5/config.h"
 #include "osp/models/t5/encoder.h"
@@ -54,7 +55,7 @@ void run_text_bench(const TextBenchOptions& o) {
   fmt::print("machine: {} threads, LibTorch {}, native bf16 GEMM: {}\n\n", at::get_num_threads(), compat::torch_version(),
              nn::cpu_has_native_bf16() ? "yes" : "no (bf16 operands, fp32 GEMM)");
 
-  Table table({"precision", "forward s", "GFLOP", "GFLOP/s", "GEMM GFLOP/s", "forward/GEMM", "s/layer",
+  TextTable table({"precision", "forward s", "GFLOP", "GFLOP/s", "GEMM GFLOP/s", "forward/GEMM", "s/layer",
                "projected 24-layer s", "weights GiB"});
   c10::InferenceMode inference;
   for (const std::string& name : o.precisions) {

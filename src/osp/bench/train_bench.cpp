@@ -9,9 +9,10 @@
 #include <filesystem>
 
 #include "osp/bench/bench_models.h"
-#include "osp/bench/table.h"
+#include "osp/bench/timing.h"
 #include "osp/core/error.h"
 #include "osp/core/runtime.h"
+#include "osp/core/text_table.h"
 #include "osp/train/dit_objective.h"
 #include "osp/train/trainer.h"
 
@@ -51,7 +52,7 @@ void run_train_bench(const TrainBenchOptions& o) {
   fmt::print("osp bench train: one optimizer step = forward + backward + AdamW + EMA, batch 1, synthetic latents of "
              "{} frames; baseline: the inference forward of the same input; {} threads\n",
              o.frames, at::get_num_threads());
-  Table table({"config", "precision", "tokens", "params (M)", "train step (s)", "samples/s", "forward (s)",
+  TextTable table({"config", "precision", "tokens", "params (M)", "train step (s)", "samples/s", "forward (s)",
                "step / forward", "peak RSS (MiB)"});
   for (const std::string& name : o.configs) {
     for (const std::string& precision : o.precisions) {

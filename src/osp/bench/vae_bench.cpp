@@ -6,10 +6,11 @@
 
 #include <chrono>
 
-#include "osp/bench/table.h"
+#include "osp/bench/timing.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
 #include "osp/core/runtime.h"
+#include "osp/core/text_table.h"
 #include "osp/core/torch_compat.h"
 #include "osp/models/vae/codec.h"
 #include "osp/models/vae/model.h"
@@ -49,7 +50,7 @@ Measurement measure(Fn&& fn) {
   return m;
 }
 
-void add_row(Table& table, const std::string& name, const Measurement& m, double gemm) {
+void add_row(TextTable& table, const std::string& name, const Measurement& m, double gemm) {
   const double rate = m.stats.flops / m.seconds / 1e9;
   table.add_row({name, fmt::format("{}", m.frames), fmt::format("{:.1f}", m.seconds),
                  fmt::format("{:.2f}", m.seconds / static_cast<double>(m.frames)),
@@ -72,7 +73,7 @@ void run_vae_bench(const VaeBenchOptions& o) {
              at::get_num_threads(), compat::torch_version());
   fmt::print("GEMM rate: conv-shaped [16384 x 2592]·[2592 x 96] fp32; peak RSS reset per case: {}\n\n",
              reset_works ? "yes" : "NO (figures include earlier cases)");
-  Table table({"case", "frames", "s", "s/frame", "GFLOP", "GFLOP/s", "GEMM GFLOP/s", "conv/GEMM", "RSS before GiB",
+  TextTable table({"case", "frames", "s", "s/frame", "GFLOP", "GFLOP/s", "GEMM GFLOP/s", "conv/GEMM", "RSS before GiB",
                "peak RSS GiB", "cache GiB"});
   const int64_t lat = o.size / 8;
   std::vector<double> decode_peaks;

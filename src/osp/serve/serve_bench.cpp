@@ -12,10 +12,10 @@
 #include <thread>
 #include <vector>
 
-#include "osp/bench/table.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
 #include "osp/core/runtime.h"
+#include "osp/core/text_table.h"
 #include "osp/serve/http_server.h"
 #include "osp/serve/job_queue.h"
 
@@ -144,7 +144,7 @@ void run_serve_bench(const ServeBenchOptions& o) {
   }
   const size_t rss_end = current_rss_bytes();
 
-  bench::Table table({"figure", "value"});
+  TextTable table({"figure", "value"});
   table.add_row({"clients × jobs", fmt::format("{} × {} ({} valid, {} invalid)", o.clients, o.jobs, valid, o.jobs - valid)});
   table.add_row({"done / failed / cancelled", fmt::format("{} / {} / {}", tally.done, tally.failed, tally.cancelled)});
   table.add_row({"rejected as invalid (400)", std::to_string(tally.invalid)});

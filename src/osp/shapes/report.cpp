@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "osp/bench/table.h"
+#include "osp/core/text_table.h"
 
 namespace osp::shapes {
 
@@ -72,7 +72,7 @@ std::string describe_measurement(const ClipMeasurement& m) {
 }
 
 void print_accuracy_table(const AttributeAccuracy& accuracy) {
-  bench::Table table({"attribute", "correct", "total", "accuracy"});
+  TextTable table({"attribute", "correct", "total", "accuracy"});
   for (const auto& [name, a] : accuracy_rows(accuracy)) {
     table.add_row({name, std::to_string(a->correct), std::to_string(a->total), percent_text(*a)});
   }

@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <limits>
 
-#include "osp/bench/table.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
 #include "osp/core/progress.h"
+#include "osp/core/text_table.h"
 #include "osp/io/atomic_file.h"
 #include "osp/io/video_reader.h"
 #include "osp/shapes/report.h"
@@ -139,7 +139,7 @@ nlohmann::ordered_json vae_eval_summary_json(const VaeEvalResult& result, const 
 }
 
 void print_vae_eval_table(const VaeEvalResult& result) {
-  bench::Table table({"attribute", "input clips", "VAE round trip"});
+  TextTable table({"attribute", "input clips", "VAE round trip"});
   const auto input = accuracy_rows(result.input), decoded = accuracy_rows(result.decoded);
   for (size_t i = 0; i < input.size(); ++i) table.add_row({input[i].first, cell(*input[i].second), cell(*decoded[i].second)});
   table.add_row({"PSNR (dB)", "", fmt::format("{:.2f}", result.psnr_db)});

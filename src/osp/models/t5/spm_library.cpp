@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "osp/core/error.h"
+#include "osp/core/log.h"
 
 namespace osp::t5 {
 
@@ -46,6 +47,24 @@ void resolve(void* handle, const std::string& path, const char* symbol, Fn& out)
   out = reinterpret_cast<Fn>(address);
 }
 
+// The bridge goes into a link namespace of its own (dlmopen): it gets its own libstdc++ and
+// protobuf, and no symbol resolves across the boundary in either direction, which is what the
+// plain C interface is for. Where a new namespace cannot be made (glibc allows 16; a namespace
+// needs static TLS room), RTLD_DEEPBIND is the fallback: the bridge's own symbols first, which
+// also keeps the protobufs apart but which AddressSanitizer's runtime refuses.
+void* open_isolated(const std::string& path) {
+  void* handle = dlmopen(LM_ID_NEWLM, path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle != nullptr) return handle;
+  const std::string namespace_error = dlerror();
+  handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  if (handle == nullptr) {
+    fail_about(path, "cannot load the SentencePiece bridge: {} (in a namespace of its own: {})", dlerror(),
+               namespace_error);
+  }
+  log::debug("SentencePiece bridge opened with RTLD_DEEPBIND (no link namespace: {})", namespace_error);
+  return handle;
+}
+
 SpmLibrary open_library() {
   const std::vector<std::string> candidates = spm_bridge_candidates();
   std::string path;
@@ -61,8 +80,7 @@ SpmLibrary open_library() {
     fail("SentencePiece bridge {} not found (searched: {}); build the osp_spm target or set {} to its path",
          kLibraryName, searched, kEnvironment);
   }
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
-  if (handle == nullptr) fail_about(path, "cannot load the SentencePiece bridge: {}", dlerror());
+  void* handle = open_isolated(path);
   decltype(&osp_spm_abi_version) abi_version = nullptr;
   resolve(handle, path, "osp_spm_abi_version", abi_version);
   if (abi_version() != OSP_SPM_ABI_VERSION) {

@@ -1,9 +1,8 @@
 #pragma once
 // The SentencePiece bridge libosp_spm (src/spm_bridge/spm_bridge.h), opened at run time.
 // SentencePiece must never be linked into a LibTorch process directly (docs/design.md "Platform
-// pitfalls": two protobufs crash at start-up); dlopen with RTLD_LOCAL | RTLD_DEEPBIND keeps the
-// bridge's protobuf symbols to itself. (AddressSanitizer refuses RTLD_DEEPBIND: sanitizer test
-// binaries must not use the tokenizer.)
+// pitfalls": two protobufs crash at start-up); it is opened in a link namespace of its own
+// (dlmopen), so its protobuf and libstdc++ never meet LibTorch's.
 #include <string>
 #include <vector>
 
