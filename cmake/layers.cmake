@@ -1,9 +1,9 @@
 # The library's layer targets (docs/design.md "Layers"). Each layer is a static library made of
 # whole folders of src/osp (or a file pattern inside one), and links only the layers below it, so
-# that an include of a higher layer from a lower one is a link error rather than a silent cycle.
+# that a call from a lower layer into a higher one is a link error rather than a silent cycle.
 # A system library is linked by the one layer that uses it (ffmpeg: osp_video, Gloo headers:
-# osp_parallel, yaml-cpp: osp_train and osp_rl), so a program that needs only the lower layers
-# does not drag it in.
+# osp_parallel, yaml-cpp: osp_train, whose rl/ users get it through it), so a program that needs
+# only the lower layers does not drag it in.
 #
 #   osp_layer(NAME [DIRS folder...] [FILES pattern...] DEPS layer...)   declare, in bottom-up order
 #   osp_layers_done()    create the targets (FILES claims win over another layer's DIRS)
