@@ -21,16 +21,10 @@ function(osp_layer name)
 endfunction()
 
 # Sources under src/osp that are not in any layer: the checkpoint parsers (osp_parsers), the API
-# and the server (their own targets, above every layer).
+# and the server (OSP_API_SOURCES, OSP_SERVE_SOURCES: their own targets, above every layer).
 function(_osp_unlayered_sources out)
-  set(result "")
-  foreach(source IN LISTS OSP_PARSER_SOURCES)
-    list(APPEND result ${CMAKE_CURRENT_SOURCE_DIR}/${source})
-  endforeach()
-  file(GLOB api_and_serve CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/osp/api/*.cpp
-       ${CMAKE_CURRENT_SOURCE_DIR}/src/osp/serve/*.cpp)
-  list(APPEND result ${api_and_serve})
-  set(${out} ${result} PARENT_SCOPE)
+  list(TRANSFORM OSP_PARSER_SOURCES PREPEND "${CMAKE_CURRENT_SOURCE_DIR}/" OUTPUT_VARIABLE parsers)
+  set(${out} ${parsers} ${OSP_API_SOURCES} ${OSP_SERVE_SOURCES} PARENT_SCOPE)
 endfunction()
 
 macro(osp_layers_done)

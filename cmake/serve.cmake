@@ -3,7 +3,6 @@
 # library was built with, from pkg-config).
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
-file(GLOB OSP_SERVE_SOURCES CONFIGURE_DEPENDS src/osp/serve/*.cpp)
 add_library(osp_serve STATIC ${OSP_SERVE_SOURCES})
 target_link_libraries(osp_serve PUBLIC osp_api PRIVATE PkgConfig::HTTPLIB)
 osp_target_defaults(osp_serve)
