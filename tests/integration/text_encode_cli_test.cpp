@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -145,6 +146,17 @@ TEST_F(TextEncodeCliTest, BadInputsAreClearErrors) {
   expect_error(hf() + tokenizer() + " --prompt hi --precision fp16", "fp16");
   expect_error(" --text-encoder " + fixture("t5/wan") + tokenizer() + " --prompt hi", "--config");
   expect_error(hf() + tokenizer() + " --prompts " + path("missing.txt"), "missing.txt");
+}
+
+// The SentencePiece bridge named by OSP_SPM_BRIDGE is missing, or not a loadable library: both the
+// link-namespace load and the RTLD_DEEPBIND fallback fail, and the error names the file.
+TEST_F(TextEncodeCliTest, BadSentencePieceBridgeIsAClearError) {
+  std::ofstream(path("not_a_library.so")) << "not an ELF file\n";
+  setenv("OSP_SPM_BRIDGE", path("not_a_library.so").c_str(), 1);
+  expect_error(hf() + tokenizer() + " --prompt hi", "cannot load the SentencePiece bridge");
+  setenv("OSP_SPM_BRIDGE", path("no_such_bridge.so").c_str(), 1);
+  expect_error(hf() + tokenizer() + " --prompt hi", "no_such_bridge.so");
+  unsetenv("OSP_SPM_BRIDGE");
 }
 
 }  // namespace
