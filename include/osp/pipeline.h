@@ -49,6 +49,20 @@ struct ParallelMesh {
   bool shard_weights = false;  // each rank keeps 1/N of every block (needs MemoryPolicy::kResident)
 };
 
+struct LoraRequest {
+  std::string path;  // a LoRA file (PEFT, diffusers, ComfyUI, kohya) or a training checkpoint folder
+  double scale = 1.0;
+};
+
+// A model's parts given one by one (docs/api.md "Component paths"), each replacing the one the
+// model folder names; with every part given, from_pretrained needs no folder.
+struct ComponentPaths {
+  std::optional<std::string> dit, dit_config;                    // weights (file, index or folder), config.json
+  std::optional<std::string> text_encoder, text_encoder_config;  // umT5 encoder
+  std::optional<std::string> tokenizer, tokenizer_config;        // folder or spiece.model
+  std::optional<std::string> vae, vae_config;
+};
+
 struct LoadOptions {
   std::string device = "cpu";      // cpu, cuda, cuda:N or auto
   std::string precision = "bf16";  // bf16 or fp32 (the VAE always runs in float32)
@@ -56,11 +70,11 @@ struct LoadOptions {
   MemoryPolicy memory = MemoryPolicy::kResident;
   int threads = 0;                 // intra-op CPU threads; 0: LibTorch's default (a launcher's ranks share the cores)
   ParallelMesh parallel;           // a mesh other than 1 × 1 needs a launcher
-};
-
-struct LoraRequest {
-  std::string path;  // a LoRA file (PEFT, diffusers, ComfyUI, kohya) or a training checkpoint folder
-  double scale = 1.0;
+  ComponentPaths components;       // parts replacing the model folder's
+  // Adapters on the DiT for every request, read at load: "merged" adds them into the weights (no
+  // per-step cost), "runtime" runs them beside the base GEMMs.
+  std::vector<LoraRequest> loras;
+  std::string lora_mode = "merged";
 };
 
 // One video. Unset fields take the model's defaults (Pipeline::defaults()).
@@ -72,6 +86,7 @@ struct Request {
   std::optional<std::string> sampler;  // unipc, euler or dpm++
   uint64_t seed = 1024;
   std::optional<at::Tensor> noise;     // initial noise [C, F, H', W'] float32 instead of the seed's
+  std::optional<std::string> noise_file;  // ... or read from a safetensors file (tensor "noise")
   std::vector<LoraRequest> loras;      // applied for this request only (runtime adapters)
   // > 0: the first-block step cache's threshold (docs/dit.md "Step cache"; 0.2 halves the shipped
   // model's block evaluations); unset: every block of every step runs. One process only.
@@ -88,6 +103,7 @@ struct Parameters {
 struct StageSeconds {
   double load = 0;  // components loaded for this request (0 when resident)
   double text = 0, sampling = 0, decode = 0;
+  double write = 0;  // generate_files: colour conversion, encoding and file output
 };
 
 struct Video {
@@ -102,6 +118,7 @@ struct Video {
 
 struct ProgressEvent {
   std::string stage;  // "text", "sampling", "decode"
+  size_t request = 0;  // generate_files: the request's index (the text stage serves them all: 0)
   int64_t step = 0;   // steps done in this stage
   int64_t total = 0;
   double elapsed = 0;  // seconds since the request started
@@ -132,10 +149,45 @@ class CancelToken {
   std::atomic<bool> cancelled_{false};
 };
 
+struct WriteOptions {
+  int crf = -1;  // video quality; −1: the encoder's default
+};
+
+// One video of generate_files and the file it goes to: mp4, webm, gif, a png pattern (%03d) or
+// safetensors (float frames + latents), by extension.
+struct FileRequest {
+  Request request;
+  std::string path;
+};
+
+// How generate_files holds the models (docs/memory.md): the DiT resident or its blocks streamed
+// from the mapped checkpoint, both guidance branches in one forward, a tiled VAE decode.
+struct BatchOptions {
+  std::string offload = "none";    // none, blocks or auto (resident where the stage fits max_memory)
+  int64_t max_memory = 0;          // bytes; 0: the machine's available memory, checked for auto choices
+  std::string cfg_batch = "auto";  // auto (when blocks stream), on or off
+  // Where a streamed checkpoint stored in another dtype is converted once; unset: the engine's
+  // default folder (docs/memory.md "Streaming cache"); "": convert at every read.
+  std::optional<std::string> streaming_cache;
+  std::optional<std::string> embedding_cache;  // prompt-embedding cache folder (read and filled)
+  int64_t vae_tile_size = 0;       // decode tile edge in pixels; 0: whole frames; −1: the largest that fits max_memory
+  int64_t vae_tile_overlap = 64;
+  WriteOptions write;
+};
+
+struct BatchReport {
+  std::vector<std::string> errors;  // per request: empty when its file was written
+  StageSeconds seconds;             // every request together
+  int64_t peak_rss_bytes = 0;
+  std::string memory_policy;        // what held the models ("DiT resident, …")
+  int64_t failed() const;
+};
+
 class Pipeline {
  public:
   // Any layout `osp generate --model` accepts: an OSP bundle, a Wan 2.1 release folder, a
-  // diffusers pipeline folder. osp::Error (kBadInput, kBadFile, kUnsupported) when it cannot load.
+  // diffusers pipeline folder; "" when LoadOptions::components names every part. osp::Error
+  // (kBadInput, kBadFile, kUnsupported) when it cannot load.
   static std::unique_ptr<Pipeline> from_pretrained(const std::string& path, const LoadOptions& options = {});
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
@@ -143,6 +195,15 @@ class Pipeline {
 
   // One request at a time (concurrent calls wait for each other).
   Video generate(const Request& request, const Callbacks& callbacks = {}, const CancelToken* cancel = nullptr);
+
+  // Many videos straight into files, stage by stage as `osp generate` runs them (MemoryPolicy::
+  // kPerStage only): every prompt through the text encoder, the encoder freed; every video
+  // sampled, the DiT freed; each decoded into its file, which is written chunk by chunk. A
+  // request that fails (its fields, its noise, its file) is reported in BatchReport::errors and
+  // the others still run; an error every request shares (options, outputs that collide) throws.
+  // Cancelling stops at the next sampling step and throws kCancelled; files already written stay.
+  BatchReport generate_files(const std::vector<FileRequest>& requests, const BatchOptions& options = {},
+                             const Callbacks& callbacks = {}, const CancelToken* cancel = nullptr);
 
   Parameters defaults() const;
   // Whether the VAE ships a latent preview map (latent_preview.json beside its weights).
@@ -161,6 +222,7 @@ class Pipeline {
  private:
   struct Impl;
   explicit Pipeline(std::unique_ptr<Impl> impl);
+  Video generate_unlocked(const Request& request, const Callbacks& callbacks, const CancelToken* cancel);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -169,10 +231,6 @@ class Pipeline {
 // callback restores stderr. Process-wide; the callback may be called from any thread.
 using LogCallback = std::function<void(const std::string& level, const std::string& message)>;
 void set_log_callback(LogCallback callback, const std::string& level = "info");
-
-struct WriteOptions {
-  int crf = -1;  // video quality; −1: the encoder's default
-};
 
 // Writes `video` to `path`: mp4, webm, gif, a png pattern (%03d) or safetensors (frames + latents),
 // by extension, atomically, with the parameters in the file's metadata.

@@ -9,8 +9,10 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
 
+#include "../integration/lora_fixture.h"
 #include "osp/io/tensor_source.h"
 #include "osp/models/vae/latent_preview.h"
 #include "osp/pipeline.h"
@@ -307,6 +309,154 @@ TEST_F(PipelineApi, DefaultsAreTheBundles) {
   EXPECT_EQ(d.steps, p.steps);
   EXPECT_EQ(d.sampler, p.sampler);
   EXPECT_DOUBLE_EQ(d.guidance, p.guidance);
+}
+
+TEST_F(PipelineApi, ComponentPathsLoadWhatTheFolderNames) {
+  const pipeline::ModelBundle b = pipeline::resolve_bundle(bundle());
+  LoadOptions parts = fp32();
+  parts.components.dit = b.dit.path;
+  parts.components.dit_config = b.dit.config;
+  parts.components.text_encoder = b.text_encoder.path;
+  parts.components.text_encoder_config = b.text_encoder.config;
+  parts.components.tokenizer = b.tokenizer.path;
+  parts.components.vae = b.vae.path;
+  parts.components.vae_config = b.vae.config;
+  auto by_folder = Pipeline::from_pretrained(bundle(), fp32());
+  auto by_parts = Pipeline::from_pretrained("", parts);
+  // Every field set: loose parts carry no bundle defaults.
+  Request r = small_request();
+  const Parameters d = by_folder->defaults();
+  r.shift = d.shift;
+  r.guidance = d.guidance;
+  r.sampler = d.sampler;
+  r.negative_prompt = d.negative_prompt;
+  EXPECT_TRUE(at::equal(by_parts->generate(r).latents, by_folder->generate(r).latents));
+  LoadOptions missing = fp32();
+  missing.components.dit = b.dit.path;
+  expect_category([&] { Pipeline::from_pretrained("", missing); }, ErrorCategory::kBadFile, "text");
+}
+
+// LoadOptions::loras: read once at load, applied to every request; merged they equal the same
+// adapter given per request (runtime) to rounding, and in runtime mode bit for bit.
+TEST_F(PipelineApi, LoadTimeAdaptersActLikeTheSameAdaptersPerRequest) {
+  fs::create_directories(scratch(""));
+  const std::string lora = scratch("load_time_lora.safetensors").string();
+  io::write_lora_file(lora, test::random_bundle_lora(pipeline::resolve_bundle(bundle()).dit.path, 4, 7));
+  auto plain = Pipeline::from_pretrained(bundle(), fp32());
+  Request per_request = small_request();
+  per_request.loras = {{lora, 0.5}};
+  const at::Tensor runtime = plain->generate(per_request).latents;
+  const at::Tensor without = plain->generate(small_request()).latents;
+  LoadOptions merged = fp32();
+  merged.loras = {{lora, 0.5}};
+  const at::Tensor merged_latents = Pipeline::from_pretrained(bundle(), merged)->generate(small_request()).latents;
+  const double relative = ((merged_latents - runtime).norm() / runtime.norm()).item<double>();
+  EXPECT_LT(relative, 1e-4);
+  EXPECT_GT(((without - runtime).norm() / runtime.norm()).item<double>(), 1e-3);  // the adapter matters
+  LoadOptions attached = merged;
+  attached.lora_mode = "runtime";
+  EXPECT_TRUE(at::equal(Pipeline::from_pretrained(bundle(), attached)->generate(small_request()).latents, runtime));
+  LoadOptions bad = fp32();
+  bad.loras = {{scratch("no-such-lora.safetensors").string(), 1.0}};
+  expect_category([&] { Pipeline::from_pretrained(bundle(), bad); }, ErrorCategory::kBadFile, "no-such-lora");
+  bad.loras = {{lora, 1.0}};
+  bad.lora_mode = "fused";
+  expect_category([&] { Pipeline::from_pretrained(bundle(), bad); }, ErrorCategory::kBadInput, "lora_mode");
+}
+
+// generate_files: four requests, two runs (the fourth takes other steps); an empty prompt fails
+// alone; each file's latents are what generate() returns for its request; progress names the
+// request it is about.
+TEST_F(PipelineApi, GenerateFilesWritesEveryGoodRequestAndReportsTheBadOneAlone) {
+  const fs::path dir = scratch("files");
+  fs::create_directories(dir);
+  Request empty = small_request();
+  empty.prompt = "  ";
+  Request two_steps = small_request(12);
+  two_steps.steps = 2;
+  const std::vector<FileRequest> requests{{small_request(11), (dir / "a.safetensors").string()},
+                                          {empty, (dir / "b.safetensors").string()},
+                                          {small_request(13), (dir / "c.mp4").string()},
+                                          {two_steps, (dir / "d.safetensors").string()}};
+  std::vector<ProgressEvent> events;
+  Callbacks callbacks;
+  callbacks.on_progress = [&](const ProgressEvent& e) { events.push_back(e); };
+  auto pipe = Pipeline::from_pretrained(bundle(), fp32(MemoryPolicy::kPerStage));
+  const BatchReport report = pipe->generate_files(requests, {}, callbacks);
+  ASSERT_EQ(report.errors.size(), 4u);
+  EXPECT_EQ(report.failed(), 1);
+  EXPECT_NE(report.errors[1].find("prompt: is empty"), std::string::npos) << report.errors[1];
+  for (size_t i : {0, 2, 3}) EXPECT_TRUE(report.errors[i].empty()) << report.errors[i];
+  EXPECT_FALSE(fs::exists(dir / "b.safetensors"));
+  EXPECT_TRUE(fs::exists(dir / "c.mp4"));
+  EXPECT_GT(report.seconds.sampling, 0.0);
+  EXPECT_GT(report.peak_rss_bytes, 0);
+  auto resident = Pipeline::from_pretrained(bundle(), fp32());
+  for (size_t i : {0, 3}) {
+    const at::Tensor written = io::open_tensor_source(requests[i].path)->load("latents");
+    EXPECT_TRUE(at::equal(written, resident->generate(requests[i].request).latents)) << requests[i].path;
+  }
+  std::map<size_t, int64_t> last_step;
+  std::set<size_t> written;
+  for (const ProgressEvent& e : events) {
+    if (e.stage == "sampling") last_step[e.request] = e.step;
+    if (e.stage == "decode" && e.step == e.total) written.insert(e.request);
+  }
+  EXPECT_EQ(last_step, (std::map<size_t, int64_t>{{0, 3}, {2, 3}, {3, 2}}));
+  EXPECT_EQ(written, (std::set<size_t>{0, 2, 3}));
+}
+
+TEST_F(PipelineApi, GenerateFilesChecksItsOptionsBeforeWork) {
+  const fs::path dir = scratch("checked");
+  fs::create_directories(dir);
+  const std::vector<FileRequest> one{{small_request(), (dir / "a.mp4").string()}};
+  auto resident = Pipeline::from_pretrained(bundle(), fp32());
+  expect_category([&] { resident->generate_files(one); }, ErrorCategory::kUnsupported, "kPerStage");
+  auto pipe = Pipeline::from_pretrained(bundle(), fp32(MemoryPolicy::kPerStage));
+  const auto expect_bad = [&](BatchOptions options, const std::string& field) {
+    expect_category([&] { pipe->generate_files(one, options); }, ErrorCategory::kBadInput, field);
+  };
+  BatchOptions o;
+  o.offload = "disk";
+  expect_bad(o, "offload");
+  o = {};
+  o.cfg_batch = "sometimes";
+  expect_bad(o, "cfg_batch");
+  o = {};
+  o.vae_tile_size = -2;
+  expect_bad(o, "vae_tile_size");
+  o = {};
+  o.max_memory = -1;
+  expect_bad(o, "max_memory");
+  expect_category([&] { pipe->generate_files({}); }, ErrorCategory::kBadInput, "requests");
+  // Every request bad: the error they met, thrown.
+  expect_category([&] { pipe->generate_files({{small_request(), (dir / "a.bmp").string()}}); },
+                  ErrorCategory::kBadInput, "bmp");
+  EXPECT_EQ(pipe->component_loads(), 0);  // nothing was loaded for any of them
+}
+
+// A cancel during the second request's sampling stops there: the first request's latent is not
+// decoded either, nothing is written, kCancelled; the next batch runs normally.
+TEST_F(PipelineApi, ACancelledBatchStopsAtTheNextStepAndThePipelineStaysUsable) {
+  const fs::path dir = scratch("cancelled");
+  fs::create_directories(dir);
+  const std::vector<FileRequest> requests{{small_request(1), (dir / "a.mp4").string()},
+                                          {small_request(2), (dir / "b.mp4").string()}};
+  auto pipe = Pipeline::from_pretrained(bundle(), fp32(MemoryPolicy::kPerStage));
+  CancelToken token;
+  int64_t steps_after_cancel = 0;
+  Callbacks callbacks;
+  callbacks.on_progress = [&](const ProgressEvent& e) {
+    if (token.cancelled() && e.stage == "sampling") ++steps_after_cancel;
+    if (e.stage == "sampling" && e.request == 1 && e.step == 1) token.cancel();
+  };
+  expect_category([&] { pipe->generate_files(requests, {}, callbacks, &token); }, ErrorCategory::kCancelled,
+                  "cancelled");
+  EXPECT_EQ(steps_after_cancel, 0);
+  EXPECT_FALSE(fs::exists(requests[0].path));
+  EXPECT_FALSE(fs::exists(requests[1].path));
+  EXPECT_EQ(pipe->generate_files(requests).failed(), 0);
+  EXPECT_TRUE(fs::exists(requests[1].path));
 }
 
 }  // namespace

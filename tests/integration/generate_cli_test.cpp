@@ -52,7 +52,7 @@ TEST_F(GenerateCli, PromptFileGivesOneOutputPerPromptAndSurvivesAFailedPrompt) {
                             "a blue square moving up on a white background\n";
   const auto r = run_osp("generate --prompts " + prompts + " " + model_args() + " -o " + (dir / "clip.gif"));
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("prompt 2 is empty"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("clip_001.gif: prompt: is empty"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("1 of 3 generation(s) failed"), std::string::npos) << r.output;
   EXPECT_TRUE(fs::exists(dir / "clip_000.gif"));
   EXPECT_FALSE(fs::exists(dir / "clip_001.gif"));

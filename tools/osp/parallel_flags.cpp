@@ -1,8 +1,11 @@
 #include "parallel_flags.h"
 
 namespace osp::cli {
+namespace {
 
-void add_parallel_flags(CLI::App& cmd, parallel::ParallelOptions& options) {
+// The engine's options and the library's mesh have the same four fields.
+template <typename Mesh>
+void add_mesh_flags(CLI::App& cmd, Mesh& options) {
   cmd.add_option("--sp", options.sp, "Ulysses degree inside sparse blocks (plain Wan: all blocks)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -14,5 +17,11 @@ void add_parallel_flags(CLI::App& cmd, parallel::ParallelOptions& options) {
   cmd.add_flag("--shard-weights", options.shard_weights,
                "each rank keeps 1/N of every block and all-gathers it just before use");
 }
+
+}  // namespace
+
+void add_parallel_flags(CLI::App& cmd, parallel::ParallelOptions& options) { add_mesh_flags(cmd, options); }
+
+void add_parallel_flags(CLI::App& cmd, ParallelMesh& mesh) { add_mesh_flags(cmd, mesh); }
 
 }  // namespace osp::cli

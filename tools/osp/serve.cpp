@@ -30,11 +30,9 @@ void register_serve(CLI::App& app, const GlobalOptions& global) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->add_option("--precision", o->precision, "bf16 or fp32")->capture_default_str();
   cmd->add_flag("--finish-on-exit", o->finish_on_exit, "on SIGTERM/SIGINT let the running job finish");
-  auto mesh = std::make_shared<parallel::ParallelOptions>();
-  add_parallel_flags(*cmd, *mesh);
-  cmd->callback([o, key_file, hours, mesh, &global] {
+  add_parallel_flags(*cmd, o->parallel);
+  cmd->callback([o, key_file, hours, &global] {
     apply_global_options(global);
-    o->parallel = {mesh->sp, mesh->ssp, mesh->cfg_parallel, mesh->shard_weights};
     o->retention.max_age_s = *hours * 3600.0;
     o->threads = global.threads;
     if (!key_file->empty()) o->http.api_key = serve::read_api_key(*key_file);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "osp/adapters/apply.h"
 #include "osp/models/dit/loader.h"
 #include "osp/models/dit/quantization.h"
 #include "osp/models/t5/loader.h"
@@ -11,6 +12,19 @@
 #include "osp/pipeline/prompt_encoding.h"
 
 namespace osp::api {
+
+pipeline::ComponentOverrides component_overrides(const ComponentPaths& paths) {
+  pipeline::ComponentOverrides o;
+  o.dit = paths.dit;
+  o.dit_config = paths.dit_config;
+  o.text_encoder = paths.text_encoder;
+  o.text_encoder_config = paths.text_encoder_config;
+  o.tokenizer = paths.tokenizer;
+  o.tokenizer_config = paths.tokenizer_config;
+  o.vae = paths.vae;
+  o.vae_config = paths.vae_config;
+  return o;
+}
 
 Components::Components(pipeline::ModelBundle bundle, ComponentSettings settings)
     : bundle_(std::move(bundle)), settings_(std::move(settings)) {
@@ -57,8 +71,13 @@ dit::WanDiT& Components::dit() {
       // Weight sharding later replaces the parameters' storage in place, which inference tensors
       // (loaded under the caller's InferenceMode) do not allow: load normal tensors for it.
       const c10::InferenceMode normal_tensors(!settings_.shardable_dit && c10::InferenceMode::is_enabled());
-      return dit::load_dit(bundle_.dit.path, bundle_.dit.config, settings_.precision, settings_.device,
-                           dit::quant_flag_override(settings_.quant));
+      auto model = dit::load_dit(bundle_.dit.path, bundle_.dit.config, settings_.precision, settings_.device,
+                                 dit::quant_flag_override(settings_.quant));
+      if (!settings_.loras.empty()) {
+        std::vector<adapters::LoadedLora> loras = adapters::load_loras(settings_.loras);
+        adapters::apply_loras(*model, loras, settings_.lora_mode);
+      }
+      return model;
     });
   }
   return *dit_;

@@ -3,7 +3,9 @@
 // pipeline's life (MemoryPolicy::kResident) or loaded for a stage and released after it
 // (kPerStage), counted so that a test can see that a request did no loading.
 #include <memory>
+#include <vector>
 
+#include "osp/adapters/lora_spec.h"
 #include "osp/core/precision.h"
 #include "osp/models/dit/model.h"
 #include "osp/models/t5/encoder.h"
@@ -20,7 +22,12 @@ struct ComponentSettings {
   std::string quant;
   MemoryPolicy memory = MemoryPolicy::kResident;
   bool shardable_dit = false;  // the DiT's weights will be sharded across ranks (normal tensors)
+  std::vector<adapters::LoraSpec> loras;  // applied to the DiT at every load
+  adapters::LoraMode lora_mode = adapters::LoraMode::kMerged;
 };
+
+// The library's component paths as the bundle resolver's overrides.
+pipeline::ComponentOverrides component_overrides(const ComponentPaths& paths);
 
 class Components {
  public:

@@ -6,6 +6,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -14,7 +15,9 @@
 #include "osp/adapters/apply.h"
 #include "osp/api/components.h"
 #include "osp/api/error_category.h"
+#include "osp/api/pipeline_impl.h"
 #include "osp/api/request.h"
+#include "osp/api/request_monitor.h"
 #include "osp/core/runtime.h"
 #include "osp/diffusion/noise.h"
 #include "osp/diffusion/sample.h"
@@ -30,58 +33,13 @@
 
 namespace osp {
 
-struct Pipeline::Impl {
-  std::unique_ptr<parallel::World> world;  // under a launcher; outlives the groups below
-  parallel::ParallelOptions mesh;
-  std::unique_ptr<api::Components> components;
-  pipeline::GenerationParams defaults;
-  std::optional<vae::LatentPreview> preview;
-  std::unique_ptr<parallel::DistributedDiT> distributed;  // around components->dit() while it is loaded
-  std::mutex busy;  // one request at a time
-};
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// Reports progress and honours cancellation at every step of a request. Under a launcher the
-// ranks agree at every check (a one-number all-reduce of their tokens): a token set on one rank
-// between two checks would otherwise stop that rank one step before the others, which would then
-// wait in the DiT's collectives for a partner that left.
-class RequestMonitor {
- public:
-  RequestMonitor(const Callbacks& callbacks, const CancelToken* cancel, const parallel::World* world)
-      : callbacks_(callbacks), cancel_(cancel), world_(world) {}
-
-  void check(const std::string& stage) const {
-    bool cancelled = cancel_ != nullptr && cancel_->cancelled();
-    if (world_ != nullptr && world_->size() > 1) {
-      at::Tensor votes = at::full({1}, cancelled ? 1.0f : 0.0f);
-      world_->global().all_reduce_sum(votes);
-      cancelled = votes.item<float>() > 0;
-    }
-    if (cancelled) api::throw_cancelled(stage);
-  }
-  void report(const std::string& stage, int64_t step, int64_t total) const {
-    if (callbacks_.on_progress) callbacks_.on_progress({stage, step, total, since(start_)});
-  }
-  // After sampling step `step`: the picture of x̂0 = x − σ·v (flow matching's clean estimate).
-  void preview(const std::optional<vae::LatentPreview>& map, const at::Tensor& x, const at::Tensor& v,
-               const diffusion::StepInfo& step) const {
-    if (!callbacks_.on_preview || !map) return;
-    at::Tensor estimate = (x.to(at::kFloat) - step.sigma * v.to(at::kFloat));
-    if (estimate.dim() == 5) estimate = estimate[0];
-    callbacks_.on_preview({step.index + 1, step.steps, vae::preview_rgb(estimate, *map)});
-  }
-
- private:
-  const Callbacks& callbacks_;
-  const CancelToken* cancel_;
-  const parallel::World* world_;
-  Clock::time_point start_ = Clock::now();
-};
+using api::RequestMonitor;
 
 // The request's LoRAs attached at runtime for its duration, detached on every exit.
 class RequestLoras {
@@ -125,9 +83,7 @@ at::Tensor sample_latents(api::Components& components, const pipeline::Generatio
   const vae::VaeConfig& vae_config = components.vae_config();
   const std::vector<int64_t> shape = diffusion::latent_shape(
       p.frames, p.height, p.width, model.config().in_dim, {vae_config.time_factor(), vae_config.space_factor()});
-  const at::Tensor noise =
-      request.noise ? api::with_category(ErrorCategory::kBadInput, [&] { return api::checked_noise(*request.noise, shape); })
-                    : diffusion::initial_noise(shape, request.seed);
+  const at::Tensor noise = api::request_noise(request, shape);
   std::vector<std::shared_ptr<dit::TextContext>> texts;
   const diffusion::VelocityFn guided =
       distributed ? pipeline::distributed_dit_velocity(*distributed, context, negative, p.guidance)
@@ -177,9 +133,6 @@ parallel::ParallelOptions mesh_of(const LoadOptions& options) {
   const ParallelMesh& m = options.parallel;
   if (m.sp < 1 || m.sp > 1024) fail_about("parallel.sp", "must be in [1, 1024], got {}", m.sp);
   if (m.ssp < 1 || m.ssp > 1024) fail_about("parallel.ssp", "must be in [1, 1024], got {}", m.ssp);
-  if (m.shard_weights && options.memory != MemoryPolicy::kResident) {
-    fail_about("parallel.shard_weights", "keeps the DiT sharded between requests: it needs MemoryPolicy::kResident");
-  }
   parallel::ParallelOptions out;
   out.sp = m.sp;
   out.ssp = m.ssp;
@@ -211,6 +164,11 @@ std::unique_ptr<Pipeline> Pipeline::from_pretrained(const std::string& path, con
     s.quant = options.quant;
     s.memory = options.memory;
     if (options.threads < 0) fail_about("threads", "must be ≥ 0, got {}", options.threads);
+    for (const LoraRequest& lora : options.loras) {
+      if (!std::isfinite(lora.scale)) fail_about("loras", "scale of {} is not a finite number", lora.path);
+      s.loras.push_back({lora.path, lora.scale});
+    }
+    s.lora_mode = adapters::parse_lora_mode(options.lora_mode, "lora_mode");
     return s;
   });
   auto impl = std::make_unique<Impl>();
@@ -223,8 +181,12 @@ std::unique_ptr<Pipeline> Pipeline::from_pretrained(const std::string& path, con
                                    settings.device);
   });
   if (options.threads > 0) at::set_num_threads(options.threads);
-  pipeline::ModelBundle bundle =
-      api::with_category(ErrorCategory::kBadFile, [&] { return pipeline::resolve_bundle(path); });
+  pipeline::ModelBundle bundle = api::with_category(ErrorCategory::kBadFile, [&] {
+    return pipeline::resolve_bundle(path.empty() ? std::nullopt : std::optional<std::string>(path),
+                                    api::component_overrides(options.components));
+  });
+  // The adapters' files are read (and rejected) now, not at the first request.
+  api::with_category(ErrorCategory::kBadFile, [&] { adapters::load_loras(settings.loras); });
   impl->defaults = pipeline::defaults_for(bundle);
   c10::InferenceMode inference;
   api::with_category(ErrorCategory::kBadFile, [&] {
@@ -247,6 +209,10 @@ std::unique_ptr<Pipeline> Pipeline::from_pretrained(const std::string& path, con
 
 Video Pipeline::generate(const Request& request, const Callbacks& callbacks, const CancelToken* cancel) {
   std::lock_guard<std::mutex> lock(impl_->busy);
+  return generate_unlocked(request, callbacks, cancel);
+}
+
+Video Pipeline::generate_unlocked(const Request& request, const Callbacks& callbacks, const CancelToken* cancel) {
   api::Components& components = *impl_->components;
   const pipeline::GenerationParams p =
       api::with_category(ErrorCategory::kBadInput, [&] {

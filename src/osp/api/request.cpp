@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+#include "osp/api/error_category.h"
 #include "osp/core/error.h"
+#include "osp/diffusion/noise.h"
 #include "osp/core/shape.h"
 #include "osp/models/dit/step_cache.h"
 #include "osp/models/t5/utf8.h"
@@ -42,6 +44,7 @@ pipeline::GenerationParams resolve_request(const Request& request, const pipelin
   for (const LoraRequest& lora : request.loras) {
     if (!std::isfinite(lora.scale)) fail_about("loras", "scale of {} is not a finite number", lora.path);
   }
+  if (request.noise && request.noise_file) fail_about("noise_file", "and noise both replace the seed's noise: give one");
   if (request.step_cache) dit::check_step_cache(*request.step_cache, components.dit_config(), "step_cache");
   const pipeline::GenerationParams p = pipeline::overlay(defaults, request_fields(request));
   pipeline::validate(p);
@@ -57,6 +60,14 @@ at::Tensor checked_noise(const at::Tensor& noise, const std::vector<int64_t>& sh
   }
   if (n.scalar_type() != at::kFloat) fail_about("noise", "must be float32, got {}", c10::toString(n.scalar_type()));
   return n.cpu().contiguous();
+}
+
+at::Tensor request_noise(const Request& request, const std::vector<int64_t>& shape) {
+  if (request.noise) return with_category(ErrorCategory::kBadInput, [&] { return checked_noise(*request.noise, shape); });
+  if (request.noise_file) {
+    return with_category(ErrorCategory::kBadFile, [&] { return diffusion::load_noise(*request.noise_file, shape); });
+  }
+  return diffusion::initial_noise(shape, request.seed);
 }
 
 }  // namespace osp::api

@@ -19,4 +19,8 @@ pipeline::GenerationParams resolve_request(const Request& request, const pipelin
 // `noise` as float32 `shape` (a leading batch dimension of 1 dropped); osp::Error naming "noise".
 at::Tensor checked_noise(const at::Tensor& noise, const std::vector<int64_t>& shape);
 
+// The request's initial noise of `shape`: its tensor (kBadInput when wrong), its file's (kBadFile)
+// or its seed's.
+at::Tensor request_noise(const Request& request, const std::vector<int64_t>& shape);
+
 }  // namespace osp::api

@@ -284,7 +284,14 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
   std::vector<adapters::LoadedLora> loras = adapters::load_loras(options.loras);
   const std::string lora_metadata = adapters::describe_loras(loras);
 
+  log::info("{}x{}, {} frames, {} {} steps, shift {}, guidance {}, {} ({})", params.width, params.height, params.frames,
+            params.steps, params.sampler, params.shift, params.guidance, options.precision.name(), bundle.layout);
+  const auto stage_event = [&](const char* stage, size_t job, int64_t step, int64_t total) {
+    if (options.on_stage) options.on_stage({stage, job, step, total});
+  };
+
   // Stage 2: text.
+  stage_event("text", 0, 0, 1);
   StageTimer text_timer("text encoding");
   std::vector<std::string> texts;
   for (size_t i = 0; i < jobs.size(); ++i) {
@@ -297,6 +304,7 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
       encode_prompts(bundle, texts,
                      {options.precision, options.device, options.embedding_cache, policy.text == Offload::kBlocks});
   report.seconds.text = text_timer.done();
+  stage_event("text", 0, 1, 1);
   release_free_memory();  // the encoder is gone: its heap pages should not count against the DiT
   const bool stage_peaks = reset_peak_rss_after([&] { report.stage_peaks.text = peak_rss_bytes(); });
 
@@ -332,11 +340,13 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
   StageTimer sampling_timer("sampling");
   for_each_live_job(report, [&](size_t i) {
     const GenerationJob& job = jobs[i];
-    const at::Tensor noise = job.noise ? diffusion::load_noise(*job.noise, shape) : diffusion::initial_noise(shape, job.seed);
+    const at::Tensor noise = job.noise_tensor.defined() ? job.noise_tensor
+                             : job.noise ? diffusion::load_noise(*job.noise, shape)
+                                         : diffusion::initial_noise(shape, job.seed);
     std::vector<std::shared_ptr<dit::TextContext>> texts_used;
     const at::Tensor negative = params.guidance != 1.0 ? contexts.at(negative_of(job, params)) : at::Tensor();
     const at::Tensor& context = contexts.at(job.prompt);
-    const diffusion::VelocityFn velocity =
+    const diffusion::VelocityFn guided =
         distributed ? distributed_dit_velocity(*distributed, context, negative, params.guidance, options.reuse_text_kv,
                                                &texts_used)
         : batch_guidance
@@ -345,6 +355,12 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
     if (options.step_cache > 0) {
       for (const auto& text : texts_used) text->enable_step_cache(options.step_cache);
     }
+    const diffusion::VelocityFn velocity = [&](const at::Tensor& x, const diffusion::StepInfo& step) {
+      stage_event("sampling", i, step.index, step.steps);
+      at::Tensor v = guided(x, step);
+      if (step.index + 1 == step.steps) stage_event("sampling", i, step.steps, step.steps);
+      return v;
+    };
     std::unique_ptr<Progress> progress;  // on rank 0 only
     if (writes_outputs(options)) {
       progress = std::make_unique<Progress>(
@@ -387,11 +403,13 @@ GenerationReport generate(const ModelBundle& bundle, const GenerationParams& par
   output.tile_size = options.vae_tile_size;
   output.tile_overlap = options.vae_tile_overlap;
   for_each_live_job(report, [&](size_t i) {
+    stage_event("decode", i, 0, 1);
     const OutputSeconds seconds = decode_and_write(*vae, latents[i].to(vae->device()), jobs[i].output,
                                                    metadata_of(jobs[i], params, options, bundle, lora_metadata), output);
     report.seconds.decode += seconds.decode;
     report.seconds.write += seconds.write;
     log::info("wrote {}", jobs[i].output);
+    stage_event("decode", i, 1, 1);
   });
   if (stage_peaks) report.stage_peaks.decode = peak_rss_bytes();
   report.peak_rss_bytes = std::max({peak_rss_bytes(), report.stage_peaks.text, report.stage_peaks.sampling});

@@ -15,6 +15,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,14 @@
 #include "osp/pipeline/memory_policy.h"
 
 namespace osp::pipeline {
+
+// Where a generation stands, for a caller that reports progress or stops work (the library API).
+struct StageEvent {
+  const char* stage = "";  // "text", "sampling" or "decode"
+  size_t job = 0;          // the job's index (0 in the text stage, which serves every job)
+  int64_t step = 0;        // steps of this stage done for the job
+  int64_t total = 0;
+};
 
 struct PipelineOptions {
   Precision precision{PrecisionMode::kBf16};  // DiT and text encoder; the VAE runs in float32
@@ -59,6 +68,12 @@ struct PipelineOptions {
   // alone loads the VAE and writes.
   parallel::World* world = nullptr;
   parallel::ParallelOptions parallel;
+  // Called before and after the text stage, before every sampling step and after the last (on
+  // every rank), and before and after each job's decode and write (on the writing rank); `step` <
+  // `total` marks the calls before work. An exception from it in the sampling or decode stage ends
+  // that job (reported in its outcome, like any job's failure); in the text stage it ends the
+  // generation.
+  std::function<void(const StageEvent&)> on_stage;
 };
 
 struct GenerationJob {
@@ -66,6 +81,7 @@ struct GenerationJob {
   std::optional<std::string> negative_prompt;  // unset or empty: the default (docs/sampling.md "Default negative prompt")
   uint64_t seed = 1024;                         // "OSP-Next inference defaults"
   std::optional<std::string> noise;             // initial noise from a safetensors file
+  at::Tensor noise_tensor;                      // defined: the initial noise itself, float32 of the latent's shape
   std::string output;
 };
 
