@@ -9,11 +9,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "expect_error.h"
 #include "reference_dit.h"
 #include "scratch_dir.h"
 #include "test_util.h"
+#include "osp/core/device_upload.h"
 #include "osp/io/atomic_file.h"
 #include "osp/io/safetensors_writer.h"
 #include "osp/models/dit/block_streamer.h"
@@ -126,6 +129,82 @@ TEST(BlockStreaming, WrongCheckpointFailsBeforeAnyBlockIsEmptied) {
   osp::test::expect_error([&] { osp::dit::BlockStreamer(model, osp::io::open_tensor_source(weights)); },
                           {weights, "wrong shape", "blocks.0.ffn.0.weight"});
   EXPECT_GT(block_elements(model), 0);
+}
+
+// Records the calls a streamer makes to its device upload. Its "device" copy is a clone, so the
+// block computes with the tensors the upload returned, as it would with CUDA copies.
+class RecordingUpload : public osp::DeviceUpload {
+ public:
+  struct Call {
+    bool start = false;  // start() or the Ready it returned
+    int64_t id = 0;      // which start
+    std::thread::id thread;
+  };
+  Ready start(const std::vector<at::Tensor*>& tensors) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const int64_t id = started_++;
+    calls_.push_back({true, id, std::this_thread::get_id()});
+    for (at::Tensor* t : tensors) {
+      if (t->defined()) *t = t->clone();
+    }
+    return [this, id] {
+      std::lock_guard<std::mutex> lock(mutex_);
+      calls_.push_back({false, id, std::this_thread::get_id()});
+    };
+  }
+  c10::Device device() const override { return c10::kCPU; }
+  std::vector<Call> calls() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return calls_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  int64_t started_ = 0;
+  std::vector<Call> calls_;
+};
+
+// The upload's contract, on the CPU with a recording upload (the CUDA one queues its copies on a
+// side stream behind the same calls): every block read goes through start() on the thread that
+// read it — with prefetch, the background thread, ahead of the computation — and its Ready runs on
+// the computing thread before the block is used; the outputs stay the resident model's.
+TEST(BlockStreaming, EveryBlockPassesTheDeviceUploadBeforeItRuns) {
+  const osp::test::ScratchDir dir;
+  const DiTConfig config = streamed_config();
+  const std::string weights = write_checkpoint(dir.path(), config);
+  const osp::test::Inputs in = osp::test::random_inputs(config, 1, 2, 6, 10, 5, 94);
+  const auto resident = osp::dit::load_dit(weights, std::nullopt, osp::test::kFp32, c10::kCPU);
+  const std::vector<at::Tensor> expected = two_steps(*resident, in);
+  for (const bool prefetch : {false, true}) {
+    WanDiT model(config, osp::test::kFp32);
+    auto upload = std::make_unique<RecordingUpload>();
+    const RecordingUpload& recorded = *upload;
+    osp::dit::BlockStreamer streamer(model, osp::io::open_tensor_source(weights), prefetch, std::move(upload));
+    const std::vector<at::Tensor> got = two_steps(model, in);
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(at::equal(got[i], expected[i])) << "step " << i;
+    const std::vector<RecordingUpload::Call> calls = recorded.calls();
+    const auto computing = std::this_thread::get_id();
+    std::vector<bool> started;
+    int64_t readies = 0, started_elsewhere = 0;
+    for (const RecordingUpload::Call& call : calls) {
+      if (call.start) {
+        started.push_back(true);
+        started_elsewhere += call.thread != computing ? 1 : 0;
+        continue;
+      }
+      ASSERT_LT(call.id, static_cast<int64_t>(started.size())) << "a Ready ran before its start";
+      EXPECT_EQ(call.thread, computing) << "Ready " << call.id << " ran off the computing thread";
+      ++readies;
+    }
+    EXPECT_EQ(readies, 2 * config.num_layers);
+    if (prefetch) {
+      // Block 0 of the first call is read inline; every later read ran on the prefetch thread.
+      EXPECT_EQ(started_elsewhere, static_cast<int64_t>(started.size()) - 1);
+    } else {
+      EXPECT_EQ(started_elsewhere, 0);
+      EXPECT_EQ(static_cast<int64_t>(started.size()), 2 * config.num_layers);
+    }
+  }
 }
 
 }  // namespace

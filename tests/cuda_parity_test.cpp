@@ -11,6 +11,8 @@
 #include <c10/core/InferenceMode.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <utility>
 #include <string>
 
 #include "osp/io/tensor_source.h"
@@ -117,39 +119,63 @@ TEST_F(CudaParity, VaeDecodeAndEncodeMatchTheCpu) {
   expect_close("VAE encode fp32", vae::encode(cuda, video.to(kCuda)), vae::encode(cpu, video), kFp32Bound);
 }
 
-// `generate` end to end on the tiny bundle (tokenizer, umT5, DiT with its Skiparse schedule,
-// UniPC with guidance, VAE), CUDA against the CPU from the same seed: the latents written to the
-// output file, and the decoded frames.
-TEST_F(CudaParity, GenerateMatchesTheCpu) {
-  const ScratchDir dir;
-  pipeline::TinyBundleOptions bundle_options;
-  bundle_options.seed = 7;
-  pipeline::write_tiny_bundle(dir / "bundle", bundle_options);
+// A whole generation of the tiny bundle (seed 11, 32×32, 5 frames, 3 steps): its latents and frames.
+std::pair<at::Tensor, at::Tensor> generate_tiny(const ScratchDir& dir, const pipeline::PipelineOptions& options,
+                                                const std::string& name) {
+  if (!std::filesystem::exists(dir / "bundle")) {
+    pipeline::TinyBundleOptions bundle_options;
+    bundle_options.seed = 7;
+    pipeline::write_tiny_bundle(dir / "bundle", bundle_options);
+  }
   const pipeline::ModelBundle bundle = pipeline::resolve_bundle(dir / "bundle");
   pipeline::GenerationParams params = pipeline::defaults_for(bundle);
   params.width = 32;
   params.height = 32;
   params.frames = 5;
   params.steps = 3;
-  const auto run = [&](Precision precision, c10::Device device, const std::string& name) {
-    pipeline::GenerationJob job;
-    job.prompt = "a red circle moving left on a black background";
-    job.seed = 11;
-    job.output = dir / (name + ".safetensors");
+  pipeline::GenerationJob job;
+  job.prompt = "a red circle moving left on a black background";
+  job.seed = 11;
+  job.output = dir / (name + ".safetensors");
+  const auto report = pipeline::generate(bundle, params, {job}, options);
+  EXPECT_EQ(report.failed(), 0) << name;
+  const auto source = io::open_tensor_source(job.output);
+  return {source->load("latents"), source->load("frames")};
+}
+
+// `generate` end to end on the tiny bundle (tokenizer, umT5, DiT with its Skiparse schedule,
+// UniPC with guidance, VAE), CUDA against the CPU from the same seed: the latents written to the
+// output file, and the decoded frames.
+TEST_F(CudaParity, GenerateMatchesTheCpu) {
+  const ScratchDir dir;
+  for (const Precision precision : {kFp32, kBf16}) {
     pipeline::PipelineOptions options;
     options.precision = precision;
-    options.device = device;
-    const auto report = pipeline::generate(bundle, params, {job}, options);
-    EXPECT_EQ(report.failed(), 0) << name;
-    const auto source = io::open_tensor_source(job.output);
-    return std::make_pair(source->load("latents"), source->load("frames"));
-  };
-  for (const Precision precision : {kFp32, kBf16}) {
-    const auto [cpu_latents, cpu_frames] = run(precision, c10::kCPU, "cpu_" + precision.name());
-    const auto [cuda_latents, cuda_frames] = run(precision, kCuda, "cuda_" + precision.name());
+    const auto [cpu_latents, cpu_frames] = generate_tiny(dir, options, "cpu_" + precision.name());
+    options.device = kCuda;
+    const auto [cuda_latents, cuda_frames] = generate_tiny(dir, options, "cuda_" + precision.name());
     expect_close(fmt::format("generate latents {}", precision.name()), cuda_latents, cpu_latents, bound(precision));
     expect_close(fmt::format("generate frames {}", precision.name()), cuda_frames, cpu_frames, bound(precision));
   }
+}
+
+// Block streaming onto the GPU (docs/memory.md "Streaming onto a GPU": umT5 layers and DiT blocks
+// copied from pinned memory on a side stream, the compute stream waiting on an event) against the
+// resident model on the same GPU, both with the guidance branches in one forward: the same kernels
+// on the same values, so the same video up to kernel nondeterminism.
+TEST_F(CudaParity, StreamedBlocksOnTheGpuGiveTheResidentVideo) {
+  const ScratchDir dir;
+  pipeline::PipelineOptions resident;
+  resident.precision = kFp32;
+  resident.device = kCuda;
+  resident.cfg_batch = pipeline::CfgBatch::kOn;
+  pipeline::PipelineOptions streamed = resident;
+  streamed.offload = pipeline::Offload::kBlocks;
+  streamed.streaming_cache = "";
+  const auto [resident_latents, resident_frames] = generate_tiny(dir, resident, "resident");
+  const auto [streamed_latents, streamed_frames] = generate_tiny(dir, streamed, "streamed");
+  expect_close("streamed blocks latents", streamed_latents, resident_latents, 1e-6);
+  expect_close("streamed blocks frames", streamed_frames, resident_frames, 1e-6);
 }
 
 }  // namespace

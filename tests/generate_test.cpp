@@ -10,6 +10,9 @@
 #include <iterator>
 
 #include "expect_error.h"
+#include "osp/io/pth_writer.h"
+#include "osp/io/zip_reader.h"
+#include "parsers/byte_builder.h"
 #include "osp/diffusion/noise.h"
 #include "osp/diffusion/sample.h"
 #include "osp/io/safetensors_writer.h"
@@ -52,6 +55,16 @@ class GenerateE2E : public ::testing::Test {
     p.frames = 5;
     p.steps = 3;
     return p;
+  }
+
+  // bf16, the guidance branches in one forward: resident, and with blocks streamed through `cache`.
+  static std::pair<PipelineOptions, PipelineOptions> resident_and_streamed(const fs::path& cache) {
+    PipelineOptions resident;
+    resident.cfg_batch = CfgBatch::kOn;
+    PipelineOptions streamed = resident;
+    streamed.offload = Offload::kBlocks;
+    streamed.streaming_cache = cache.string();
+    return {resident, streamed};
   }
 
   static GenerationJob job(const std::string& output, uint64_t seed = 11) {
@@ -178,10 +191,10 @@ TEST_F(GenerateE2E, StreamedBlocksGiveTheResidentVideoBitForBit) {
   generate(bundle(), p, {job(a)}, fp32());
   EXPECT_EQ(generate(bundle(), p, {job(b)}, unbatched).streaming.groups_read, layers * 2 * p.steps);
   EXPECT_EQ(file_bytes(a), file_bytes(b));
-  PipelineOptions cuda = fp32();
-  cuda.offload = Offload::kBlocks;
-  cuda.device = c10::Device("cuda:0");
-  test::expect_error([&] { generate(bundle(), p, {job(dir / "x.safetensors")}, cuda); }, {"--offload", "CPU"});
+  PipelineOptions elsewhere = fp32();  // streaming reaches the CPU and CUDA devices only
+  elsewhere.offload = Offload::kBlocks;
+  elsewhere.device = c10::Device("meta");
+  test::expect_error([&] { generate(bundle(), p, {job(dir / "x.safetensors")}, elsewhere); }, {"--offload", "CUDA"});
 }
 
 TEST_F(GenerateE2E, AFloat32CheckpointStreamsInBf16FromItsCacheWrittenOnce) {
@@ -201,11 +214,7 @@ TEST_F(GenerateE2E, AFloat32CheckpointStreamsInBf16FromItsCacheWrittenOnce) {
   overrides.dit_config = config;
   const ModelBundle widened = resolve_bundle(root_->string(), overrides);
   const GenerationParams p = small_params();
-  PipelineOptions resident;  // bf16
-  resident.cfg_batch = CfgBatch::kOn;
-  PipelineOptions streamed = resident;
-  streamed.offload = Offload::kBlocks;
-  streamed.streaming_cache = cache.string();
+  const auto [resident, streamed] = resident_and_streamed(cache);
   const std::string a = dir / "resident.safetensors", b = dir / "streamed.safetensors", c = dir / "again.safetensors";
   generate(widened, p, {job(a)}, resident);
   const GenerationReport first = generate(widened, p, {job(b)}, streamed);
@@ -227,6 +236,52 @@ TEST_F(GenerateE2E, AFloat32CheckpointStreamsInBf16FromItsCacheWrittenOnce) {
   PipelineOptions wide_run = streamed;
   wide_run.precision = Precision{PrecisionMode::kFp32};
   generate(widened, p, {job(dir / "fp32.safetensors")}, wide_run);
+  EXPECT_FALSE(fs::exists(cache));
+}
+
+// `stored` re-zipped with every entry deflated, as a zip tool would (torch.save stores them).
+void rezip_deflated(const std::string& stored, const std::string& deflated) {
+  std::ifstream in(stored, std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const io::ZipReader zip(test::u8p(bytes), bytes.size(), stored);
+  std::vector<test::ZipFile> files;
+  for (const io::ZipEntry& entry : zip.entries()) files.push_back({entry.name, zip.read(entry), true});
+  std::ofstream(deflated, std::ios::binary) << test::make_zip(files);
+}
+
+// A torch zip whose entries are deflated cannot be read in place: its blocks stream from a cache
+// written once, although they are stored in the run's own dtypes, and the video is the resident
+// one. The same archive stored (as torch.save writes it) streams from itself.
+TEST_F(GenerateE2E, ACompressedTorchZipStreamsFromItsCache) {
+  test::ScratchDir dir;
+  const fs::path cache = dir.path() / "cache";
+  const std::string stored = dir / "dit.pth", deflated = dir / "dit-deflated.pth";
+  {
+    const auto model = dit::load_dit(bundle().dit.path, bundle().dit.config, Precision{PrecisionMode::kBf16}, c10::kCPU);
+    io::PthWriter writer(stored);
+    for (const auto& item : model->named_parameters()) writer.append(item.key(), item.value().detach());
+    writer.finish();
+  }
+  rezip_deflated(stored, deflated);
+  const std::string block_weight = "blocks.0.self_attn.q.weight";
+  EXPECT_TRUE(io::open_tensor_source(deflated)->meta(block_weight).compressed);
+  EXPECT_FALSE(io::open_tensor_source(stored)->meta(block_weight).compressed);
+  const auto with_dit = [&](const std::string& weights) {
+    ComponentOverrides overrides;
+    overrides.dit = weights;
+    overrides.dit_config = dit::find_config(bundle().dit.path, bundle().dit.config);
+    return resolve_bundle(root_->string(), overrides);
+  };
+  const GenerationParams p = small_params();
+  const auto [resident, streamed] = resident_and_streamed(cache);
+  const std::string a = dir / "resident.safetensors", b = dir / "streamed.safetensors";
+  generate(with_dit(deflated), p, {job(a)}, resident);
+  generate(with_dit(deflated), p, {job(b)}, streamed);
+  EXPECT_EQ(file_bytes(a), file_bytes(b));
+  EXPECT_EQ(std::distance(fs::directory_iterator(cache), fs::directory_iterator()), 1);
+  fs::remove_all(cache);
+  generate(with_dit(stored), p, {job(dir / "stored.safetensors")}, streamed);
+  EXPECT_EQ(file_bytes(a), file_bytes(dir / "stored.safetensors"));
   EXPECT_FALSE(fs::exists(cache));
 }
 

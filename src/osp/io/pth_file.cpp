@@ -19,7 +19,7 @@ ZipReader open_zip(const MappedFile& file) {
 
 PthFile::PthFile(const std::string& path)
     : file_(path), zip_(open_zip(file_)), state_(read_torch_state_dict(zip_)) {
-  for (const TorchTensor& t : state_.tensors) add(t.name, TensorMeta{t.dtype, t.shape, path});
+  for (const TorchTensor& t : state_.tensors) add(t.name, TensorMeta{t.dtype, t.shape, path, !t.storage->stored()});
 }
 
 at::Tensor PthFile::load(const std::string& name, std::optional<c10::ScalarType> dtype) const {

@@ -17,6 +17,9 @@ struct TensorMeta {
   DType dtype;
   std::vector<int64_t> shape;
   std::string file;  // the file that holds it (for messages and `osp info`)
+  // Compressed in the file (a deflated torch zip entry): every load inflates it, and nothing of it
+  // can be read in place.
+  bool compressed = false;
   int64_t numel() const;
 };
 

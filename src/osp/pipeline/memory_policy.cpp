@@ -49,8 +49,9 @@ bool batches_guidance(CfgBatch choice, Offload offload) {
 
 void check_offload(Offload offload, c10::Device device, bool distributed) {
   if (offload != Offload::kBlocks) return;
-  if (!device.is_cpu()) {
-    fail_about("--offload", "block streaming runs on the CPU for now; use --offload none on {}", device.str());
+  if (!device.is_cpu() && !device.is_cuda()) {
+    fail_about("--offload", "block streaming runs on the CPU and on CUDA devices; use --offload none on {}",
+               device.str());
   }
   if (distributed) {
     fail_about("--offload", "block streaming runs in one process; under a launcher, --shard-weights splits the "

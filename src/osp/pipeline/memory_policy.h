@@ -32,8 +32,9 @@ enum class CfgBatch { kAuto, kOn, kOff };
 CfgBatch parse_cfg_batch(const std::string& text, const std::string& flag = "--cfg-batch");
 bool batches_guidance(CfgBatch choice, Offload offload);
 
-// Block streaming runs on the CPU in one process for now: osp::Error naming --offload for another
-// device or under a launcher (`distributed`), before anything is loaded.
+// Block streaming runs in one process, on the CPU or a CUDA device (whose blocks cross the bus on a
+// side stream): osp::Error naming --offload for another device or under a launcher
+// (`distributed`), before anything is loaded.
 void check_offload(Offload offload, c10::Device device, bool distributed);
 
 // The DiT of one sampling stage, with its streamer when its blocks stream.

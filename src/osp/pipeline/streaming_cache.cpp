@@ -38,19 +38,25 @@ std::string cache_identity(const io::TensorSource& source, const dit::WanDiT& mo
   return identity;
 }
 
-// Whether streaming from a converted copy reads fewer bytes per step: the blocks' tensors take more
-// room in the file than in memory (float32 weights run in bf16). A bf16 checkpoint run in bf16
-// converts only its few norms and modulations, and one run in float32 would read twice the bytes
-// from a copy: both stream from the checkpoint.
-bool cache_saves_reads(const io::TensorSource& source, const dit::LoadPlan& plan, const dit::WanDiT& model) {
+// Why streaming from a converted copy beats streaming from the checkpoint, or "" when it does not.
+// A copy helps when the blocks' tensors take more room in the file than in memory (float32 weights
+// run in bf16: fewer bytes per step), or when they are compressed (a re-zipped torch file: every
+// step would inflate every block again). A bf16 checkpoint run in bf16 converts only its few norms
+// and modulations, and one run in float32 would read twice the bytes from a copy: both stream from
+// the checkpoint.
+std::string cache_reason(const io::TensorSource& source, const dit::LoadPlan& plan, const dit::WanDiT& model) {
   int64_t stored = 0, used = 0;
+  bool compressed = false;
   for (const auto& item : model.named_parameters()) {
     if (io::block_number(item.key()) < 0) continue;
     const io::TensorMeta& meta = source.meta(plan.mapping.canonical_to_source.at(item.key()));
     stored += meta.numel() * static_cast<int64_t>(io::dtype_size(meta.dtype));
     used += item.value().numel() * static_cast<int64_t>(item.value().element_size());
+    compressed = compressed || meta.compressed;
   }
-  return static_cast<double>(stored) > 1.1 * static_cast<double>(used);
+  if (compressed) return "its blocks are compressed";
+  if (static_cast<double>(stored) > 1.1 * static_cast<double>(used)) return "its blocks are stored wider than they run";
+  return "";
 }
 
 int64_t free_bytes(const std::string& directory) {
@@ -90,7 +96,9 @@ std::string streaming_source(const std::string& weights, const dit::WanDiT& mode
   if (directory.empty()) return weights;
   const auto source = io::open_tensor_source(weights);
   const dit::LoadPlan plan = dit::plan_weights(model.named_parameters(), *source);
-  if (!plan.quantized.empty() || !cache_saves_reads(*source, plan, model)) return weights;
+  if (!plan.quantized.empty()) return weights;
+  const std::string reason = cache_reason(*source, plan, model);
+  if (reason.empty()) return weights;
   const std::string identity = cache_identity(*source, model);
   const std::string path = (fs::path(directory) / (io::sha256_text(identity).substr(0, 32) + ".safetensors")).string();
   if (fs::exists(path)) {
@@ -109,8 +117,8 @@ std::string streaming_source(const std::string& weights, const dit::WanDiT& mode
   }
   StageTimer timer("streaming cache");
   write_cache(path, *source, plan, model, identity);
-  log::info("streaming cache: converted {} once into {} ({} on disk, {:.1f} s); later runs read it in place", weights,
-            path, format_bytes(bytes), timer.done());
+  log::info("streaming cache: converted {} once into {} ({}; {} on disk, {:.1f} s); later runs read it in place",
+            weights, path, reason, format_bytes(bytes), timer.done());
   return path;
 }
 

@@ -7,8 +7,9 @@
 
 namespace osp::dit {
 
-BlockStreamer::BlockStreamer(WanDiT& model, std::shared_ptr<const io::TensorSource> source, bool prefetch)
-    : model_(model), source_(std::move(source)) {
+BlockStreamer::BlockStreamer(WanDiT& model, std::shared_ptr<const io::TensorSource> source, bool prefetch,
+                             std::unique_ptr<DeviceUpload> upload)
+    : model_(model), source_(std::move(source)), upload_(upload ? std::move(upload) : make_device_upload(model.device())) {
   const auto params = model_.named_parameters(/*recurse=*/true);
   plan_ = plan_weights(params, *source_);
   blocks_.resize(model_.blocks.size());
@@ -77,11 +78,19 @@ BlockStreamer::Staged BlockStreamer::read_block(int64_t n) const {
       staged.dense.push_back(source_->load(plan_.mapping.canonical_to_source.at(e.name), e.param.scalar_type()));
     }
   }
+  std::vector<at::Tensor*> moved;
+  for (at::Tensor& t : staged.dense) moved.push_back(&t);
+  for (quant::QuantizedWeight& w : staged.codes) {
+    moved.push_back(&w.codes);
+    moved.push_back(&w.scale);
+  }
+  staged.ready = upload_->start(moved);
   return staged;
 }
 
 void BlockStreamer::install(int64_t n, Staged staged) {
   torch::NoGradGuard no_grad;
+  if (staged.ready) staged.ready();
   std::vector<Entry>& entries = blocks_.at(static_cast<size_t>(n));
   size_t code = 0;
   for (size_t i = 0; i < entries.size(); ++i) {

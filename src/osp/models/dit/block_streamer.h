@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "osp/core/device_upload.h"
 #include "osp/io/streamed_groups.h"
 #include "osp/io/tensor_source.h"
 #include "osp/models/dit/block_residency.h"
@@ -23,8 +24,11 @@ class BlockStreamer : public BlockResidency {
  public:
   // Checks `source` against the whole model (as load_weights does), loads the non-block
   // parameters, empties every block's parameters and attaches itself to `model`
-  // (set_block_residency). `prefetch`: read the next block on a background thread.
-  BlockStreamer(WanDiT& model, std::shared_ptr<const io::TensorSource> source, bool prefetch = true);
+  // (set_block_residency). `prefetch`: read the next block on a background thread. `upload`
+  // moves each block read to the model's device (null: make_device_upload(model.device()); on
+  // CUDA the copy runs on a side stream, docs/memory.md "Streaming onto a GPU").
+  BlockStreamer(WanDiT& model, std::shared_ptr<const io::TensorSource> source, bool prefetch = true,
+                std::unique_ptr<DeviceUpload> upload = nullptr);
   ~BlockStreamer() override;  // detaches from the model, waits for a read in flight
   BlockStreamer(const BlockStreamer&) = delete;
   BlockStreamer& operator=(const BlockStreamer&) = delete;
@@ -51,6 +55,7 @@ class BlockStreamer : public BlockResidency {
   struct Staged {
     std::vector<at::Tensor> dense;               // per entry (undefined for 8-bit entries)
     std::vector<quant::QuantizedWeight> codes;   // per 8-bit entry, in entry order
+    DeviceUpload::Ready ready;                   // run before the values are used
   };
 
   Staged read_block(int64_t n) const;  // thread-safe: reads the file only
@@ -60,6 +65,7 @@ class BlockStreamer : public BlockResidency {
   std::shared_ptr<const io::TensorSource> source_;
   LoadPlan plan_;
   std::vector<std::vector<Entry>> blocks_;
+  std::unique_ptr<DeviceUpload> upload_;
   std::unique_ptr<io::StreamedGroups<Staged>> groups_;
 };
 

@@ -21,7 +21,8 @@ T5LayerStreamer::T5LayerStreamer(T5Encoder& encoder, std::shared_ptr<const io::T
           .push_back({file_name, slot, meta.numel() * static_cast<int64_t>(io::dtype_size(meta.dtype))});
     }
   }
-  groups_ = std::make_unique<io::StreamedGroups<std::vector<at::Tensor>>>(
+  upload_ = make_device_upload(encoder_.device());
+  groups_ = std::make_unique<io::StreamedGroups<Staged>>(
       *source_, static_cast<int64_t>(layers_.size()), prefetch, [this](int64_t n) { return read_layer(n); });
 }
 
@@ -31,22 +32,26 @@ at::Tensor T5LayerStreamer::embedding_rows(const at::Tensor& ids) {
   return source_->load_rows(embedding_, rows, encoder_.weight_dtype()).to(encoder_.device());
 }
 
-std::vector<at::Tensor> T5LayerStreamer::read_layer(int64_t layer) const {
+T5LayerStreamer::Staged T5LayerStreamer::read_layer(int64_t layer) const {
   // The next layer's bytes head for the page cache while this one is copied out.
   const auto& next = layers_.at(static_cast<size_t>((layer + 1) % static_cast<int64_t>(layers_.size())));
   for (const Slot& s : next) source_->will_need(s.source_name);
-  std::vector<at::Tensor> out;
+  Staged out;
   for (const Slot& s : layers_.at(static_cast<size_t>(layer))) {
-    out.push_back(source_->load(s.source_name, encoder_.weight_dtype()).to(encoder_.device()));
+    out.tensors.push_back(source_->load(s.source_name, encoder_.weight_dtype()));
   }
+  std::vector<at::Tensor*> moved;
+  for (at::Tensor& t : out.tensors) moved.push_back(&t);
+  out.ready = upload_->start(moved);
   return out;
 }
 
 void T5LayerStreamer::acquire(int64_t layer) {
-  std::vector<at::Tensor> values = groups_->take(layer);
+  Staged values = groups_->take(layer);
+  if (values.ready) values.ready();
   std::vector<Slot>& slots = layers_.at(static_cast<size_t>(layer));
   for (size_t i = 0; i < slots.size(); ++i) {
-    *slots[i].slot = std::move(values[i]);
+    *slots[i].slot = std::move(values.tensors[i]);
     groups_->stats().bytes_read += slots[i].bytes;
   }
 }

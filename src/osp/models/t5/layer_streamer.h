@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "osp/core/device_upload.h"
 #include "osp/io/streamed_groups.h"
 #include "osp/io/tensor_source.h"
 #include "osp/models/t5/encoder.h"
@@ -34,14 +35,20 @@ class T5LayerStreamer : public T5Residency {
     at::Tensor* slot = nullptr;  // in the encoder's T5Weights
     int64_t bytes = 0;
   };
-  std::vector<at::Tensor> read_layer(int64_t layer) const;
+  // A layer's tensors, read and on their way to the encoder's device.
+  struct Staged {
+    std::vector<at::Tensor> tensors;
+    DeviceUpload::Ready ready;  // run before they are used
+  };
+  Staged read_layer(int64_t layer) const;
 
   T5Encoder& encoder_;
   std::shared_ptr<const io::TensorSource> source_;
   io::KeyMapping mapping_;
   std::string embedding_;                 // the embedding's name in the file
   std::vector<std::vector<Slot>> layers_;
-  std::unique_ptr<io::StreamedGroups<std::vector<at::Tensor>>> groups_;
+  std::unique_ptr<DeviceUpload> upload_;  // to the encoder's device (a side stream on CUDA)
+  std::unique_ptr<io::StreamedGroups<Staged>> groups_;
 };
 
 }  // namespace osp::t5
