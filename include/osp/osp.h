@@ -53,6 +53,20 @@ typedef struct {
   const char* quant;      /* "" (as the model says), "hif8" or "none" */
   int per_stage;          /* 0: every model stays loaded (default); 1: each request loads and frees them */
   int threads;            /* intra-op CPU threads; 0: the library's default */
+  /* The model's parts one by one, each replacing the folder's (docs/api.md "Component paths");
+   * NULL: the folder's. With dit, text_encoder, tokenizer and vae all given, path may be "". */
+  const char* dit;
+  const char* dit_config;
+  const char* text_encoder;
+  const char* text_encoder_config;
+  const char* tokenizer;
+  const char* vae;
+  const char* vae_config;
+  /* Adapters for every request, read at load (docs/api.md "Adapters at load"). */
+  const char* const* lora_paths; /* lora_count LoRA files */
+  const double* lora_scales;     /* lora_count scales; NULL: 1 each */
+  int lora_count;
+  const char* lora_mode;         /* NULL or "merged": added into the weights; "runtime": beside them */
 } osp_load_params;
 
 osp_load_params osp_load_default_params(void);

@@ -10,9 +10,15 @@ STATUS_NAMES = {0: "ok", 1: "bad_input", 2: "bad_file", 3: "unsupported", 4: "ou
                 5: "cancelled", 6: "internal"}
 
 
+COMPONENTS = ("dit", "dit_config", "text_encoder", "text_encoder_config", "tokenizer", "vae", "vae_config")
+
+
 class LoadParams(ctypes.Structure):
     _fields_ = [("device", ctypes.c_char_p), ("precision", ctypes.c_char_p), ("quant", ctypes.c_char_p),
-                ("per_stage", ctypes.c_int), ("threads", ctypes.c_int)]
+                ("per_stage", ctypes.c_int), ("threads", ctypes.c_int)] + \
+               [(name, ctypes.c_char_p) for name in COMPONENTS] + \
+               [("lora_paths", ctypes.POINTER(ctypes.c_char_p)), ("lora_scales", ctypes.POINTER(ctypes.c_double)),
+                ("lora_count", ctypes.c_int), ("lora_mode", ctypes.c_char_p)]
 
 
 class Request(ctypes.Structure):

@@ -43,10 +43,24 @@ class Pipeline:
         self._handle = handle
 
     @classmethod
-    def from_pretrained(cls, path, device="cpu", precision="bf16", quant="", per_stage=False, threads=0):
+    def from_pretrained(cls, path, device="cpu", precision="bf16", quant="", per_stage=False, threads=0,
+                        loras=(), lora_mode="merged", **components):
         """Any layout `osp generate --model` accepts: a bundle, a Wan 2.1 release folder, a diffusers
-        pipeline folder. per_stage=True loads each component per request and frees it after."""
-        params = _capi.lib.osp_load_default_params()
+        pipeline folder; "" when the components below name every part. per_stage=True loads each
+        component per request and frees it after. loras: (path, scale) pairs or paths applied to
+        every request, read now; lora_mode "merged" (into the weights) or "runtime". components:
+        dit, dit_config, text_encoder, text_encoder_config, tokenizer, vae, vae_config — paths that
+        replace the folder's parts (docs/api.md "Component paths")."""
+        unknown = sorted(set(components) - set(_capi.COMPONENTS))
+        if unknown:
+            raise bad_input(f"unknown argument(s) {', '.join(unknown)}; components are {', '.join(_capi.COMPONENTS)}")
+        load = _Arrays(_capi.lib.osp_load_default_params())
+        params = load.struct
+        for name, value in components.items():
+            if value is not None:
+                setattr(params, name, _text(str(value), name))
+        load.set_loras(loras)
+        params.lora_mode = _text(lora_mode, "lora_mode")
         params.device = _text(device, "device")
         params.precision = _text(precision, "precision")
         params.quant = _text(quant, "quant")
@@ -108,7 +122,7 @@ class Pipeline:
 
     def _request(self, prompt, negative_prompt, width, height, frames, steps, fps, shift, guidance, sampler, seed,
                  loras, step_cache):
-        r = _RequestData()
+        r = _Arrays(_capi.lib.osp_request_default_params())
         s = r.struct
         s.prompt = _text(prompt, "prompt")
         if negative_prompt is not None:
@@ -153,11 +167,12 @@ class Pipeline:
             pass
 
 
-class _RequestData:
-    """The C request and the Python objects its pointers point into, kept alive together."""
+class _Arrays:
+    """A C struct (a request or load parameters) and the Python objects its pointers point into,
+    kept alive together."""
 
-    def __init__(self):
-        self.struct = _capi.lib.osp_request_default_params()
+    def __init__(self, struct):
+        self.struct = struct
         self._keep = []
 
     def set_loras(self, loras):

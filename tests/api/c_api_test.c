@@ -60,6 +60,18 @@ int main(int argc, char** argv) {
   load.precision = "fp13";
   expect_status(osp_pipeline_load(argv[1], &load, &pipe), OSP_ERR_BAD_INPUT, "fp13", "load bad precision");
 
+  load = osp_load_default_params();
+  load.lora_count = 1;
+  expect_status(osp_pipeline_load(argv[1], &load, &pipe), OSP_ERR_BAD_INPUT, "lora", "load NULL lora paths");
+  const char* const missing_lora[] = {"no-such-lora.safetensors"};
+  load.lora_paths = missing_lora;
+  expect_status(osp_pipeline_load(argv[1], &load, &pipe), OSP_ERR_BAD_FILE, "no-such-lora", "load missing lora");
+  load = osp_load_default_params();
+  snprintf(path, sizeof path, "%s/dit", argv[1]);
+  load.dit = path;
+  expect_status(osp_pipeline_load("", &load, &pipe), OSP_ERR_BAD_FILE, "text", "load a DiT alone");
+  if (pipe != NULL) ++failures;
+
   expect_status(osp_set_log_callback(count_logs, &log_lines, "loud"), OSP_ERR_BAD_INPUT, "loud", "bad log level");
   expect_status(osp_set_log_callback(count_logs, &log_lines, "info"), OSP_OK, NULL, "log callback");
   load = osp_load_default_params();

@@ -135,12 +135,14 @@ class BindingTest(unittest.TestCase):
         self.assertLessEqual(seen.count("sampling"), 2)
         self.assertEqual(self.pipe.generate("a red circle", **FAST).frames.ndim, 4)
 
-    def test_bad_input_raises_with_its_category(self):
-        def category(call):
-            with self.assertRaises(osp.OspError) as raised:
-                call()
-            return raised.exception.category, raised.exception.message
+    def category(self, call):
+        """The category and message of the osp.OspError that call() must raise."""
+        with self.assertRaises(osp.OspError) as raised:
+            call()
+        return raised.exception.category, raised.exception.message
 
+    def test_bad_input_raises_with_its_category(self):
+        category = self.category
         gen = self.pipe.generate
         self.assertEqual(category(lambda: gen("a red circle", width=0))[0], "bad_input")
         self.assertEqual(category(lambda: gen("a red circle", height=-3))[0], "bad_input")
@@ -162,6 +164,26 @@ class BindingTest(unittest.TestCase):
         closed = osp.Pipeline(None)
         self.assertEqual(category(lambda: closed.generate("a red circle"))[0], "bad_input")
         self.assertEqual(self.pipe.generate("a red circle", **FAST).frames.ndim, 4)
+
+    def test_component_paths_load_what_the_folder_names(self):
+        folder = pathlib.Path(MODEL)
+        parts = dict(dit=folder / "dit", dit_config=folder / "dit/config.json", text_encoder=folder / "text_encoder",
+                     text_encoder_config=folder / "text_encoder/config.json", tokenizer=folder / "tokenizer",
+                     vae=folder / "vae", vae_config=folder / "vae/config.json")
+        # Loose parts carry no bundle defaults: give the request every one the folder's bundle sets
+        # (guidance 1: the bundle's empty negative prompt, which a request cannot set, is not read).
+        request = dict(FAST, width=64, height=64, frames=17, shift=5.0, guidance=1.0, sampler="unipc")
+        with osp.Pipeline.from_pretrained("", **parts) as by_parts:
+            a = by_parts.generate("a red circle", **request)
+        b = self.pipe.generate("a red circle", **request)
+        self.assertEqual(bytes(a.frames), bytes(b.frames))
+        category = self.category
+        self.assertEqual(category(lambda: osp.Pipeline.from_pretrained(MODEL, vea=folder / "vae"))[0], "bad_input")
+        self.assertEqual(category(lambda: osp.Pipeline.from_pretrained("", dit=folder / "dit"))[0], "bad_file")
+        missing = category(lambda: osp.Pipeline.from_pretrained(MODEL, loras=[str(OUT) + "/none.safetensors"]))
+        self.assertEqual(missing[0], "bad_file")
+        self.assertIn("none.safetensors", missing[1])
+        self.assertEqual(category(lambda: osp.Pipeline.from_pretrained(MODEL, lora_mode="fused"))[0], "bad_input")
 
     def test_log_messages_reach_a_python_function(self):
         lines = []

@@ -6,7 +6,9 @@
 #include <cmath>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -62,11 +64,28 @@ osp_status guarded(Work&& work) noexcept {
   }
 }
 
-void require(bool ok, const char* what) {
+void require(bool ok, const std::string& what) {
   if (!ok) throw osp::api::CategorizedError(osp::ErrorCategory::kBadInput, what);
 }
 
 std::string text_or(const char* text, const char* fallback) { return text != nullptr ? text : fallback; }
+
+// count adapters from a struct's parallel arrays (scales NULL: 1 each); `owner` names the struct.
+std::vector<osp::LoraRequest> loras_of(const char* const* paths, const double* scales, int count, const char* owner) {
+  require(count >= 0, std::string(owner) + ".lora_count is negative");
+  require(count == 0 || paths != nullptr, std::string(owner) + ".lora_paths is NULL");
+  std::vector<osp::LoraRequest> loras;
+  for (int i = 0; i < count; ++i) {
+    require(paths[i] != nullptr, std::string("a ") + owner + ".lora_paths entry is NULL");
+    loras.push_back({paths[i], scales != nullptr ? scales[i] : 1.0});
+  }
+  return loras;
+}
+
+// A C string field as an optional path (NULL: unset).
+std::optional<std::string> optional_text(const char* text) {
+  return text != nullptr ? std::optional<std::string>(text) : std::nullopt;
+}
 
 osp::Request request_of(const osp_request& r) {
   require(r.prompt != nullptr, "request.prompt is NULL");
@@ -89,12 +108,7 @@ osp::Request request_of(const osp_request& r) {
   request.seed = r.seed;
   require(!std::isnan(r.step_cache) && r.step_cache >= 0, "request.step_cache must be 0 (off) or a positive threshold");
   if (r.step_cache > 0) request.step_cache = r.step_cache;
-  require(r.lora_count >= 0, "request.lora_count is negative");
-  require(r.lora_count == 0 || r.lora_paths != nullptr, "request.lora_paths is NULL");
-  for (int i = 0; i < r.lora_count; ++i) {
-    require(r.lora_paths[i] != nullptr, "a request.lora_paths entry is NULL");
-    request.loras.push_back({r.lora_paths[i], r.lora_scales != nullptr ? r.lora_scales[i] : 1.0});
-  }
+  request.loras = loras_of(r.lora_paths, r.lora_scales, r.lora_count, "request");
   return request;
 }
 
@@ -136,7 +150,13 @@ osp_status osp_set_log_callback(osp_log_fn fn, void* user, const char* level) {
   });
 }
 
-osp_load_params osp_load_default_params(void) { return {"cpu", "bf16", "", 0, 0}; }
+osp_load_params osp_load_default_params(void) {
+  osp_load_params p{};
+  p.device = "cpu";
+  p.precision = "bf16";
+  p.quant = "";
+  return p;
+}
 
 osp_status osp_pipeline_load(const char* path, const osp_load_params* params, osp_pipeline** out) {
   return guarded([&] {
@@ -150,6 +170,15 @@ osp_status osp_pipeline_load(const char* path, const osp_load_params* params, os
     options.quant = text_or(p.quant, "");
     options.memory = p.per_stage != 0 ? osp::MemoryPolicy::kPerStage : osp::MemoryPolicy::kResident;
     options.threads = p.threads;
+    options.components.dit = optional_text(p.dit);
+    options.components.dit_config = optional_text(p.dit_config);
+    options.components.text_encoder = optional_text(p.text_encoder);
+    options.components.text_encoder_config = optional_text(p.text_encoder_config);
+    options.components.tokenizer = optional_text(p.tokenizer);
+    options.components.vae = optional_text(p.vae);
+    options.components.vae_config = optional_text(p.vae_config);
+    options.loras = loras_of(p.lora_paths, p.lora_scales, p.lora_count, "params");
+    options.lora_mode = text_or(p.lora_mode, "merged");
     auto pipeline = std::make_unique<osp_pipeline>();
     pipeline->pipeline = osp::Pipeline::from_pretrained(path, options);
     *out = pipeline.release();
