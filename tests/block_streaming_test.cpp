@@ -152,7 +152,6 @@ class RecordingUpload : public osp::DeviceUpload {
       calls_.push_back({false, id, std::this_thread::get_id()});
     };
   }
-  c10::Device device() const override { return c10::kCPU; }
   std::vector<Call> calls() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return calls_;

@@ -222,7 +222,6 @@ class Pipeline {
  private:
   struct Impl;
   explicit Pipeline(std::unique_ptr<Impl> impl);
-  Video generate_unlocked(const Request& request, const Callbacks& callbacks, const CancelToken* cancel);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -70,7 +70,7 @@ void require(bool ok, const std::string& what) {
 
 std::string text_or(const char* text, const char* fallback) { return text != nullptr ? text : fallback; }
 
-// count adapters from a struct's parallel arrays (scales NULL: 1 each); `owner` names the struct.
+// `count` adapters from a struct's parallel arrays (scales NULL: 1 each); `owner` names the struct.
 std::vector<osp::LoraRequest> loras_of(const char* const* paths, const double* scales, int count, const char* owner) {
   require(count >= 0, std::string(owner) + ".lora_count is negative");
   require(count == 0 || paths != nullptr, std::string(owner) + ".lora_paths is NULL");

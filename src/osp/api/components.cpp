@@ -4,7 +4,6 @@
 
 #include <chrono>
 
-#include "osp/adapters/apply.h"
 #include "osp/models/dit/loader.h"
 #include "osp/models/dit/quantization.h"
 #include "osp/models/t5/loader.h"
@@ -28,6 +27,8 @@ pipeline::ComponentOverrides component_overrides(const ComponentPaths& paths) {
 
 Components::Components(pipeline::ModelBundle bundle, ComponentSettings settings)
     : bundle_(std::move(bundle)), settings_(std::move(settings)) {
+  // Read (and rejected) once, here, whatever the memory policy; applied at every DiT load.
+  loras_ = adapters::load_loras(settings_.loras);
   dit_config_ = dit::DiTConfig::from_file(dit::find_config(bundle_.dit.path, bundle_.dit.config));
   const io::ComponentFiles vae_paths = vae::resolve_vae_paths(bundle_.vae.path, bundle_.vae.config);
   vae_config_ = vae::read_vae_config(vae_paths);
@@ -73,10 +74,7 @@ dit::WanDiT& Components::dit() {
       const c10::InferenceMode normal_tensors(!settings_.shardable_dit && c10::InferenceMode::is_enabled());
       auto model = dit::load_dit(bundle_.dit.path, bundle_.dit.config, settings_.precision, settings_.device,
                                  dit::quant_flag_override(settings_.quant));
-      if (!settings_.loras.empty()) {
-        std::vector<adapters::LoadedLora> loras = adapters::load_loras(settings_.loras);
-        adapters::apply_loras(*model, loras, settings_.lora_mode);
-      }
+      if (!loras_.empty()) adapters::apply_loras(*model, loras_, settings_.lora_mode);
       return model;
     });
   }

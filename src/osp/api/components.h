@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "osp/adapters/apply.h"
 #include "osp/adapters/lora_spec.h"
 #include "osp/core/precision.h"
 #include "osp/models/dit/model.h"
@@ -62,6 +63,7 @@ class Components {
   std::unique_ptr<t5::T5Encoder> text_encoder_;
   std::unique_ptr<dit::WanDiT> dit_;
   std::unique_ptr<vae::WanVAE> vae_;
+  std::vector<adapters::LoadedLora> loras_;  // settings_.loras, read
   int64_t loads_ = 0;
   double load_seconds_ = 0;
 };

@@ -58,6 +58,7 @@ std::string run_key(const pipeline::GenerationParams& p, const Request& r) {
 struct CheckedRequest {
   size_t index = 0;
   pipeline::GenerationParams params;
+  at::Tensor noise;  // the request's noise tensor, checked (undefined: none given)
 };
 
 // Every request's own checks; a request that fails them is reported and left out.
@@ -73,12 +74,12 @@ std::vector<CheckedRequest> check_requests(const std::vector<FileRequest>& reque
         pipeline::output_kind(r.path);
         pipeline::check_output_writable(r.path);
         if (!paths.insert(r.path).second) fail_about(r.path, "two requests would write the same file");
-        CheckedRequest c{i, api::resolve_request(r.request, defaults, components)};
+        CheckedRequest c{i, api::resolve_request(r.request, defaults, components), at::Tensor()};
         if (r.request.noise) {
           const vae::VaeConfig& vae = components.vae_config();
-          api::checked_noise(*r.request.noise,
-                             diffusion::latent_shape(c.params.frames, c.params.height, c.params.width, vae.z_dim,
-                                                     {vae.time_factor(), vae.space_factor()}));
+          c.noise = api::checked_noise(*r.request.noise,
+                                       diffusion::latent_shape(c.params.frames, c.params.height, c.params.width,
+                                                               vae.z_dim, {vae.time_factor(), vae.space_factor()}));
         }
         checked.push_back(std::move(c));
       });
@@ -91,13 +92,13 @@ std::vector<CheckedRequest> check_requests(const std::vector<FileRequest>& reque
   return checked;
 }
 
-pipeline::GenerationJob job_of(const FileRequest& r) {
+pipeline::GenerationJob job_of(const FileRequest& r, const CheckedRequest& checked) {
   pipeline::GenerationJob job;
   job.prompt = r.request.prompt;
   job.negative_prompt = r.request.negative_prompt;
   job.seed = r.request.seed;
   job.noise = r.request.noise_file;
-  if (r.request.noise) job.noise_tensor = r.request.noise->dim() == 5 ? (*r.request.noise)[0] : *r.request.noise;
+  job.noise_tensor = checked.noise;
   job.output = r.path;
   return job;
 }
@@ -150,7 +151,7 @@ BatchReport Pipeline::generate_files(const std::vector<FileRequest>& requests, c
     engine.step_cache = first.step_cache.value_or(0);
     for (const LoraRequest& lora : first.loras) engine.loras.push_back({lora.path, lora.scale});
     std::vector<pipeline::GenerationJob> jobs;
-    for (const CheckedRequest& c : run) jobs.push_back(job_of(requests[c.index]));
+    for (const CheckedRequest& c : run) jobs.push_back(job_of(requests[c.index], c));
     engine.on_stage = [&](const pipeline::StageEvent& e) {
       const std::string stage = e.stage;
       if (e.step < e.total) {  // before work: the place to stop

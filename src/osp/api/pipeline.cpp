@@ -185,8 +185,6 @@ std::unique_ptr<Pipeline> Pipeline::from_pretrained(const std::string& path, con
     return pipeline::resolve_bundle(path.empty() ? std::nullopt : std::optional<std::string>(path),
                                     api::component_overrides(options.components));
   });
-  // The adapters' files are read (and rejected) now, not at the first request.
-  api::with_category(ErrorCategory::kBadFile, [&] { adapters::load_loras(settings.loras); });
   impl->defaults = pipeline::defaults_for(bundle);
   c10::InferenceMode inference;
   api::with_category(ErrorCategory::kBadFile, [&] {
@@ -209,10 +207,6 @@ std::unique_ptr<Pipeline> Pipeline::from_pretrained(const std::string& path, con
 
 Video Pipeline::generate(const Request& request, const Callbacks& callbacks, const CancelToken* cancel) {
   std::lock_guard<std::mutex> lock(impl_->busy);
-  return generate_unlocked(request, callbacks, cancel);
-}
-
-Video Pipeline::generate_unlocked(const Request& request, const Callbacks& callbacks, const CancelToken* cancel) {
   api::Components& components = *impl_->components;
   const pipeline::GenerationParams p =
       api::with_category(ErrorCategory::kBadInput, [&] {

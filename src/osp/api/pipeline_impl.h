@@ -1,7 +1,7 @@
 #pragma once
 // What a library Pipeline (include/osp/pipeline.h) holds: the launcher's world and mesh, the
-// model's components, its defaults and preview map, and the options `generate_files` hands to the
-// stage-by-stage engine (pipeline/text_to_video.h).
+// model's components, its defaults and preview map. Shared by `generate` (pipeline.cpp) and
+// `generate_files` (generate_files.cpp).
 #include <memory>
 #include <mutex>
 #include <optional>

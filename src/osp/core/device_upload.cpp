@@ -12,7 +12,6 @@ namespace {
 class HostUpload : public DeviceUpload {
  public:
   Ready start(const std::vector<at::Tensor*>&) override { return {}; }
-  c10::Device device() const override { return c10::kCPU; }
 };
 
 // A device without a side-stream path: each tensor copied before start() returns.
@@ -25,7 +24,6 @@ class SynchronousUpload : public DeviceUpload {
     }
     return {};
   }
-  c10::Device device() const override { return device_; }
 
  private:
   c10::Device device_;
@@ -56,7 +54,6 @@ class CudaSideStreamUpload : public DeviceUpload {
       for (const at::Tensor& t : moved) t.record_stream(compute.unwrap());
     };
   }
-  c10::Device device() const override { return device_; }
 
  private:
   c10::Device device_;

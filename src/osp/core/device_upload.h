@@ -24,7 +24,6 @@ class DeviceUpload {
   // Replaces every defined tensor that `tensors` points to with its copy on the device (a copy
   // that may still be in flight until Ready has run).
   virtual Ready start(const std::vector<at::Tensor*>& tensors) = 0;
-  virtual c10::Device device() const = 0;
 };
 
 // The upload for `device`; the CUDA one needs a CUDA build (OSP_WITH_CUDA), elsewhere a CUDA
