@@ -127,6 +127,9 @@ TEST_F(GenerateCli, BadFlagsFailAtOnceNamingTheFlag) {
   expect_cli_error("generate -p cat --dit " + (dir / "missing.safetensors") + out, "--text-encoder");
   expect_cli_error("generate -p cat --model " + (dir / "nowhere") + out, "nowhere");
   expect_cli_error("generate -p cat --model " + *bundle_ + " --precision fp16" + out, "--precision");
+  // Values the library checks come back naming the flag, not the library's field.
+  expect_cli_error(base + "--offload disk" + out, "--offload");
+  expect_cli_error(base + "--cfg-batch sometimes" + out, "--cfg-batch");
   // Rejected before the text encoder or the DiT is loaded.
   const auto r = run_osp(base + "-o " + (dir / "no_such_dir/o.mp4"), "info");
   EXPECT_EQ(r.output.find("load DiT"), std::string::npos) << r.output;
