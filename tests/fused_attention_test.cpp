@@ -2,6 +2,7 @@
 // attention, for every ISA this machine runs, with variable key / query lengths.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <ostream>
 #include <vector>
@@ -40,7 +41,7 @@ at::Tensor lengths_tensor(const std::vector<int64_t>& lengths) {
 
 std::vector<CpuIsa> available_isas() {
   std::vector<CpuIsa> isas{CpuIsa::kScalar};
-  for (CpuIsa isa : {CpuIsa::kAvx2, CpuIsa::kAvx512, CpuIsa::kAvx512Bf16})
+  for (CpuIsa isa : {CpuIsa::kAvx2, CpuIsa::kAvx512, CpuIsa::kAvx512Bf16, CpuIsa::kAmx})
     if (osp::attention::cpu_isa_available(isa)) isas.push_back(isa);
   return isas;
 }
@@ -143,9 +144,10 @@ TEST(FusedAttention, ScalarAndSimdPathsAgree) {
     SCOPED_TRACE(osp::attention::cpu_isa_name(isas[i]));
     EXPECT_LE(rel_error(fused_attention(q, k, v, scale, kFp32, {}, {}, isas[i]), scalar), 2e-6);
   }
-  // kAuto: the widest float kernel (the bf16 dot-product kernel only when asked for by name).
+  // kAuto: AMX where usable, else the widest float kernel (the bf16 dot-product kernel only when
+  // asked for by name).
   std::vector<CpuIsa> automatic = isas;
-  if (automatic.back() == CpuIsa::kAvx512Bf16) automatic.pop_back();
+  automatic.erase(std::remove(automatic.begin(), automatic.end(), CpuIsa::kAvx512Bf16), automatic.end());
   EXPECT_EQ(osp::attention::best_cpu_isa(), automatic.back());
 }
 
@@ -199,7 +201,7 @@ TEST(FusedAttention, RejectsBadInput) {
   EXPECT_THROW(fused_attention(q, k, k, 0.125, kFp32, lengths_tensor({-1, 2})), osp::Error);
   EXPECT_THROW(fused_attention(q, k, k, 0.125, kFp32, {}, lengths_tensor({9, 8})), osp::Error);
   EXPECT_THROW(fused_attention(q, k, k, 0.125, kFp32, at::ones({2}, at::kFloat)), osp::Error);
-  for (CpuIsa isa : {CpuIsa::kAvx2, CpuIsa::kAvx512, CpuIsa::kAvx512Bf16}) {
+  for (CpuIsa isa : {CpuIsa::kAvx2, CpuIsa::kAvx512, CpuIsa::kAvx512Bf16, CpuIsa::kAmx}) {
     if (!osp::attention::cpu_isa_available(isa)) {
       EXPECT_THROW(fused_attention(q, k, k, 0.125, kFp32, {}, {}, isa), osp::Error);
     }

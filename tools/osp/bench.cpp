@@ -67,6 +67,9 @@ void register_bench(CLI::App& app, const GlobalOptions& global) {
   cmd->add_flag("--load", dit->load, "also: write a random full-size 1.3B fp32 checkpoint once, load it as bf16, "
                                      "report load time and peak RSS against the file size");
   cmd->add_flag("--load-only", dit->load_only, "only the --load measurement");
+  cmd->add_flag("--profile", dit->profile,
+                "also: one more forward per row with the per-operation profile (GEMMs, attention, norms, RoPE, "
+                "casts, layout copies; CPU only)");
   cmd->add_option("--load-dir", dit->load_dir, "where the random 1.3B checkpoint is kept")->capture_default_str();
   cmd->callback([dit, &global] {
     apply_global_options(global);

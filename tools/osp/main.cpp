@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "commands.h"
+#include "osp/core/cpu_block_cache.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
 #include "osp/core/passive_openmp.h"
@@ -33,6 +34,7 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 
 int main(int argc, char** argv) {
   osp::detail::prefer_passive_openmp_waits(argv);
+  osp::install_cpu_block_cache(osp::default_cpu_block_cache_bytes());
   using namespace osp::cli;
   CLI::App app{"OSP-Next: sparse text-to-video diffusion (Wan 2.1 DiT, Skiparse-2D, HiF8)", "osp"};
   app.require_subcommand(1);

@@ -1,5 +1,7 @@
 #include "osp/attention/dense.h"
 
+#include "osp/core/op_profile.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -113,9 +115,22 @@ namespace {
 // the masked attention of every query row, padded ones included, as the math path computes it.
 at::Tensor fused_masked_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                                   Precision precision, const at::Tensor& key_mask) {
-  const ValidFirstOrder valid = valid_first_order(key_mask.to(at::kCPU));
-  const at::Tensor index = valid.order.view({k.size(0), k.size(1), 1, 1}).expand(k.sizes());
-  return fused_attention(q, k.gather(1, index), v.gather(1, index), scale, precision, valid.lengths);
+  at::Tensor k_valid, v_valid, lengths;
+  {
+    const profile::Scope scope(profile::OpKind::kLayout);
+    const ValidFirstOrder valid = valid_first_order(key_mask.to(at::kCPU));
+    // Whole token rows ([N, D] each) move: an index_select of rows of the flattened [B·L, N·D]
+    // tensor copies each row at once, where a gather would index every element.
+    const int64_t B = k.size(0), L = k.size(1);
+    const at::Tensor rows = (valid.order + at::arange(B, valid.order.options()).mul(L).unsqueeze(1)).flatten();
+    const auto select_rows = [&](const at::Tensor& x) {
+      return x.reshape({B * L, -1}).index_select(0, rows).view(x.sizes());
+    };
+    k_valid = select_rows(k);
+    v_valid = select_rows(v);
+    lengths = valid.lengths;
+  }
+  return fused_attention(q, k_valid, v_valid, scale, precision, lengths);
 }
 
 // The fused kernel wants one K/V row per query row. Query row r uses K/V row r mod Bk: one
@@ -124,6 +139,7 @@ at::Tensor fused_masked_attention(const at::Tensor& q, const at::Tensor& k, cons
 at::Tensor per_query_row(const at::Tensor& x, int64_t rows) {
   if (x.size(0) == rows) return x;
   if (x.size(0) == 1) return x.expand({rows, -1, -1, -1});
+  const profile::Scope scope(profile::OpKind::kLayout);
   return x.repeat({rows / x.size(0), 1, 1, 1});
 }
 
@@ -179,6 +195,8 @@ at::Tensor autograd_attention(const at::Tensor& q, const at::Tensor& k, const at
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, Precision precision,
                      DenseKernel kernel, const at::Tensor& key_mask) {
+  const profile::Scope scope(profile::OpKind::kAttention,
+                             attention_flops(q.size(0), q.size(1), k.size(1), q.size(2), q.size(3)));
   if (nn::records_graph(q, k, v)) return autograd_attention(q, k, v, scale, precision, key_mask);
   check_inputs(q, k, v, key_mask);
   if (q.is_cpu() && kernel == DenseKernel::kAuto && cpu_auto_prefers_sdpa(precision, key_mask)) {

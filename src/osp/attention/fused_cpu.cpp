@@ -89,6 +89,9 @@ bool cpu_isa_available(CpuIsa isa) {
       return detail::fused_avx512_compiled() && cpu_supports_avx512();
     case CpuIsa::kAvx512Bf16:
       return detail::fused_avx512_bf16_compiled() && cpu_supports_avx512() && cpu_supports_avx512_bf16();
+    case CpuIsa::kAmx:
+      return detail::fused_amx_compiled() && cpu_supports_avx512() && cpu_supports_avx512_bf16() &&
+             detail::fused_amx_usable();
   }
   return false;
 }
@@ -96,6 +99,7 @@ bool cpu_isa_available(CpuIsa isa) {
 CpuIsa best_cpu_isa() {
   // Not kAvx512Bf16: where vdpbf16ps issues on one port (Sapphire Rapids) it does the float FMAs'
   // work per cycle and the pair path is slower (docs/skiparse.md "Fused CPU kernel").
+  if (cpu_isa_available(CpuIsa::kAmx)) return CpuIsa::kAmx;
   if (cpu_isa_available(CpuIsa::kAvx512)) return CpuIsa::kAvx512;
   if (cpu_isa_available(CpuIsa::kAvx2)) return CpuIsa::kAvx2;
   return CpuIsa::kScalar;
@@ -113,6 +117,8 @@ std::string cpu_isa_name(CpuIsa isa) {
       return "avx512";
     case CpuIsa::kAvx512Bf16:
       return "avx512-bf16";
+    case CpuIsa::kAmx:
+      return "amx";
   }
   return "unknown";
 }
@@ -175,6 +181,9 @@ at::Tensor fused_attention(const at::Tensor& q_in, const at::Tensor& k_in, const
   p.round_bf16 = precision.reduced();
   p.out = out.data_ptr<float>();
   switch (isa) {
+    case CpuIsa::kAmx:
+      detail::fused_run_amx(p);
+      break;
     case CpuIsa::kAvx512Bf16:
       detail::fused_run_avx512_bf16(p);
       break;

@@ -1,8 +1,8 @@
 #pragma once
 // Fused CPU attention: flash-attention style (online softmax over key tiles, the [Lq, Lk] score
 // matrix is never materialized), float32 accumulation, threads over batch × heads × query tiles,
-// SIMD micro-kernels for the two matrix products (scalar, AVX2+FMA, AVX-512, AVX-512 BF16 chosen at
-// run time).
+// SIMD micro-kernels for the two matrix products (scalar, AVX2+FMA, AVX-512, AVX-512 BF16, AMX chosen
+// at run time).
 // Peak extra memory: K and V of a group of heads packed as float32 (≤ 32 MiB, at least one head:
 // 32 MiB at Lk = 32768, d = 128) plus ~150 KiB per thread.
 //
@@ -11,7 +11,7 @@
 // three the same; other floating dtypes are converted to float32).
 // Precision: fp32 — float32 throughout. bf16 — q, k, v rounded to bf16 values (exact for bf16
 // inputs), float32 scores / softmax / weighted sum, output rounded to bf16 values (float32
-// storage), the semantics of attention::math_attention's bf16 path; on AVX-512 BF16 the softmax
+// storage), the semantics of attention::math_attention's bf16 path; on AVX-512 BF16 and AMX the softmax
 // weights are also rounded to bf16 for the weighted sum (docs/skiparse.md "Fused CPU kernel").
 //
 // Variable lengths instead of dense masks: `key_lengths` (integer [B]) limits batch row b to
@@ -34,7 +34,9 @@ enum class CpuIsa {
   kAvx2,    // AVX2 + FMA (x86-64)
   kAvx512,  // AVX-512F (x86-64)
   kAvx512Bf16,  // AVX-512F + AVX-512 BF16: bf16 precision on the bf16 dot-product instruction
-                // (chosen explicitly only: kAuto keeps kAvx512, faster where measured)
+                // (chosen explicitly only: kAuto prefers kAvx512, faster where measured)
+  kAmx,         // AVX-512 BF16 + AMX (Linux): bf16 precision's products on the tile unit; float32
+                // precision as kAvx512
 };
 
 // Whether this build contains `isa` and this CPU can run it (kAuto and kScalar: always).

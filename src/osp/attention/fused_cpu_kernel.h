@@ -19,6 +19,8 @@
 // a·b + c, add, sub, mul, max, reduce_add, reduce_max, round_nearest, pow2_of_integral(n) = 2ⁿ for
 // an integral-valued n in [-127, 127], zero_where_below(x, t, r) = x < t ? 0 : r.
 
+#include "osp/nn/simd_exp2.h"
+
 namespace osp::attention::detail {
 namespace {
 
@@ -55,26 +57,6 @@ inline float bf16_value(float x) {
   u = nn::bf16_round_bits(u);
   std::memcpy(&x, &u, sizeof u);
   return x;
-}
-
-// 2^x for x ≤ 127 (x < -126 gives 0): 2^x = 2^n · e^(f·ln 2), n = round(x), |f| ≤ 1/2, with
-// the Cephes expf polynomial (relative error ~1e-7).
-template <class V>
-inline typename V::Reg exp2_poly(typename V::Reg x) {
-  using R = typename V::Reg;
-  // Clamp with x as the second operand: min/max return it when it is NaN (x86 semantics, and
-  // ScalarVec's), so NaN scores stay NaN instead of becoming 2^127.
-  const R xc = V::max(V::set1(-127.0f), V::min(V::set1(127.0f), x));
-  const R n = V::round_nearest(xc);
-  const R g = V::mul(V::sub(xc, n), V::set1(0.693147180559945309f));
-  R y = V::set1(1.9875691500e-4f);
-  y = V::fma(y, g, V::set1(1.3981999507e-3f));
-  y = V::fma(y, g, V::set1(8.3334519073e-3f));
-  y = V::fma(y, g, V::set1(4.1665795894e-2f));
-  y = V::fma(y, g, V::set1(1.6666665459e-1f));
-  y = V::fma(y, g, V::set1(5.0000001201e-1f));
-  y = V::add(V::fma(y, V::mul(g, g), g), V::set1(1.0f));
-  return V::zero_where_below(x, V::set1(-126.0f), V::mul(y, V::pow2_of_integral(n)));
 }
 
 // s[0..kRows)[0..2W) = q[0..kRows)[0..depth) · kt[0..depth)[0..2W) (kt: depth rows of `kt_stride`).
@@ -142,7 +124,7 @@ inline void softmax_step(float* s, int64_t rows, int64_t count, int64_t cols, fl
     const R shift = V::set1(m_new);
     R total = V::zero();
     for (int64_t c = 0; c < cols; c += W) {
-      const R e = exp2_poly<V>(V::sub(V::load(row + c), shift));
+      const R e = simd::exp2_poly<V>(V::sub(V::load(row + c), shift));
       V::store(row + c, e);
       total = V::add(total, e);
     }

@@ -16,6 +16,17 @@
 // path against the float64 reference. V adds to fused_cpu_kernel.h's vector type: Words (512
 // bits of bf16 pairs), load_words(p), broadcast_word(p), dot_pairs(acc, a, b), and
 // store_bf16_pairs(src, dst) rounding 2·kWidth floats to bf16.
+//
+// The two products of a key tile are a policy Products, so that the same schedule runs on the
+// vector dot-product instruction (DotPairProducts below) and on AMX tiles (fused_cpu_amx.cpp):
+//   kRowBlock                     query rows are padded to a multiple of this
+//   Scope                         constructed around one work item (AMX: the tile configuration)
+//   scores(q, half, D, kt, rows, cols, s, scale)
+//                                 s[rows][cols] (row stride kKeyTile) = scale · q · kᵀ for one key
+//                                 tile: q rows of `half` words, kᵀ panels as packed below
+//   accumulate(w, vp, rows, count, dp, o)
+//                                 o[rows][dp] += w · v over the tile's `count` keys: w rows of
+//                                 kKeyTile/2 words (pairs of keys), v panels as packed below
 
 namespace osp::attention::detail {
 namespace {
@@ -27,33 +38,53 @@ inline uint16_t bf16_bits(float x) {
 }
 inline uint16_t bf16_bits(c10::BFloat16 x) { return x.x; }
 
+// Row `src` (D values) as bf16 bits in dst[0..dp), zeros past D.
+template <class T>
+inline void row_bf16_bits(const T* src, int64_t D, int64_t dp, uint16_t* dst) {
+  for (int64_t d = 0; d < D; ++d) dst[d] = bf16_bits(src[d]);
+  std::fill(dst + D, dst + dp, uint16_t{0});
+}
+
 // Packed K/V of one head for the pair path: key tile t occupies kKeyTile·Dp/2 words of kt and of
 // vp (Dp = D rounded up to C = 2 vectors). kᵀ: kKeyTile/C panels of [Dp/2][C] words, word (d/2, j)
 // holding k[j][d] in its half d % 2; v: Dp/C panels of [kKeyTile/2][C] words, word (j/2, d)
-// holding v[j][d] in its half j % 2. Pairs past D or past the sequence end are zero.
-template <class T>
-void pack_key_tile_pairs(const FusedProblem& p, int64_t b, int64_t n, int64_t tile, int64_t dp, int64_t C,
-                         uint32_t* kt, uint32_t* vp) {
+// holding v[j][d] in its half j % 2. Pairs past D or past the sequence end are zero. Each row is
+// first converted to bf16 once: a bf16 row read as 32-bit words is already kᵀ's pairs, and two
+// consecutive v rows interleave into v's.
+template <class T, int64_t C>
+void pack_key_tile_pairs(const FusedProblem& p, int64_t b, int64_t n, int64_t tile, int64_t dp, uint32_t* kt,
+                         uint32_t* vp) {
   const int64_t kl = p.key_lengths[b];
   const int64_t j0 = tile * kKeyTile, count = std::min(kKeyTile, kl - j0);
   if (count <= 0) return;
-  const int64_t D = p.head_dim, words = kKeyTile * dp / 2;
+  const int64_t D = p.head_dim, half = dp / 2, words = kKeyTile * half;
   const T* k = static_cast<const T*>(p.k) + b * p.k_stride[0] + j0 * p.k_stride[1] + n * p.k_stride[2];
   const T* v = static_cast<const T*>(p.v) + b * p.v_stride[0] + j0 * p.v_stride[1] + n * p.v_stride[2];
   uint32_t* ktile = kt + tile * words;
   uint32_t* vtile = vp + tile * words;
-  std::fill_n(ktile, words, 0u);
-  std::fill_n(vtile, words, 0u);
-  auto* k16 = reinterpret_cast<uint16_t*>(ktile);
-  auto* v16 = reinterpret_cast<uint16_t*>(vtile);
+  if (count < kKeyTile) {  // keys past the end: zero pairs (full tiles are written whole below)
+    std::fill_n(ktile, words, 0u);
+    std::fill_n(vtile, words, 0u);
+  }
+  std::vector<uint16_t> rows(2 * static_cast<size_t>(dp));
+  uint16_t* first = rows.data();
+  uint16_t* second = first + dp;
   for (int64_t j = 0; j < count; ++j) {
-    const T* krow = k + j * p.k_stride[1];
-    const T* vrow = v + j * p.v_stride[1];
-    const int64_t kpanel = (j / C) * (dp / 2 * C) + j % C;  // word of (d/2 = 0, j)
-    for (int64_t d = 0; d < D; ++d) {
-      k16[2 * (kpanel + (d / 2) * C) + d % 2] = bf16_bits(krow[d]);
-      v16[2 * ((d / C) * (kKeyTile / 2 * C) + (j / 2) * C + d % C) + j % 2] = bf16_bits(vrow[d]);
+    row_bf16_bits(k + j * p.k_stride[1], D, dp, first);
+    const auto* pairs = reinterpret_cast<const uint32_t*>(first);
+    uint32_t* dst = ktile + (j / C) * (half * C) + j % C;  // + (d/2)·C
+    for (int64_t w = 0; w < half; ++w) dst[w * C] = pairs[w];
+  }
+  for (int64_t j = 0; j < count; j += 2) {
+    row_bf16_bits(v + j * p.v_stride[1], D, dp, first);
+    if (j + 1 < count) {
+      row_bf16_bits(v + (j + 1) * p.v_stride[1], D, dp, second);
+    } else {
+      std::fill(second, second + dp, uint16_t{0});
     }
+    uint32_t* dst = vtile + (j / 2) * C;  // + (d/C)·(kKeyTile/2·C) + d % C
+    for (int64_t d = 0; d < dp; ++d)
+      dst[(d / C) * (kKeyTile / 2 * C) + d % C] = uint32_t{first[d]} | (uint32_t{second[d]} << 16);
   }
 }
 
@@ -107,9 +138,34 @@ inline void pv_pairs_micro(const uint32_t* p, int64_t p_stride, const uint32_t* 
   }
 }
 
+
+// The products on the vector dot-product instruction: register-blocked micro-kernels of kRows
+// query rows × C = 2 vectors, each walking one panel of kᵀ or v that stays in L1 across the row
+// blocks (the float path's schedule, fused_cpu_kernel.h).
+template <class V>
+struct DotPairProducts {
+  static constexpr int64_t kRowBlock = kRows;
+  struct Scope {};
+  static void scores(const uint32_t* q, int64_t half, int64_t D, const uint32_t* kt, int64_t rows, int64_t cols,
+                     float* s, float scale) {
+    constexpr int64_t C = 2 * V::kWidth;
+    for (int64_t c = 0; c < cols; c += C)
+      for (int64_t r = 0; r < rows; r += kRows)
+        qk_pairs_micro<V>(q + r * half, half, kt + (c / C) * (half * C), ceil_div(D, 2), s + r * kKeyTile + c,
+                          kKeyTile, scale);
+  }
+  static void accumulate(const uint32_t* w, const uint32_t* vp, int64_t rows, int64_t count, int64_t dp, float* o) {
+    constexpr int64_t C = 2 * V::kWidth;
+    for (int64_t d0 = 0; d0 < dp; d0 += C)
+      for (int64_t r = 0; r < rows; r += kRows)
+        pv_pairs_micro<V>(w + r * (kKeyTile / 2), kKeyTile / 2, vp + (d0 / C) * (kKeyTile / 2 * C), ceil_div(count, 2),
+                          o + r * dp + d0, dp);
+  }
+};
+
 // One work item of the pair path (attend_tile's schedule). Scratch: q holds the tile's bf16 rows
 // (Dp bf16 = Dp/2 words each), s the float32 scores, then their bf16 copy in weights.
-template <class V, class T>
+template <class V, class Products, class T>
 void attend_tile_pairs(const FusedProblem& p, int64_t b, int64_t n, int64_t qtile, int64_t dp, const uint32_t* kt,
                        const uint32_t* vp, TileScratch& scratch) {
   auto* weights = reinterpret_cast<uint32_t*>(scratch.weights.get());
@@ -121,7 +177,8 @@ void attend_tile_pairs(const FusedProblem& p, int64_t b, int64_t n, int64_t qtil
   float* out = p.out + ((b * p.query_len + i0) * N + n) * D;
   for (int64_t i = valid; i < rows; ++i) std::fill_n(out + i * N * D, D, 0.0f);
   if (valid == 0) return;
-  const int64_t rows_pad = round_up(valid, kRows);
+  const int64_t rows_pad = round_up(valid, Products::kRowBlock);
+  [[maybe_unused]] const typename Products::Scope scope;
 
   auto* qw = reinterpret_cast<uint32_t*>(scratch.q.get());
   float* os = scratch.o.get();
@@ -146,18 +203,12 @@ void attend_tile_pairs(const FusedProblem& p, int64_t b, int64_t n, int64_t qtil
     const int64_t count = std::min(kKeyTile, kl - t * kKeyTile), cols = round_up(count, C);
     const uint32_t* ktile = kt + t * words;
     const uint32_t* vtile = vp + t * words;
-    for (int64_t c = 0; c < cols; c += C)
-      for (int64_t r = 0; r < rows_pad; r += kRows)
-        qk_pairs_micro<V>(qw + r * half, half, ktile + (c / C) * (half * C), ceil_div(D, 2), ss + r * kKeyTile + c,
-                          kKeyTile, p.scale_log2);
+    Products::scores(qw, half, D, ktile, rows_pad, cols, ss, p.scale_log2);
     softmax_step<V>(ss, rows_pad, count, cols, m, l, os, dp);
     for (int64_t r = 0; r < rows_pad; ++r)
       for (int64_t c = 0; c < cols; c += C)
         V::store_bf16_pairs(ss + r * kKeyTile + c, weights + r * (kKeyTile / 2) + c / 2);
-    for (int64_t d0 = 0; d0 < dp; d0 += C)
-      for (int64_t r = 0; r < rows_pad; r += kRows)
-        pv_pairs_micro<V>(weights + r * (kKeyTile / 2), kKeyTile / 2, vtile + (d0 / C) * (kKeyTile / 2 * C),
-                          ceil_div(count, 2), os + r * dp + d0, dp);
+    Products::accumulate(weights, vtile, rows_pad, count, dp, os);
   }
 
   for (int64_t i = 0; i < valid; ++i) {
@@ -170,7 +221,7 @@ void attend_tile_pairs(const FusedProblem& p, int64_t b, int64_t n, int64_t qtil
 }
 
 // run_typed (fused_cpu_kernel.h) for the pair path: half the packed bytes per head.
-template <class V, class T>
+template <class V, class Products, class T>
 void run_typed_pairs(const FusedProblem& p) {
   constexpr int64_t C = 2 * V::kWidth;
   const int64_t dp = round_up(p.head_dim, C);
@@ -180,20 +231,20 @@ void run_typed_pairs(const FusedProblem& p) {
       p, dp, per_head,
       [&](int64_t h, int64_t tile, float* slots) {
         auto* kt = reinterpret_cast<uint32_t*>(slots);
-        pack_key_tile_pairs<T>(p, h / p.heads, h % p.heads, tile, dp, C, kt, kt + half);
+        pack_key_tile_pairs<T, C>(p, h / p.heads, h % p.heads, tile, dp, kt, kt + half);
       },
       [&](int64_t h, int64_t qtile, const float* slots, TileScratch& scratch) {
         const auto* kt = reinterpret_cast<const uint32_t*>(slots);
-        attend_tile_pairs<V, T>(p, h / p.heads, h % p.heads, qtile, dp, kt, kt + half, scratch);
+        attend_tile_pairs<V, Products, T>(p, h / p.heads, h % p.heads, qtile, dp, kt, kt + half, scratch);
       });
 }
 
-template <class V>
+template <class V, class Products>
 void run_fused_pairs(const FusedProblem& p) {
   if (p.bf16_input) {
-    run_typed_pairs<V, c10::BFloat16>(p);
+    run_typed_pairs<V, Products, c10::BFloat16>(p);
   } else {
-    run_typed_pairs<V, float>(p);
+    run_typed_pairs<V, Products, float>(p);
   }
 }
 

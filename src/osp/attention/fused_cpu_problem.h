@@ -46,5 +46,9 @@ bool fused_avx512_compiled();
 void fused_run_avx512(const FusedProblem& problem);
 bool fused_avx512_bf16_compiled();  // fused_cpu_avx512bf16.cpp
 void fused_run_avx512_bf16(const FusedProblem& problem);
+bool fused_amx_compiled();  // fused_cpu_amx.cpp
+// The CPU has AMX-TILE and AMX-BF16 and the operating system granted the tile state.
+bool fused_amx_usable();
+void fused_run_amx(const FusedProblem& problem);
 
 }  // namespace osp::attention::detail

@@ -50,10 +50,13 @@ std::vector<AttentionBenchRow> time_attention_kernels(const AttentionBenchOption
     const attention::CpuIsa best = attention::best_cpu_isa();
     add("fused " + attention::cpu_isa_name(best), flops, attention_out,
         [&] { attention::fused_attention(q, k, v, scale, o.precision, {}, {}, best); });
-    // The bf16 dot-product kernel where the CPU has it (not kAuto's choice: see best_cpu_isa).
-    if (o.precision.reduced() && attention::cpu_isa_available(attention::CpuIsa::kAvx512Bf16))
-      add("fused avx512-bf16", flops, attention_out,
-          [&] { attention::fused_attention(q, k, v, scale, o.precision, {}, {}, attention::CpuIsa::kAvx512Bf16); });
+    // In bf16, the other vector kernels this CPU runs, as same-run baselines of the automatic
+    // choice: the float32-FMA kernel and the bf16 dot-product one (not kAuto's: see best_cpu_isa).
+    if (o.precision.reduced())
+      for (attention::CpuIsa other : {attention::CpuIsa::kAvx512, attention::CpuIsa::kAvx512Bf16})
+        if (other != best && attention::cpu_isa_available(other))
+          add("fused " + attention::cpu_isa_name(other), flops, attention_out,
+              [&] { attention::fused_attention(q, k, v, scale, o.precision, {}, {}, other); });
     if (o.fused_scalar && best != attention::CpuIsa::kScalar)
       add("fused scalar", flops, attention_out,
           [&] { attention::fused_attention(q, k, v, scale, o.precision, {}, {}, attention::CpuIsa::kScalar); });

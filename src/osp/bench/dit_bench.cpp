@@ -13,6 +13,7 @@
 #include "osp/bench/timing.h"
 #include "osp/core/error.h"
 #include "osp/core/log.h"
+#include "osp/core/op_profile.h"
 #include "osp/core/precision.h"
 #include "osp/core/progress.h"
 #include "osp/core/runtime.h"
@@ -91,11 +92,54 @@ struct ForwardRow {
   int64_t tokens = 0;  // tokens a block holds: the Skiparse layouts' padded N for a sparse schedule
   double seconds = 0, flops = 0;
   GemmRates gemm;
+  double profiled_seconds = 0;  // the forward of `ops` (--profile)
+  profile::OpTotals ops;
 };
+
+// One more forward with the per-operation profile on.
+template <typename Fn>
+void profile_forward(ForwardRow& row, Fn&& forward) {
+  profile::reset();
+  profile::set_enabled(true);
+  const auto start = std::chrono::steady_clock::now();
+  forward();
+  row.profiled_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  profile::set_enabled(false);
+  row.ops = profile::totals();
+}
+
+// Where the time of each profiled forward goes: exclusive seconds per operation kind, their share of
+// the forward, and the rate of the kinds that count FLOPs (attention: nominal, padding included).
+void print_profile_table(const std::vector<ForwardRow>& rows) {
+  TextTable table({"precision", "schedule", "operation", "calls", "seconds", "% of forward", "GFLOP", "GFLOP/s"});
+  for (const ForwardRow& row : rows) {
+    double attributed = 0;
+    for (int k = 0; k < profile::kOpKinds; ++k) {
+      const double seconds = row.ops.seconds[k], flops = row.ops.flops[k];
+      attributed += seconds;
+      table.add_row({row.precision, row.schedule, profile::op_kind_name(static_cast<profile::OpKind>(k)),
+                     fmt::format("{}", row.ops.calls[k]), fmt::format("{:.3f}", seconds),
+                     fmt::format("{:.1f}", 100.0 * seconds / row.profiled_seconds),
+                     flops > 0 ? fmt::format("{:.1f}", flops / 1e9) : "-",
+                     flops > 0 && seconds > 0 ? fmt::format("{:.1f}", flops / seconds / 1e9) : "-"});
+    }
+    const double rest = row.profiled_seconds - attributed;
+    table.add_row({row.precision, row.schedule, "other (embeddings, head, unattributed)", "-",
+                   fmt::format("{:.3f}", rest), fmt::format("{:.1f}", 100.0 * rest / row.profiled_seconds), "-", "-"});
+    table.add_row({row.precision, row.schedule, "forward", "-", fmt::format("{:.3f}", row.profiled_seconds), "100.0",
+                   "-", "-"});
+  }
+  fmt::print("\nPer-operation profile (one more forward per row; exclusive wall time, nested operations counted "
+             "once):\n");
+  table.print();
+}
 
 void run_forward_table(const DitBenchOptions& o) {
   require(o.height % 16 == 0 && o.width % 16 == 0, "--height and --width must be multiples of 16 (VAE 8 x patch 2)");
   const c10::Device device = parse_device(o.device);
+  // Operations on a GPU return before they finish: wall time per operation would be launch time.
+  require(!o.profile || device.is_cpu(), "--profile: the per-operation profile times CPU runs only, got --device {}",
+          o.device);
   const int64_t lh = o.height / 8, lw = o.width / 8;
   const std::array<int64_t, 3> grid{o.latent_frames, lh / 2, lw / 2};
   const int64_t tokens = grid[0] * grid[1] * grid[2];
@@ -114,7 +158,7 @@ void run_forward_table(const DitBenchOptions& o) {
     const GemmRates gemm = measure_gemm(tokens, width.dim, precision, device);
     for (const auto& schedule : o.schedules) {
       const dit::DiTConfig config = bench_config(o, schedule);
-      ForwardRow row{precision.name(), schedule, tokens, 0, dit::forward_flops(config, grid), gemm};
+      ForwardRow row{precision.name(), schedule, tokens, 0, dit::forward_flops(config, grid), gemm, 0, {}};
       if (config.is_sparse()) {
         row.schedule = fmt::format("{} P={}", schedule, config.sparse_ratio);
         row.tokens = attention::SkiparseGeometry::make(grid, config.sparse_ratio).padded_tokens();
@@ -127,6 +171,7 @@ void run_forward_table(const DitBenchOptions& o) {
       log::info("bench dit: {} {} forward on {} ({} timed)", precision.name(), schedule, device.str(), o.reps);
       row.seconds = time_on_device(device, o.reps, [&] { model.forward(x, t, context); });
       log::info("bench dit: {} {}: {:.3f} s per forward", precision.name(), row.schedule, row.seconds);
+      if (o.profile) profile_forward(row, [&] { model.forward(x, t, context); });
       rows.push_back(row);
     }
   }
@@ -147,6 +192,7 @@ void run_forward_table(const DitBenchOptions& o) {
   }
   table.print();
   fmt::print("GFLOP: useful work (Skiparse padding excluded, docs/skiparse.md \"Cost\"); target: bf16 forward/GEMM >= 0.60\n");
+  if (o.profile) print_profile_table(rows);
 }
 
 void run_load_table(const DitBenchOptions& o) {

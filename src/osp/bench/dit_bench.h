@@ -20,6 +20,7 @@ struct DitBenchOptions {
   std::string device = "cpu";                  // cpu, cuda, cuda:N or auto (parse_device)
   bool load = false;
   bool load_only = false;
+  bool profile = false;  // per-operation time table of one more forward per row (CPU)
   std::string load_dir = "/tmp/osp-bench-wan1.3b";
 };
 

@@ -1,5 +1,7 @@
 #include "osp/core/runtime.h"
 
+#include "osp/core/cpu_block_cache.h"
+
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
@@ -60,6 +62,7 @@ size_t peak_rss_bytes() { return status_kib_field("VmHWM:"); }
 size_t current_rss_bytes() { return status_kib_field("VmRSS:"); }
 
 void release_free_memory() {
+  release_cpu_block_cache();
 #ifdef __GLIBC__
   ::malloc_trim(0);
 #endif

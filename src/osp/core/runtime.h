@@ -20,7 +20,7 @@ size_t peak_rss_bytes();
 size_t current_rss_bytes();
 
 // Hands the allocator's free heap pages back to the kernel (glibc malloc_trim; a no-op
-// elsewhere). Between the stages of a generation, the freed model's and activations' small
+// elsewhere), and the blocks of the CPU block cache (cpu_block_cache.h). Between the stages of a generation, the freed model's and activations' small
 // allocations otherwise stay resident as free heap chunks and add to the next stage's peak.
 void release_free_memory();
 

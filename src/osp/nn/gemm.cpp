@@ -1,5 +1,7 @@
 #include "osp/nn/gemm.h"
 
+#include "osp/core/op_profile.h"
+
 #include "osp/nn/autograd.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -52,6 +54,7 @@ bool cpu_has_native_bf16() {
 bool native_bf16_gemm(const c10::Device& device) { return device.is_cuda() || (device.is_cpu() && cpu_has_native_bf16()); }
 
 GemmInput prepare_gemm_input(at::Tensor x, Precision precision, bool may_overwrite) {
+  const profile::Scope scope(profile::OpKind::kCast);
   if (!precision.reduced()) return {as_float(x)};
   if (native_bf16_gemm(x.device())) return {as_bf16(x)};
   if (x.scalar_type() == at::kBFloat16) return {x.to(at::kFloat)};
@@ -70,6 +73,7 @@ at::Tensor linear(const GemmInput& x, const at::Tensor& weight, const at::Tensor
   std::vector<int64_t> out_shape(values.sizes().begin(), values.sizes().end());
   out_shape.back() = out;
   const at::Tensor x2d = values.reshape({-1, in});
+  const profile::Scope scope(profile::OpKind::kGemm, 2.0 * static_cast<double>(x2d.size(0)) * in * out);
 
   at::Tensor y;
   if (!precision.reduced()) {
@@ -78,6 +82,7 @@ at::Tensor linear(const GemmInput& x, const at::Tensor& weight, const at::Tensor
     y = addmm_t(as_bf16(x2d), as_bf16(weight), as_bf16(bias));  // native: fp32 accumulate, bf16 out
   } else {
     y = addmm_t(x2d, bf16_valued_fp32(weight), bf16_valued_fp32(bias));
+    const profile::Scope rounding(profile::OpKind::kCast);
     if (records_graph(y)) {
       y = bf16_round_trip(y);
     } else {
@@ -92,6 +97,7 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
 }
 
 at::Tensor matmul(const at::Tensor& a, const at::Tensor& b, Precision precision) {
+  const profile::Scope scope(profile::OpKind::kGemm, 2.0 * static_cast<double>(a.size(0)) * a.size(1) * b.size(1));
   if (!precision.reduced()) return at::mm(as_float(a), as_float(b));
   if (native_bf16_gemm(a.device())) return at::mm(as_bf16(a), as_bf16(b));
   at::Tensor y = at::mm(prepare_gemm_input(a, precision).values, bf16_valued_fp32(b));

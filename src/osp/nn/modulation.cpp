@@ -1,5 +1,7 @@
 #include "osp/nn/modulation.h"
 
+#include "osp/core/op_profile.h"
+
 #include "osp/nn/autograd.h"
 #include "osp/nn/bf16.h"
 #include "osp/nn/norm.h"
@@ -8,6 +10,7 @@ namespace osp::nn {
 
 at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale, double eps,
                                 bool round_norm_to_bf16) {
+  const profile::Scope scope(profile::OpKind::kNorm);
   const int64_t width = x.size(-1);
   if (!round_norm_to_bf16 && x.size(0) == 1 && x.scalar_type() == at::kFloat) {
     // One sample: LN(x)·(1+scale)+shift is a LayerNorm with weight 1+scale and bias shift, done in
@@ -24,6 +27,7 @@ at::Tensor modulated_layer_norm(const at::Tensor& x, const at::Tensor& shift, co
 }
 
 void add_gated_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate) {
+  const profile::Scope scope(profile::OpKind::kNorm);
   const at::Tensor yf = y.scalar_type() == at::kFloat ? y : y.to(at::kFloat);
   if (records_graph(x, yf, gate)) {
     x = at::addcmul(x, yf, gate.unsqueeze(1));  // training: x is saved by the norms that read it
@@ -33,6 +37,7 @@ void add_gated_(at::Tensor& x, const at::Tensor& y, const at::Tensor& gate) {
 }
 
 void add_residual_(at::Tensor& x, const at::Tensor& y) {
+  const profile::Scope scope(profile::OpKind::kNorm);
   const at::Tensor yf = y.scalar_type() == at::kFloat ? y : y.to(at::kFloat);
   if (records_graph(x, yf)) {
     x = x + yf;

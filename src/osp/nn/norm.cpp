@@ -1,5 +1,7 @@
 #include "osp/nn/norm.h"
 
+#include "osp/core/op_profile.h"
+
 #include <ATen/Parallel.h>
 
 #include <cmath>
@@ -40,6 +42,7 @@ void rms_norm_rows_inplace(float* data, const float* weight, int64_t rows, int64
 }  // namespace
 
 at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double eps) {
+  const profile::Scope scope(profile::OpKind::kNorm);
   const at::Tensor xf = x.scalar_type() == at::kFloat ? x : x.to(at::kFloat);
   const auto as_opt = [](const at::Tensor& t) -> c10::optional<at::Tensor> {
     if (!t.defined()) return c10::nullopt;
@@ -49,6 +52,7 @@ at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& weight, const at::T
 }
 
 at::Tensor rms_norm(at::Tensor x, const at::Tensor& weight, double eps, bool round_normalized) {
+  const profile::Scope scope(profile::OpKind::kNorm);
   const int64_t width = x.size(-1);
   TORCH_CHECK(weight.numel() == width, "rms_norm: weight has ", weight.numel(), " elements, input width ", width);
   const bool training = records_graph(x, weight);

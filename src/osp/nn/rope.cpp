@@ -1,5 +1,7 @@
 #include "osp/nn/rope.h"
 
+#include "osp/core/op_profile.h"
+
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -95,6 +97,7 @@ RopeTable make_rope_table(int64_t head_dim, const std::array<int64_t, 3>& grid, 
 }
 
 void apply_rope_(at::Tensor& x, const RopeTable& table) {
+  const profile::Scope scope(profile::OpKind::kRope);
   TORCH_CHECK(x.dim() == 4 && x.scalar_type() == at::kFloat, "apply_rope_: expected float32 [B, L, N, D]");
   const int64_t batch = x.size(0), tokens = x.size(1), heads = x.size(2), head_dim = x.size(3);
   const int64_t tables = table.cos.dim() == 3 ? table.cos.size(0) : 1;

@@ -1,4 +1,6 @@
 #include "osp/core/shape.h"
+
+#include "osp/core/op_profile.h"
 #include "osp/models/dit/model.h"
 
 #include <c10/core/InferenceMode.h>
@@ -41,6 +43,7 @@ nn::RopeTable layout_rope(const nn::RopeTable& rope, const sk::SkiparseGeometry&
 // full → sparse: pad → layout; token ↔ group: the switch; sparse → full: reverse → crop.
 at::Tensor change_layout(at::Tensor x, BlockKind from, BlockKind to, const sk::SkiparseGeometry& g) {
   if (from == to) return x;
+  const profile::Scope scope(profile::OpKind::kLayout);
   if (from == BlockKind::kFull) {
     const at::Tensor padded = sk::pad(x, g);
     return to == BlockKind::kToken ? sk::to_token_layout(padded, g) : sk::to_group_layout(padded, g);

@@ -1,0 +1,111 @@
+// core runtime helpers: the per-operation profile (op_profile.h) and the CPU block cache
+// (cpu_block_cache.h).
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <c10/core/CPUAllocator.h>
+
+#include <chrono>
+#include <thread>
+
+#include <unistd.h>
+
+#include "osp/core/cpu_block_cache.h"
+#include "osp/core/op_profile.h"
+#include "osp/core/runtime.h"
+
+namespace {
+
+using osp::profile::OpKind;
+
+void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+double seconds_of(const osp::profile::OpTotals& t, OpKind kind) { return t.seconds[static_cast<int>(kind)]; }
+
+TEST(OpProfile, NestedScopesCountExclusiveTimeAndFlops) {
+  osp::profile::reset();
+  osp::profile::set_enabled(true);
+  {
+    const osp::profile::Scope outer(OpKind::kAttention, 100.0);
+    sleep_ms(30);
+    {
+      const osp::profile::Scope inner(OpKind::kLayout);
+      sleep_ms(60);
+    }
+  }
+  { const osp::profile::Scope gemm(OpKind::kGemm, 5.0); }
+  { const osp::profile::Scope gemm(OpKind::kGemm, 7.0); }
+  osp::profile::set_enabled(false);
+  { const osp::profile::Scope ignored(OpKind::kGemm, 1000.0); }  // disabled: not counted
+  const osp::profile::OpTotals t = osp::profile::totals();
+  // The attention scope's 90 ms include the 60 ms of its child: only its own 30 ms are its.
+  EXPECT_GE(seconds_of(t, OpKind::kLayout), 0.055);
+  EXPECT_GE(seconds_of(t, OpKind::kAttention), 0.025);
+  EXPECT_LT(seconds_of(t, OpKind::kAttention), 0.055);
+  EXPECT_EQ(t.calls[static_cast<int>(OpKind::kGemm)], 2);
+  EXPECT_EQ(t.flops[static_cast<int>(OpKind::kGemm)], 12.0);
+  EXPECT_EQ(t.flops[static_cast<int>(OpKind::kAttention)], 100.0);
+  EXPECT_EQ(t.calls[static_cast<int>(OpKind::kNorm)], 0);
+  osp::profile::reset();
+  EXPECT_EQ(osp::profile::totals().calls[static_cast<int>(OpKind::kGemm)], 0);
+}
+
+TEST(CpuBlockCache, ReusesFreedLargeBlocksWithinItsBound) {
+  // Installed for the rest of this process (each test runs in a process of its own under ctest).
+  constexpr int64_t kMiB = int64_t{1} << 20;
+  ASSERT_TRUE(osp::install_cpu_block_cache(64 * kMiB))
+      << "another CPU allocator took precedence: run this test in a process of its own";
+  osp::release_cpu_block_cache();
+  const auto floats = [](int64_t mib) { return mib * kMiB / 4; };
+
+  at::Tensor a = at::arange(floats(20), at::kFloat);  // 20 MiB: a large block
+  EXPECT_EQ(a[floats(20) - 1].item<float>(), static_cast<float>(floats(20) - 1));
+  const void* first = a.data_ptr();
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(first) % (2 * kMiB), 0u);  // huge-page aligned
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
+  a = at::Tensor();
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 20 * kMiB);
+  at::Tensor b = at::zeros({floats(19) + 5}, at::kFloat);  // same 2 MiB class: the cached block, zeroed
+  EXPECT_EQ(b.data_ptr(), first);
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
+  EXPECT_EQ(b.abs().max().item<float>(), 0.0f);  // (its temporary is cached when freed)
+  b = at::Tensor();
+  osp::release_cpu_block_cache();
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
+
+  // Three 30 MiB blocks freed: only two fit the 64 MiB bound, the third goes back to the kernel.
+  std::vector<at::Tensor> blocks;
+  for (int i = 0; i < 3; ++i) blocks.push_back(at::ones({floats(30)}, at::kFloat));
+  blocks.clear();
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 60 * kMiB);
+  // A much smaller request does not take a much larger block.
+  const at::Tensor small_large = at::empty({floats(17)}, at::kFloat);
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 60 * kMiB);
+
+  // Small allocations and LibTorch's raw interface pass through.
+  EXPECT_EQ(at::ones({10}).sum().item<float>(), 10.0f);
+  c10::Allocator* allocator = c10::GetCPUAllocator();
+  void* raw = allocator->raw_allocate(24 * kMiB);
+  static_cast<char*>(raw)[24 * kMiB - 1] = 1;
+  allocator->raw_deallocate(raw);
+  void* raw_small = allocator->raw_allocate(100);
+  allocator->raw_deallocate(raw_small);
+
+  osp::release_free_memory();  // between stages: the cache is emptied
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
+}
+
+TEST(CpuBlockCache, DefaultBoundFollowsTheEnvironment) {
+  setenv("OSP_CPU_BLOCK_CACHE_MB", "0", 1);
+  EXPECT_EQ(osp::default_cpu_block_cache_bytes(), 0);
+  setenv("OSP_CPU_BLOCK_CACHE_MB", "300", 1);
+  EXPECT_EQ(osp::default_cpu_block_cache_bytes(), int64_t{300} << 20);
+  setenv("OSP_CPU_BLOCK_CACHE_MB", "lots", 1);  // not a number: the default bound, with a warning
+  const int64_t fallback = osp::default_cpu_block_cache_bytes();
+  unsetenv("OSP_CPU_BLOCK_CACHE_MB");
+  EXPECT_EQ(fallback, osp::default_cpu_block_cache_bytes());
+  EXPECT_GT(fallback, 0);
+  const int64_t total = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+  EXPECT_EQ(fallback, total / 4);
+}
+
+}  // namespace
