@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -85,11 +86,15 @@ class BlockCache : public c10::Allocator {
  private:
   // The smallest cached block of at least `bytes` and at most a quarter larger (a bigger one would
   // waste more than it saves); `bytes` becomes the block's own size, which is what is later cached
-  // again or unmapped.
+  // again or unmapped. Of several blocks of that size the one freed last: its pages are resident,
+  // while an older one may never have been touched (a model's parameters are allocated once and
+  // replaced by streamed weights unread), and cycling through those would make every cached byte
+  // resident.
   void* take_cached(size_t& bytes) const {
     std::lock_guard<std::mutex> lock(mutex_);
-    const auto it = free_.lower_bound(bytes);
-    if (it == free_.end() || it->first > bytes + bytes / 4) return nullptr;
+    const auto smallest = free_.lower_bound(bytes);
+    if (smallest == free_.end() || smallest->first > bytes + bytes / 4) return nullptr;
+    const auto it = std::prev(free_.upper_bound(smallest->first));  // multimap: equal keys in insertion order
     void* block = it->second;
     bytes = it->first;
     cached_ -= bytes;
@@ -156,6 +161,8 @@ int64_t default_cpu_block_cache_bytes() {
   const int64_t total = pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : int64_t{8} << 30;
   return total / 4;
 }
+
+bool cpu_block_cache_installed() { return BlockCache::instance != nullptr; }
 
 int64_t cpu_block_cache_bytes() { return BlockCache::instance ? BlockCache::instance->cached_bytes() : 0; }
 

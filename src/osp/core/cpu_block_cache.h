@@ -28,6 +28,9 @@ bool install_cpu_block_cache(int64_t max_cached_bytes);
 // large blocks; with a 3 GiB bound its GEMMs ran 1.3x slower).
 int64_t default_cpu_block_cache_bytes();
 
+// Whether the cache is installed in this process (memory plans count one freed block it keeps).
+bool cpu_block_cache_installed();
+
 // Bytes of freed blocks held for reuse now (0 when not installed).
 int64_t cpu_block_cache_bytes();
 

@@ -1,3 +1,4 @@
+#include "osp/core/cpu_block_cache.h"
 #include "osp/pipeline/generation_memory_plan.h"
 
 #include <fmt/format.h>
@@ -92,6 +93,13 @@ LatentGrid latent_grid(const GenerationFootprint& f, const GenerationShape& s) {
   return {f.vae.latent_frames(s.frames), s.height / f.vae.space_factor(), s.width / f.vae.space_factor()};
 }
 
+// Streaming with the CPU block cache installed (the osp program): the block or layer freed last stays
+// resident in the cache until the next one read reuses it (docs/memory.md "Large CPU blocks").
+void add_cached_group(StagePlan& stage, int64_t largest, const char* what) {
+  if (cpu_block_cache_installed())
+    stage.lines.push_back({fmt::format("the {} freed last, kept for reuse (CPU block cache)", what), largest});
+}
+
 StagePlan text_stage(const GenerationFootprint& f, const GenerationShape& s, const MemoryPolicy& policy) {
   const bool streamed = policy.text == Offload::kBlocks;
   const t5::T5Config& c = f.t5;
@@ -103,6 +111,7 @@ StagePlan text_stage(const GenerationFootprint& f, const GenerationShape& s, con
                                                                                                f.text_weights.embedding});
     stage.lines.push_back({fmt::format("2 of {} layers (computing, read ahead)", f.text_weights.groups),
                            2 * f.text_weights.largest});
+    add_cached_group(stage, f.text_weights.largest, "layer");
     stage.lines.push_back({"token embedding rows of the prompts", values(double(prompts * c.text_len * c.d_model), width)});
   } else {
     stage.lines.push_back({fmt::format("umT5 weights ({} layers)", f.text_weights.groups), f.text_weights.total});
@@ -123,6 +132,7 @@ StagePlan sampling_stage(const GenerationFootprint& f, const GenerationShape& s,
     stage.lines.push_back({"DiT weights outside the blocks", f.dit_weights.outside});
     stage.lines.push_back({fmt::format("2 of {} blocks (computing, read ahead)", f.dit_weights.groups),
                            2 * f.dit_weights.largest});
+    add_cached_group(stage, f.dit_weights.largest, "block");
   } else {
     stage.lines.push_back({fmt::format("DiT weights ({} blocks, {})", f.dit_weights.groups, f.dit_storage),
                            f.dit_weights.total});
