@@ -81,6 +81,14 @@ TEST(CpuBlockCache, ReusesFreedLargeBlocksWithinItsBound) {
   const at::Tensor small_large = at::empty({floats(17)}, at::kFloat);
   EXPECT_EQ(osp::cpu_block_cache_bytes(), 60 * kMiB);
 
+  // Of two cached blocks of one size, the one freed last is reused first (its pages are resident).
+  osp::release_cpu_block_cache();
+  at::Tensor older = at::empty({floats(24)}, at::kFloat), newer = at::empty({floats(24)}, at::kFloat);
+  const void* newer_ptr = newer.data_ptr();
+  older = at::Tensor();
+  newer = at::Tensor();
+  EXPECT_EQ(at::empty({floats(24)}, at::kFloat).data_ptr(), newer_ptr);
+
   // Small allocations and LibTorch's raw interface pass through.
   EXPECT_EQ(at::ones({10}).sum().item<float>(), 10.0f);
   c10::Allocator* allocator = c10::GetCPUAllocator();
