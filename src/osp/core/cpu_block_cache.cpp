@@ -13,8 +13,6 @@
 #include <new>
 #include <string>
 #include <unordered_map>
-#include <utility>
-#include <vector>
 
 #include "osp/core/log.h"
 #include "osp/core/torch_compat.h"
@@ -57,10 +55,7 @@ class BlockCache : public c10::Allocator {
     if (n < kLargeBytes) return base_->allocate(n);
     size_t bytes = round_up(n, kHugePage);
     void* block = take_cached(bytes);
-    if (block == nullptr) {
-      evict_for(bytes);
-      block = map_aligned(bytes);
-    }
+    if (block == nullptr) block = map_aligned(bytes);
     if (block == nullptr) throw std::bad_alloc();
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -77,13 +72,13 @@ class BlockCache : public c10::Allocator {
   }
 
   void release_cached() const {
-    std::multimap<size_t, Cached> blocks;
+    std::multimap<size_t, void*> blocks;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       blocks.swap(free_);
       cached_ = 0;
     }
-    for (const auto& [bytes, cached] : blocks) munmap(cached.block, bytes);
+    for (const auto& [bytes, block] : blocks) munmap(block, bytes);
   }
 
   static BlockCache* instance;
@@ -100,34 +95,11 @@ class BlockCache : public c10::Allocator {
     const auto smallest = free_.lower_bound(bytes);
     if (smallest == free_.end() || smallest->first > bytes + bytes / 4) return nullptr;
     const auto it = std::prev(free_.upper_bound(smallest->first));  // multimap: equal keys in insertion order
-    void* block = it->second.block;
+    void* block = it->second;
     bytes = it->first;
     cached_ -= bytes;
     free_.erase(it);
     return block;
-  }
-
-  // A miss maps a new block; first at least as many cached bytes go back to the kernel, the blocks
-  // freed longest ago first. A repeating pattern of sizes (a DiT's blocks and steps) never misses,
-  // so it keeps its cache; a changing one (a VAE's resolutions) would otherwise hold up to the
-  // whole bound on top of its live tensors (measured: 12.9 instead of 8.3 GiB peak decoding
-  // 480x832 x 17 frames).
-  void evict_for(size_t bytes) const {
-    std::vector<std::pair<void*, size_t>> evicted;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      size_t freed = 0;
-      while (freed < bytes && !free_.empty()) {
-        auto oldest = free_.begin();
-        for (auto it = free_.begin(); it != free_.end(); ++it)
-          if (it->second.sequence < oldest->second.sequence) oldest = it;
-        evicted.emplace_back(oldest->second.block, oldest->first);
-        freed += oldest->first;
-        cached_ -= oldest->first;
-        free_.erase(oldest);
-      }
-    }
-    for (const auto& [block, size] : evicted) munmap(block, size);
   }
 
   static void release(void* ptr) { instance->give_back(ptr); }
@@ -144,7 +116,7 @@ class BlockCache : public c10::Allocator {
       bytes = it->second;
       live_.erase(it);
       if (cached_ + bytes <= max_cached_) {
-        free_.emplace(bytes, Cached{ptr, next_sequence_++});
+        free_.emplace(bytes, ptr);
         cached_ += bytes;
         return;
       }
@@ -156,12 +128,7 @@ class BlockCache : public c10::Allocator {
   size_t max_cached_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<void*, size_t> live_;
-  struct Cached {
-    void* block;
-    uint64_t sequence;  // order of freeing
-  };
-  mutable std::multimap<size_t, Cached> free_;
-  mutable uint64_t next_sequence_ = 0;
+  mutable std::multimap<size_t, void*> free_;
   mutable size_t cached_ = 0;
 };
 

@@ -11,8 +11,7 @@
 // freed, kept in a bounded cache from which an allocation of the same size class is served without
 // touching the kernel. Smaller allocations go to the allocator that was installed before.
 //
-// The cache holds at most `max_cached_bytes`; beyond that freed blocks go back to the kernel, and
-// so do cached blocks, oldest first, when an allocation that none of them fits maps a new one.
+// The cache holds at most `max_cached_bytes`; beyond that freed blocks go back to the kernel.
 // release_free_memory() (runtime.h) empties it between the stages of a generation.
 #include <cstdint>
 
