@@ -165,11 +165,7 @@ static_assert(kQueryTile % AmxProducts::kRowBlock == 0 && kKeyTile % 32 == 0, "t
 
 bool fused_amx_compiled() { return true; }
 void fused_run_amx(const FusedProblem& problem) {
-  if (problem.round_bf16) {
-    run_fused_pairs<Avx512Bf16Vec, AmxProducts>(problem);
-  } else {
-    run_fused<Avx512Vec>(problem);
-  }
+  run_fused_pairs<Avx512Bf16Vec, AmxProducts>(problem);
 }
 
 }  // namespace osp::attention::detail

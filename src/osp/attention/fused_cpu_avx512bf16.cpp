@@ -25,11 +25,7 @@ namespace osp::attention::detail {
 
 bool fused_avx512_bf16_compiled() { return true; }
 void fused_run_avx512_bf16(const FusedProblem& problem) {
-  if (problem.round_bf16) {
-    run_fused_pairs<Avx512Bf16Vec, DotPairProducts<Avx512Bf16Vec>>(problem);
-  } else {
-    run_fused<Avx512Vec>(problem);
-  }
+  run_fused_pairs<Avx512Bf16Vec, DotPairProducts<Avx512Bf16Vec>>(problem);
 }
 
 }  // namespace osp::attention::detail

@@ -239,9 +239,13 @@ void run_typed_pairs(const FusedProblem& p) {
       });
 }
 
+// bf16 precision on the pair path with `Products`; float32 precision has no pairs to multiply and
+// runs the float kernel of fused_cpu_kernel.h on the same vector type.
 template <class V, class Products>
 void run_fused_pairs(const FusedProblem& p) {
-  if (p.bf16_input) {
+  if (!p.round_bf16) {
+    run_fused<V>(p);
+  } else if (p.bf16_input) {
     run_typed_pairs<V, Products, c10::BFloat16>(p);
   } else {
     run_typed_pairs<V, Products, float>(p);
