@@ -106,6 +106,45 @@ TEST(CpuBlockCache, ReusesFreedLargeBlocksWithinItsBound) {
   EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
 }
 
+TEST(CpuBlockCache, ScopedBoundEmptiesTheCacheAndRestoresItsBound) {
+  constexpr int64_t kMiB = int64_t{1} << 20;
+  ASSERT_TRUE(osp::install_cpu_block_cache(64 * kMiB))
+      << "another CPU allocator took precedence: run this test in a process of its own";
+  osp::release_cpu_block_cache();
+  const auto large = [](int64_t mib) { return at::empty({mib * kMiB / 4}, at::kFloat); };
+
+  large(20);  // allocated and freed: cached
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 20 * kMiB);
+  {
+    const osp::CpuBlockCacheBound none(0);
+    EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);  // emptied on entry
+    large(20);
+    EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);  // and nothing freed inside is kept
+    {
+      const osp::CpuBlockCacheBound some(40 * kMiB);  // nested: restores the outer bound
+      large(20);
+      EXPECT_EQ(osp::cpu_block_cache_bytes(), 20 * kMiB);
+    }
+    EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
+    large(20);
+    EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
+  }
+  large(20);
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 20 * kMiB);  // the 64 MiB bound is back
+
+  // Lowering the bound keeps the block freed last, whatever its size.
+  osp::release_cpu_block_cache();
+  at::Tensor older = large(20), newer = large(30);
+  const void* newer_ptr = newer.data_ptr();
+  older = at::Tensor();
+  newer = at::Tensor();
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 50 * kMiB);
+  EXPECT_EQ(osp::set_cpu_block_cache_bound(32 * kMiB), 64 * kMiB);
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 30 * kMiB);
+  EXPECT_EQ(large(30).data_ptr(), newer_ptr);
+  EXPECT_EQ(osp::set_cpu_block_cache_bound(64 * kMiB), 32 * kMiB);
+}
+
 TEST(CpuBlockCache, DefaultBoundFollowsTheEnvironment) {
   setenv("OSP_CPU_BLOCK_CACHE_MB", "0", 1);
   EXPECT_EQ(osp::default_cpu_block_cache_bytes(), 0);

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "expect_error.h"
+#include "osp/core/cpu_block_cache.h"
 #include "osp/core/error.h"
 #include "osp/io/vae_keys.h"
 #include "osp/models/vae/codec.h"
@@ -105,6 +106,32 @@ TEST_P(VaeParity, StreamingDecodeEqualsCollected) {
 
 INSTANTIATE_TEST_SUITE_P(TinyConfigs, VaeParity, ::testing::ValuesIn(tiny_cases()),
                          [](const ::testing::TestParamInfo<TinyCase>& info) { return std::string(info.param.name); });
+
+// The decode runs with the CPU block cache bound at 0 (docs/memory.md "Large CPU blocks"): blocks
+// cached before it are handed back when it starts, none freed during it is kept, and the bound is
+// back afterwards. (Installs the cache for this process: ctest runs each test in its own.)
+TEST(VaeMemory, DecodeKeepsNoCachedBlocks) {
+  constexpr int64_t kMiB = int64_t{1} << 20;
+  ASSERT_TRUE(osp::install_cpu_block_cache(256 * kMiB))
+      << "another CPU allocator took precedence: run this test in a process of its own";
+  const auto free_large_block = [] { at::empty({32 * kMiB / 4}, at::kFloat); };
+  free_large_block();
+  ASSERT_EQ(osp::cpu_block_cache_bytes(), 32 * kMiB);
+
+  const TinyCase& c = tiny_cases().front();
+  const VaeConfig cfg = tiny_config(c, 5);
+  WanVAE model(cfg);
+  randomize_weights(model, 47);
+  const int64_t s = cfg.space_factor();
+  std::vector<int64_t> cached_during;
+  decode_stream(model, osp::test::randn({1, cfg.z_dim, 2, c.height / s, c.width / s}, 2), [&](const at::Tensor&) {
+    free_large_block();
+    cached_during.push_back(osp::cpu_block_cache_bytes());
+  });
+  EXPECT_EQ(cached_during, std::vector<int64_t>({0, 0}));
+  free_large_block();
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 32 * kMiB);
+}
 
 // The cache rule of "Chunked causal execution" on one conv: chunks 1, 4, 4 through causal_conv3d equal the conv over the
 // whole sequence with two zero frames in front (explicit taps, float64).

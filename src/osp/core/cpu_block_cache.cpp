@@ -13,6 +13,8 @@
 #include <new>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "osp/core/log.h"
 #include "osp/core/torch_compat.h"
@@ -71,14 +73,18 @@ class BlockCache : public c10::Allocator {
     return static_cast<int64_t>(cached_);
   }
 
-  void release_cached() const {
-    std::multimap<size_t, void*> blocks;
+  void release_cached() const { trim_to(0); }
+
+  // Returns the previous bound; cached blocks beyond the new one go back to the kernel.
+  size_t set_bound(size_t bound) const {
+    size_t previous = 0;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      blocks.swap(free_);
-      cached_ = 0;
+      previous = max_cached_;
+      max_cached_ = bound;
     }
-    for (const auto& [bytes, block] : blocks) munmap(block, bytes);
+    trim_to(bound);
+    return previous;
   }
 
   static BlockCache* instance;
@@ -95,11 +101,28 @@ class BlockCache : public c10::Allocator {
     const auto smallest = free_.lower_bound(bytes);
     if (smallest == free_.end() || smallest->first > bytes + bytes / 4) return nullptr;
     const auto it = std::prev(free_.upper_bound(smallest->first));  // multimap: equal keys in insertion order
-    void* block = it->second;
+    void* block = it->second.block;
     bytes = it->first;
     cached_ -= bytes;
     free_.erase(it);
     return block;
+  }
+
+  // Unmaps cached blocks, the ones freed longest ago first, until at most `keep` bytes remain.
+  void trim_to(size_t keep) const {
+    std::vector<std::pair<size_t, void*>> unmapped;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      while (cached_ > keep) {
+        const auto oldest = std::min_element(free_.begin(), free_.end(), [](const auto& a, const auto& b) {
+          return a.second.freed < b.second.freed;
+        });
+        unmapped.emplace_back(oldest->first, oldest->second.block);
+        cached_ -= oldest->first;
+        free_.erase(oldest);
+      }
+    }
+    for (const auto& [bytes, block] : unmapped) munmap(block, bytes);
   }
 
   static void release(void* ptr) { instance->give_back(ptr); }
@@ -116,7 +139,7 @@ class BlockCache : public c10::Allocator {
       bytes = it->second;
       live_.erase(it);
       if (cached_ + bytes <= max_cached_) {
-        free_.emplace(bytes, ptr);
+        free_.emplace(bytes, Cached{ptr, ++frees_});
         cached_ += bytes;
         return;
       }
@@ -125,10 +148,15 @@ class BlockCache : public c10::Allocator {
   }
 
   c10::Allocator* base_;
-  size_t max_cached_;
+  mutable size_t max_cached_;  // changed by set_bound, hence mutable like the rest of the state
   mutable std::mutex mutex_;
   mutable std::unordered_map<void*, size_t> live_;
-  mutable std::multimap<size_t, void*> free_;
+  struct Cached {
+    void* block;
+    uint64_t freed;  // the number of the free that cached it: orders blocks of different sizes by age
+  };
+  mutable std::multimap<size_t, Cached> free_;
+  mutable uint64_t frees_ = 0;
   mutable size_t cached_ = 0;
 };
 
@@ -168,6 +196,11 @@ int64_t cpu_block_cache_bytes() { return BlockCache::instance ? BlockCache::inst
 
 void release_cpu_block_cache() {
   if (BlockCache::instance) BlockCache::instance->release_cached();
+}
+
+int64_t set_cpu_block_cache_bound(int64_t max_cached_bytes) {
+  if (BlockCache::instance == nullptr) return 0;
+  return static_cast<int64_t>(BlockCache::instance->set_bound(static_cast<size_t>(std::max<int64_t>(max_cached_bytes, 0))));
 }
 
 }  // namespace osp

@@ -1,5 +1,7 @@
 #include "osp/models/vae/model.h"
 
+#include "osp/core/cpu_block_cache.h"
+
 namespace osp::vae {
 namespace {
 
@@ -69,6 +71,8 @@ void WanVAE::decode_region(const at::Tensor& latents, const FrameSink& sink, Run
 }
 
 void WanVAE::decode_raw(const at::Tensor& mu, const FrameSink& sink, RunStats* stats) const {
+  // Its sizes change with every level and chunk: blocks it frees would sit cached, unused, on top of its peak.
+  const CpuBlockCacheBound no_cached_blocks(0);
   FeatureCache cache(decoder->cache_slots());
   const at::Tensor x = causal_conv3d(mu, *conv2, cache);  // "Latent normalization": conv2 on the whole latent (1×1×1: no slot)
   for (int64_t i = 0; i < x.size(2); ++i) {
