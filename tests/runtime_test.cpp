@@ -6,6 +6,7 @@
 #include <c10/core/CPUAllocator.h>
 
 #include <chrono>
+#include <memory>
 #include <thread>
 
 #include <unistd.h>
@@ -106,7 +107,7 @@ TEST(CpuBlockCache, ReusesFreedLargeBlocksWithinItsBound) {
   EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
 }
 
-TEST(CpuBlockCache, ScopedBoundEmptiesTheCacheAndRestoresItsBound) {
+TEST(CpuBlockCache, ScopedCapsEmptyTheCacheAndLiftWhenTheLastEnds) {
   constexpr int64_t kMiB = int64_t{1} << 20;
   ASSERT_TRUE(osp::install_cpu_block_cache(64 * kMiB))
       << "another CPU allocator took precedence: run this test in a process of its own";
@@ -121,16 +122,41 @@ TEST(CpuBlockCache, ScopedBoundEmptiesTheCacheAndRestoresItsBound) {
     large(20);
     EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);  // and nothing freed inside is kept
     {
-      const osp::CpuBlockCacheBound some(40 * kMiB);  // nested: restores the outer bound
+      const osp::CpuBlockCacheBound higher(40 * kMiB);  // nested: a cap never raises the bound
       large(20);
-      EXPECT_EQ(osp::cpu_block_cache_bytes(), 20 * kMiB);
+      EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
     }
-    EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
     large(20);
     EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
   }
   large(20);
   EXPECT_EQ(osp::cpu_block_cache_bytes(), 20 * kMiB);  // the 64 MiB bound is back
+
+  // Overlapping scopes (as decodes on two threads would be) ending in the order they began: the
+  // bound stays capped until the last one ends, then the set bound holds again.
+  auto first = std::make_unique<osp::CpuBlockCacheBound>(0);
+  auto second = std::make_unique<osp::CpuBlockCacheBound>(30 * kMiB);
+  first.reset();
+  large(20);
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 20 * kMiB);
+  at::Tensor x = large(20), y = large(24);
+  x = at::Tensor();
+  y = at::Tensor();  // 44 MiB would pass the 30 MiB cap: the 24 MiB block is unmapped
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 20 * kMiB);
+  second.reset();
+  at::Tensor a = large(20), b = large(24);
+  a = at::Tensor();
+  b = at::Tensor();
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 44 * kMiB);
+
+  // Setting the bound inside a scope changes the bound the scope returns to, not its cap.
+  {
+    const osp::CpuBlockCacheBound none(0);
+    EXPECT_EQ(osp::set_cpu_block_cache_bound(48 * kMiB), 64 * kMiB);
+    large(20);
+    EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
+  }
+  EXPECT_EQ(osp::set_cpu_block_cache_bound(64 * kMiB), 48 * kMiB);
 
   // Lowering the bound keeps the block freed last, whatever its size.
   osp::release_cpu_block_cache();

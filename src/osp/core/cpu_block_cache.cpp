@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -49,7 +50,8 @@ void* map_aligned(size_t bytes) {
 
 class BlockCache : public c10::Allocator {
  public:
-  BlockCache(c10::Allocator* base, int64_t max_cached) : base_(base), max_cached_(static_cast<size_t>(max_cached)) {}
+  BlockCache(c10::Allocator* base, int64_t max_cached)
+      : base_(base), bound_(static_cast<size_t>(max_cached)), max_cached_(bound_) {}
 
   // The context is the data pointer itself (LibTorch's raw_allocate requires it); the size of each
   // large block lives in a table keyed by it.
@@ -75,16 +77,35 @@ class BlockCache : public c10::Allocator {
 
   void release_cached() const { trim_to(0); }
 
-  // Returns the previous bound; cached blocks beyond the new one go back to the kernel.
+  // Returns the previous bound; cached blocks beyond the bound in force go back to the kernel.
   size_t set_bound(size_t bound) const {
-    size_t previous = 0;
+    size_t previous = 0, in_force = 0;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      previous = max_cached_;
-      max_cached_ = bound;
+      previous = bound_;
+      bound_ = bound;
+      in_force = update_bound_in_force();
     }
-    trim_to(bound);
+    trim_to(in_force);
     return previous;
+  }
+
+  // A scope's cap holds while the scope lives; caps of overlapping scopes combine by their minimum,
+  // whichever thread runs them and in whatever order they end.
+  void add_cap(size_t cap) const {
+    size_t in_force = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      caps_.insert(cap);
+      in_force = update_bound_in_force();
+    }
+    trim_to(in_force);
+  }
+  void remove_cap(size_t cap) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = caps_.find(cap);
+    if (it != caps_.end()) caps_.erase(it);
+    update_bound_in_force();
   }
 
   static BlockCache* instance;
@@ -125,6 +146,12 @@ class BlockCache : public c10::Allocator {
     for (const auto& [bytes, block] : unmapped) munmap(block, bytes);
   }
 
+  // The set bound, lowered by the smallest active cap. Called with the mutex held.
+  size_t update_bound_in_force() const {
+    max_cached_ = caps_.empty() ? bound_ : std::min(bound_, *caps_.begin());
+    return max_cached_;
+  }
+
   static void release(void* ptr) { instance->give_back(ptr); }
 
   void give_back(void* ptr) const {
@@ -148,7 +175,11 @@ class BlockCache : public c10::Allocator {
   }
 
   c10::Allocator* base_;
-  mutable size_t max_cached_;  // changed by set_bound, hence mutable like the rest of the state
+  // Bounds change at run time, hence mutable like the rest of the state (allocate() is const in
+  // newer LibTorch).
+  mutable size_t bound_;       // as set by install or set_bound
+  mutable std::multiset<size_t> caps_;  // one entry per live CpuBlockCacheBound
+  mutable size_t max_cached_;  // the bound in force: bound_ lowered by the smallest cap
   mutable std::mutex mutex_;
   mutable std::unordered_map<void*, size_t> live_;
   struct Cached {
@@ -201,6 +232,17 @@ void release_cpu_block_cache() {
 int64_t set_cpu_block_cache_bound(int64_t max_cached_bytes) {
   if (BlockCache::instance == nullptr) return 0;
   return static_cast<int64_t>(BlockCache::instance->set_bound(static_cast<size_t>(std::max<int64_t>(max_cached_bytes, 0))));
+}
+
+// The cache, once installed, is never replaced or destroyed, so a scope that added its cap removes
+// it from the same instance.
+CpuBlockCacheBound::CpuBlockCacheBound(int64_t max_cached_bytes)
+    : cap_(std::max<int64_t>(max_cached_bytes, 0)), added_(BlockCache::instance != nullptr) {
+  if (added_) BlockCache::instance->add_cap(static_cast<size_t>(cap_));
+}
+
+CpuBlockCacheBound::~CpuBlockCacheBound() {
+  if (added_) BlockCache::instance->remove_cap(static_cast<size_t>(cap_));
 }
 
 }  // namespace osp

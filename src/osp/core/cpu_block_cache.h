@@ -38,25 +38,27 @@ int64_t cpu_block_cache_bytes();
 void release_cpu_block_cache();
 
 // Sets how many bytes of freed blocks the cache may hold from now on and returns the bound it had
-// (0 when not installed; then nothing changes). Cached blocks beyond the new bound are handed back
-// to the kernel, most recently freed kept.
+// (0 when not installed; then nothing changes). Cached blocks beyond the bound in force are handed
+// back to the kernel, most recently freed kept. Active CpuBlockCacheBound scopes still cap it.
 int64_t set_cpu_block_cache_bound(int64_t max_cached_bytes);
 
-// Runs a scope under another bound and restores the previous one when it ends. The VAE's chunked
-// decode uses a bound of 0: its activation sizes change with every resolution level and chunk, so
-// whatever it frees is rarely asked for again, and cached it would add up to the whole bound on
-// top of the decode's live tensors (docs/memory.md "Large CPU blocks").
+// Caps the cache's bound at `max_cached_bytes` while the scope lives; entering it hands back the
+// cached blocks beyond the cap. The bound in force is the smallest of the set bound and the caps of
+// all live scopes, so scopes may nest, overlap on different threads and end in any order: the
+// bound returns to its set value when the last one ends. A no-op when the cache is not installed.
+// The VAE's chunked decode uses a cap of 0: its activation sizes change with every resolution level
+// and chunk, so whatever it frees is rarely asked for again, and cached it would add up to the
+// whole bound on top of the decode's live tensors (docs/memory.md "Large CPU blocks").
 class CpuBlockCacheBound {
  public:
-  explicit CpuBlockCacheBound(int64_t max_cached_bytes) : previous_(set_cpu_block_cache_bound(max_cached_bytes)) {}
-  ~CpuBlockCacheBound() {
-    if (cpu_block_cache_installed()) set_cpu_block_cache_bound(previous_);
-  }
+  explicit CpuBlockCacheBound(int64_t max_cached_bytes);
+  ~CpuBlockCacheBound();
   CpuBlockCacheBound(const CpuBlockCacheBound&) = delete;
   CpuBlockCacheBound& operator=(const CpuBlockCacheBound&) = delete;
 
  private:
-  int64_t previous_;
+  int64_t cap_;
+  bool added_;  // false when no cache was installed as the scope began
 };
 
 }  // namespace osp
