@@ -107,68 +107,53 @@ TEST(CpuBlockCache, ReusesFreedLargeBlocksWithinItsBound) {
   EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
 }
 
-TEST(CpuBlockCache, ScopedCapsEmptyTheCacheAndLiftWhenTheLastEnds) {
+// The no-growth rule against a hand-kept ledger: every allocation below names the blocks mapped
+// (live + cached) and the most live at once since the scope began; mapped never exceeds that peak,
+// while blocks within it are reused.
+TEST(CpuBlockCache, NoGrowthScopeReusesBlocksWithinTheLivePeak) {
   constexpr int64_t kMiB = int64_t{1} << 20;
   ASSERT_TRUE(osp::install_cpu_block_cache(64 * kMiB))
       << "another CPU allocator took precedence: run this test in a process of its own";
   osp::release_cpu_block_cache();
   const auto large = [](int64_t mib) { return at::empty({mib * kMiB / 4}, at::kFloat); };
+  const auto cached = [&] { return osp::cpu_block_cache_bytes() / kMiB; };
 
-  large(20);  // allocated and freed: cached
-  EXPECT_EQ(osp::cpu_block_cache_bytes(), 20 * kMiB);
+  large(20);
+  ASSERT_EQ(cached(), 20);
   {
-    const osp::CpuBlockCacheBound none(0);
-    EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);  // emptied on entry
+    const osp::CpuBlockCacheNoGrowth outer;
+    EXPECT_EQ(cached(), 0);  // emptied on entry: nothing is live, so the peak starts at 0
     large(20);
-    EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);  // and nothing freed inside is kept
+    EXPECT_EQ(cached(), 20);  // live 20 → cached 20: mapped 20 = peak 20
+    large(20);
+    EXPECT_EQ(cached(), 20);  // served from the cache: nothing new mapped
+    at::Tensor c = large(24);
+    EXPECT_EQ(cached(), 0);  // a miss: 20 cached + 24 new > peak 24, so the 20 goes back
+    c = at::Tensor();
+    EXPECT_EQ(cached(), 24);
+    at::Tensor d = large(16);  // 24 is more than a quarter above 16: a miss; 24 + 16 > 24
+    EXPECT_EQ(cached(), 0);
     {
-      const osp::CpuBlockCacheBound higher(40 * kMiB);  // nested: a cap never raises the bound
-      large(20);
-      EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
+      const osp::CpuBlockCacheNoGrowth inner;  // nested: empties again, keeps the outer peak (24)
+      at::Tensor e = large(24);  // live 16 + 24 = 40: a new peak
+      e = at::Tensor();
+      d = at::Tensor();
+      EXPECT_EQ(cached(), 40);  // mapped 40 = peak 40: 24 (freed first) and 16
     }
-    large(20);
-    EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
+    EXPECT_EQ(cached(), 40);  // the outer scope is still live: the inner end empties nothing
+    // A miss (24 is more than a quarter above 18) with room for 40 - 18 = 22 cached bytes: the block
+    // freed longest ago (24) goes back, the one freed last stays and serves the next 16.
+    at::Tensor f = large(18);
+    EXPECT_EQ(cached(), 16);
+    at::Tensor g = large(16);
+    EXPECT_EQ(cached(), 0);
+    f = at::Tensor();
+    g = at::Tensor();
+    EXPECT_EQ(cached(), 34);
   }
+  EXPECT_EQ(cached(), 0);  // the last scope's end empties the cache
   large(20);
-  EXPECT_EQ(osp::cpu_block_cache_bytes(), 20 * kMiB);  // the 64 MiB bound is back
-
-  // Overlapping scopes (as decodes on two threads would be) ending in the order they began: the
-  // bound stays capped until the last one ends, then the set bound holds again.
-  auto first = std::make_unique<osp::CpuBlockCacheBound>(0);
-  auto second = std::make_unique<osp::CpuBlockCacheBound>(30 * kMiB);
-  first.reset();
-  large(20);
-  EXPECT_EQ(osp::cpu_block_cache_bytes(), 20 * kMiB);
-  at::Tensor x = large(20), y = large(24);
-  x = at::Tensor();
-  y = at::Tensor();  // 44 MiB would pass the 30 MiB cap: the 24 MiB block is unmapped
-  EXPECT_EQ(osp::cpu_block_cache_bytes(), 20 * kMiB);
-  second.reset();
-  at::Tensor a = large(20), b = large(24);
-  a = at::Tensor();
-  b = at::Tensor();
-  EXPECT_EQ(osp::cpu_block_cache_bytes(), 44 * kMiB);
-
-  // Setting the bound inside a scope changes the bound the scope returns to, not its cap.
-  {
-    const osp::CpuBlockCacheBound none(0);
-    EXPECT_EQ(osp::set_cpu_block_cache_bound(48 * kMiB), 64 * kMiB);
-    large(20);
-    EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
-  }
-  EXPECT_EQ(osp::set_cpu_block_cache_bound(64 * kMiB), 48 * kMiB);
-
-  // Lowering the bound keeps the block freed last, whatever its size.
-  osp::release_cpu_block_cache();
-  at::Tensor older = large(20), newer = large(30);
-  const void* newer_ptr = newer.data_ptr();
-  older = at::Tensor();
-  newer = at::Tensor();
-  EXPECT_EQ(osp::cpu_block_cache_bytes(), 50 * kMiB);
-  EXPECT_EQ(osp::set_cpu_block_cache_bound(32 * kMiB), 64 * kMiB);
-  EXPECT_EQ(osp::cpu_block_cache_bytes(), 30 * kMiB);
-  EXPECT_EQ(large(30).data_ptr(), newer_ptr);
-  EXPECT_EQ(osp::set_cpu_block_cache_bound(64 * kMiB), 32 * kMiB);
+  EXPECT_EQ(cached(), 20);  // outside any scope blocks are kept up to the bound again
 }
 
 TEST(CpuBlockCache, DefaultBoundFollowsTheEnvironment) {

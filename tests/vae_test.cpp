@@ -107,29 +107,42 @@ TEST_P(VaeParity, StreamingDecodeEqualsCollected) {
 INSTANTIATE_TEST_SUITE_P(TinyConfigs, VaeParity, ::testing::ValuesIn(tiny_cases()),
                          [](const ::testing::TestParamInfo<TinyCase>& info) { return std::string(info.param.name); });
 
-// The decode runs with the CPU block cache bound at 0 (docs/memory.md "Large CPU blocks"): blocks
-// cached before it are handed back when it starts, none freed during it is kept, and the bound is
-// back afterwards. (Installs the cache for this process: ctest runs each test in its own.)
-TEST(VaeMemory, DecodeKeepsNoCachedBlocks) {
+// The encode and the decode run under the CPU block cache's no-growth rule (docs/memory.md "Large
+// CPU blocks"). At every chunk the callback frees a 32 MiB block and then allocates 20 MiB, a size
+// the cached block cannot serve: under the rule the 32 MiB block is handed back first (mapping the
+// 20 MiB beside it would exceed the 32 MiB peak), so 20 MiB stay cached; with the cache
+// unrestricted 52 MiB would, with it off none. The cache is empty after each pass. (Installs the
+// cache for this process: ctest runs each test in its own.)
+TEST(VaeMemory, EncodeAndDecodeReuseBlocksWithinTheirPeak) {
   constexpr int64_t kMiB = int64_t{1} << 20;
   ASSERT_TRUE(osp::install_cpu_block_cache(256 * kMiB))
       << "another CPU allocator took precedence: run this test in a process of its own";
-  const auto free_large_block = [] { at::empty({32 * kMiB / 4}, at::kFloat); };
-  free_large_block();
-  ASSERT_EQ(osp::cpu_block_cache_bytes(), 32 * kMiB);
+  const auto free_large_block = [](int64_t mib) { at::empty({mib * kMiB / 4}, at::kFloat); };
+  std::vector<int64_t> cached_during;
+  const auto at_chunk = [&] {
+    free_large_block(32);
+    free_large_block(20);
+    cached_during.push_back(osp::cpu_block_cache_bytes() / kMiB);
+  };
 
   const TinyCase& c = tiny_cases().front();
   const VaeConfig cfg = tiny_config(c, 5);
   WanVAE model(cfg);
   randomize_weights(model, 47);
   const int64_t s = cfg.space_factor();
-  std::vector<int64_t> cached_during;
-  decode_stream(model, osp::test::randn({1, cfg.z_dim, 2, c.height / s, c.width / s}, 2), [&](const at::Tensor&) {
-    free_large_block();
-    cached_during.push_back(osp::cpu_block_cache_bytes());
-  });
-  EXPECT_EQ(cached_during, std::vector<int64_t>({0, 0}));
-  free_large_block();
+  free_large_block(32);
+  decode_stream(model, osp::test::randn({1, cfg.z_dim, 2, c.height / s, c.width / s}, 2),
+                [&](const at::Tensor&) { at_chunk(); });
+  EXPECT_EQ(cached_during, std::vector<int64_t>({20, 20}));
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
+
+  cached_during.clear();
+  free_large_block(32);
+  model.encode_region(osp::test::randn({1, 3, 5, c.height, c.width}, 3), at_chunk);
+  EXPECT_EQ(cached_during, std::vector<int64_t>({20, 20}));
+  EXPECT_EQ(osp::cpu_block_cache_bytes(), 0);
+
+  free_large_block(32);  // outside the passes the cache keeps what is freed again
   EXPECT_EQ(osp::cpu_block_cache_bytes(), 32 * kMiB);
 }
 

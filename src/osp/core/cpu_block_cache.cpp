@@ -11,7 +11,6 @@
 #include <memory>
 #include <mutex>
 #include <new>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -50,8 +49,7 @@ void* map_aligned(size_t bytes) {
 
 class BlockCache : public c10::Allocator {
  public:
-  BlockCache(c10::Allocator* base, int64_t max_cached)
-      : base_(base), bound_(static_cast<size_t>(max_cached)), max_cached_(bound_) {}
+  BlockCache(c10::Allocator* base, int64_t max_cached) : base_(base), max_cached_(static_cast<size_t>(max_cached)) {}
 
   // The context is the data pointer itself (LibTorch's raw_allocate requires it); the size of each
   // large block lives in a table keyed by it.
@@ -59,11 +57,16 @@ class BlockCache : public c10::Allocator {
     if (n < kLargeBytes) return base_->allocate(n);
     size_t bytes = round_up(n, kHugePage);
     void* block = take_cached(bytes);
-    if (block == nullptr) block = map_aligned(bytes);
+    if (block == nullptr) {
+      trim_to(cache_room_before_mapping(bytes));
+      block = map_aligned(bytes);
+    }
     if (block == nullptr) throw std::bad_alloc();
     {
       std::lock_guard<std::mutex> lock(mutex_);
       live_[block] = bytes;
+      live_bytes_ += bytes;
+      peak_live_bytes_ = std::max(peak_live_bytes_, live_bytes_);
     }
     return {block, block, &release, c10::Device(c10::kCPU)};
   }
@@ -77,40 +80,41 @@ class BlockCache : public c10::Allocator {
 
   void release_cached() const { trim_to(0); }
 
-  // Returns the previous bound; cached blocks beyond the bound in force go back to the kernel.
-  size_t set_bound(size_t bound) const {
-    size_t previous = 0, in_force = 0;
+  // While a no-growth scope is live, the large blocks mapped (live and cached) stay within the
+  // most that were live at once since the first such scope began. Entering empties the cache, so
+  // the scope starts from its live blocks alone.
+  void enter_no_growth() const {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      previous = bound_;
-      bound_ = bound;
-      in_force = update_bound_in_force();
+      if (no_growth_scopes_++ == 0) peak_live_bytes_ = live_bytes_;
     }
-    trim_to(in_force);
-    return previous;
+    trim_to(0);
   }
-
-  // A scope's cap holds while the scope lives; caps of overlapping scopes combine by their minimum,
-  // whichever thread runs them and in whatever order they end.
-  void add_cap(size_t cap) const {
-    size_t in_force = 0;
+  // The last scope to end empties the cache too: what it kept was sized for the scope's work.
+  void leave_no_growth() const {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      caps_.insert(cap);
-      in_force = update_bound_in_force();
+      if (no_growth_scopes_ > 0 && --no_growth_scopes_ > 0) return;
     }
-    trim_to(in_force);
-  }
-  void remove_cap(size_t cap) const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    const auto it = caps_.find(cap);
-    if (it != caps_.end()) caps_.erase(it);
-    update_bound_in_force();
+    trim_to(0);
   }
 
   static BlockCache* instance;
 
  private:
+  // How many cached bytes may stay when a new block of `bytes` is about to be mapped: all of them
+  // (up to the bound) outside a no-growth scope; inside one, as many as keep the mapped total within
+  // the peak of live blocks (or within the live blocks plus the new one, when that sets a new peak).
+  // A block freed on another thread between this and the mapping can be cached beyond the rule by
+  // its size; the VAE's passes allocate their large blocks on one thread.
+  size_t cache_room_before_mapping(size_t bytes) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (no_growth_scopes_ == 0) return max_cached_;
+    const size_t live_after = live_bytes_ + bytes;
+    const size_t ceiling = std::max(peak_live_bytes_, live_after);
+    return ceiling - live_after;
+  }
+
   // The smallest cached block of at least `bytes` and at most a quarter larger (a bigger one would
   // waste more than it saves); `bytes` becomes the block's own size, which is what is later cached
   // again or unmapped. Of several blocks of that size the one freed last: its pages are resident,
@@ -146,12 +150,6 @@ class BlockCache : public c10::Allocator {
     for (const auto& [bytes, block] : unmapped) munmap(block, bytes);
   }
 
-  // The set bound, lowered by the smallest active cap. Called with the mutex held.
-  size_t update_bound_in_force() const {
-    max_cached_ = caps_.empty() ? bound_ : std::min(bound_, *caps_.begin());
-    return max_cached_;
-  }
-
   static void release(void* ptr) { instance->give_back(ptr); }
 
   void give_back(void* ptr) const {
@@ -165,6 +163,7 @@ class BlockCache : public c10::Allocator {
       }
       bytes = it->second;
       live_.erase(it);
+      live_bytes_ -= bytes;
       if (cached_ + bytes <= max_cached_) {
         free_.emplace(bytes, Cached{ptr, ++frees_});
         cached_ += bytes;
@@ -175,11 +174,7 @@ class BlockCache : public c10::Allocator {
   }
 
   c10::Allocator* base_;
-  // Bounds change at run time, hence mutable like the rest of the state (allocate() is const in
-  // newer LibTorch).
-  mutable size_t bound_;       // as set by install or set_bound
-  mutable std::multiset<size_t> caps_;  // one entry per live CpuBlockCacheBound
-  mutable size_t max_cached_;  // the bound in force: bound_ lowered by the smallest cap
+  size_t max_cached_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<void*, size_t> live_;
   struct Cached {
@@ -189,6 +184,9 @@ class BlockCache : public c10::Allocator {
   mutable std::multimap<size_t, Cached> free_;
   mutable uint64_t frees_ = 0;
   mutable size_t cached_ = 0;
+  mutable size_t live_bytes_ = 0;       // the sizes of the blocks in live_
+  mutable size_t peak_live_bytes_ = 0;  // the most live_bytes_ since the first no-growth scope began
+  mutable int no_growth_scopes_ = 0;
 };
 
 BlockCache* BlockCache::instance = nullptr;
@@ -229,20 +227,12 @@ void release_cpu_block_cache() {
   if (BlockCache::instance) BlockCache::instance->release_cached();
 }
 
-int64_t set_cpu_block_cache_bound(int64_t max_cached_bytes) {
-  if (BlockCache::instance == nullptr) return 0;
-  return static_cast<int64_t>(BlockCache::instance->set_bound(static_cast<size_t>(std::max<int64_t>(max_cached_bytes, 0))));
+CpuBlockCacheNoGrowth::CpuBlockCacheNoGrowth() : entered_(BlockCache::instance != nullptr) {
+  if (entered_) BlockCache::instance->enter_no_growth();
 }
 
-// The cache, once installed, is never replaced or destroyed, so a scope that added its cap removes
-// it from the same instance.
-CpuBlockCacheBound::CpuBlockCacheBound(int64_t max_cached_bytes)
-    : cap_(std::max<int64_t>(max_cached_bytes, 0)), added_(BlockCache::instance != nullptr) {
-  if (added_) BlockCache::instance->add_cap(static_cast<size_t>(cap_));
-}
-
-CpuBlockCacheBound::~CpuBlockCacheBound() {
-  if (added_) BlockCache::instance->remove_cap(static_cast<size_t>(cap_));
+CpuBlockCacheNoGrowth::~CpuBlockCacheNoGrowth() {
+  if (entered_) BlockCache::instance->leave_no_growth();
 }
 
 }  // namespace osp

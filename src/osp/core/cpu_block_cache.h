@@ -37,28 +37,23 @@ int64_t cpu_block_cache_bytes();
 // Hands every cached block back to the kernel.
 void release_cpu_block_cache();
 
-// Sets how many bytes of freed blocks the cache may hold from now on and returns the bound it had
-// (0 when not installed; then nothing changes). Cached blocks beyond the bound in force are handed
-// back to the kernel, most recently freed kept. Active CpuBlockCacheBound scopes still cap it.
-int64_t set_cpu_block_cache_bound(int64_t max_cached_bytes);
-
-// Caps the cache's bound at `max_cached_bytes` while the scope lives; entering it hands back the
-// cached blocks beyond the cap. The bound in force is the smallest of the set bound and the caps of
-// all live scopes, so scopes may nest, overlap on different threads and end in any order: the
-// bound returns to its set value when the last one ends. A no-op when the cache is not installed.
-// The VAE's chunked decode uses a cap of 0: its activation sizes change with every resolution level
-// and chunk, so whatever it frees is rarely asked for again, and cached it would add up to the
-// whole bound on top of the decode's live tensors (docs/memory.md "Large CPU blocks").
-class CpuBlockCacheBound {
+// Lets the cache reuse blocks without adding to the peak: while the scope lives, a block is mapped
+// only after handing back as many cached blocks (freed longest ago first) as keep the large blocks
+// mapped, live and cached, within the most that were live at once since the scope began. Entering
+// empties the cache, and so does the end of the last live scope. Scopes may nest and overlap on
+// different threads; the rule holds while any is live. A no-op when the cache is not installed.
+// The VAE's chunked encode and decode run in one: their activation sizes change with every
+// resolution level, so blocks cached freely would pile up, unused, on top of their peak, while
+// within it the next chunk reuses what the last one freed (docs/memory.md "Large CPU blocks").
+class CpuBlockCacheNoGrowth {
  public:
-  explicit CpuBlockCacheBound(int64_t max_cached_bytes);
-  ~CpuBlockCacheBound();
-  CpuBlockCacheBound(const CpuBlockCacheBound&) = delete;
-  CpuBlockCacheBound& operator=(const CpuBlockCacheBound&) = delete;
+  CpuBlockCacheNoGrowth();
+  ~CpuBlockCacheNoGrowth();
+  CpuBlockCacheNoGrowth(const CpuBlockCacheNoGrowth&) = delete;
+  CpuBlockCacheNoGrowth& operator=(const CpuBlockCacheNoGrowth&) = delete;
 
  private:
-  int64_t cap_;
-  bool added_;  // false when no cache was installed as the scope began
+  bool entered_;  // false when no cache was installed as the scope began
 };
 
 }  // namespace osp

@@ -39,6 +39,7 @@ at::Tensor WanVAE::encode_moments(const at::Tensor& video, const std::function<v
                                   RunStats* stats) const {
   const int64_t frames = video.size(2);
   const int64_t step = config_.time_factor();
+  const CpuBlockCacheNoGrowth within_peak;  // as in decode_raw
   FeatureCache cache(encoder->cache_slots());
   std::vector<at::Tensor> outputs;
   // "Chunked causal execution": frame 0 alone, then `step` (4) frames per chunk; each chunk yields one latent frame.
@@ -71,8 +72,9 @@ void WanVAE::decode_region(const at::Tensor& latents, const FrameSink& sink, Run
 }
 
 void WanVAE::decode_raw(const at::Tensor& mu, const FrameSink& sink, RunStats* stats) const {
-  // Its sizes change with every level and chunk: blocks it frees would sit cached, unused, on top of its peak.
-  const CpuBlockCacheBound no_cached_blocks(0);
+  // Its sizes change with every level and chunk: blocks cached freely would pile up, unused, on top
+  // of its peak (docs/memory.md "Large CPU blocks").
+  const CpuBlockCacheNoGrowth within_peak;
   FeatureCache cache(decoder->cache_slots());
   const at::Tensor x = causal_conv3d(mu, *conv2, cache);  // "Latent normalization": conv2 on the whole latent (1×1×1: no slot)
   for (int64_t i = 0; i < x.size(2); ++i) {
