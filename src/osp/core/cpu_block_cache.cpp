@@ -58,7 +58,7 @@ class BlockCache : public c10::Allocator {
     size_t bytes = round_up(n, kHugePage);
     void* block = take_cached(bytes);
     if (block == nullptr) {
-      trim_to(cache_room_before_mapping(bytes));
+      make_room_within_peak(bytes);
       block = map_aligned(bytes);
     }
     if (block == nullptr) throw std::bad_alloc();
@@ -102,17 +102,20 @@ class BlockCache : public c10::Allocator {
   static BlockCache* instance;
 
  private:
-  // How many cached bytes may stay when a new block of `bytes` is about to be mapped: all of them
-  // (up to the bound) outside a no-growth scope; inside one, as many as keep the mapped total within
-  // the peak of live blocks (or within the live blocks plus the new one, when that sets a new peak).
-  // A block freed on another thread between this and the mapping can be cached beyond the rule by
-  // its size; the VAE's passes allocate their large blocks on one thread.
-  size_t cache_room_before_mapping(size_t bytes) const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (no_growth_scopes_ == 0) return max_cached_;
-    const size_t live_after = live_bytes_ + bytes;
-    const size_t ceiling = std::max(peak_live_bytes_, live_after);
-    return ceiling - live_after;
+  // Before a new block of `bytes` is mapped inside a no-growth scope: hands back cached blocks until
+  // the mapped total stays within the peak of live blocks (or within the live blocks plus the new
+  // one, when that sets a new peak). Outside a scope nothing is handed back. A block freed on
+  // another thread between this and the mapping can be cached beyond the rule by its size; the
+  // VAE's passes allocate their large blocks on one thread.
+  void make_room_within_peak(size_t bytes) const {
+    size_t keep = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (no_growth_scopes_ == 0) return;
+      const size_t live_after = live_bytes_ + bytes;
+      keep = std::max(peak_live_bytes_, live_after) - live_after;
+    }
+    trim_to(keep);
   }
 
   // The smallest cached block of at least `bytes` and at most a quarter larger (a bigger one would
